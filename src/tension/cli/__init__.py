@@ -1,0 +1,88 @@
+"""The ``tension`` command line: one Typer app, thin commands calling the library.
+
+Exceptions become exit codes here and only here (see ``tension.errors``):
+0 ok; 1 unexpected error; 2 bad usage or config; 3 data-health gate failed;
+4 another run holds the lock; 5 tracking unavailable; 6 ``--strict`` and rows
+were quarantined.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from importlib.metadata import version
+
+import click
+import typer
+
+from ..errors import TensionError
+from ._common import console
+
+app = typer.Typer(
+    name="tension",
+    help="Escalation-risk forecasts for country relationships from political event data.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tension {version('tension')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Escalation-risk forecasts for country relationships from political event data.
+
+    Example: [bold]tension demo[/bold] runs the whole pipeline on the embedded synthetic world.
+    """
+
+
+# Each module adds its commands to ``app`` when imported (the CLI is the only place
+# where importing registers something).
+from . import commands  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tension`` console script; returns the exit code."""
+    os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    code = 0
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="tension")
+        code = result if isinstance(result, int) else 0
+    except TensionError as exc:
+        console.print(f"[bold red]Error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except click.exceptions.Abort:
+        console.print("Aborted.")
+        code = 1
+    except KeyboardInterrupt:
+        console.print("Interrupted.")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
+        if os.environ.get("TENSION_DEBUG"):
+            traceback.print_exc()
+        console.print(
+            f"[bold red]Unexpected error[/bold red] ({type(exc).__name__}): {exc}\n"
+            "This is a bug in tension. Rerun with TENSION_DEBUG=1 to see the traceback and report it.",
+            highlight=False,
+        )
+        code = 1
+    return code
+
+
+def run() -> None:  # pragma: no cover - thin wrapper
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Fixtures shared by the whole suite. Stage-specific fixtures live beside their tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real ICEWS samples); skips when this checkout has no ../shared beside it."""
+    if not (SHARED_DATA / "icews").is_dir():
+        pytest.skip(f"real ICEWS samples not found at {SHARED_DATA} (only present next to the team checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project folder as the working directory, so ./data/... defaults land in tmp."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TENSION_STORE", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "data").mkdir()
+    return tmp_path

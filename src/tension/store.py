@@ -1,0 +1,681 @@
+"""The canonical event store: a Parquet dataset partitioned by month, committed by manifest.
+
+Layout under the store location (a local folder or any fsspec URL, e.g. ``s3://bucket/events``)::
+
+    data/month=2014-06/<batch_id>-<uuid>.parquet   event files (canonical schema)
+    quarantine/<batch_id>-<uuid>.parquet           rejected rows: source_file, source_line, reason, raw, batch_id
+    _manifests/manifest-00000007.json             one per commit; the highest complete one is the store
+    _lock                                          writer lock (local stores only)
+
+Crash safety works the same on local disk and on object storage (where rename is not
+atomic): data files get unique names and stay invisible until a new numbered manifest
+naming them is written, last. On a local disk the manifest is written to a temporary name
+and moved into place with ``os.replace``; elsewhere a new object is written whole and
+readers skip any manifest that does not parse or lacks ``"complete": true``. An interrupted
+write leaves orphan files that no manifest names; ``compact`` deletes them.
+
+Every batch record keeps its counts (read, stored, duplicates, quarantined), so the
+identity ``read == stored + duplicates + quarantined`` can be checked at any time, also
+after ``retract`` and ``compact``. Events are unique by ``event_id`` within a month
+(duplicates are detected against the months a batch touches).
+
+The store knows nothing about source formats (see ``tension.ingest``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import UsageError, problem
+from .schema import EVENT_COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, empty_events, events_from_arrow, events_to_arrow
+
+__all__ = ["Store", "AppendResult", "QUARANTINE_SCHEMA", "new_batch_id"]
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source_file", pa.string()),
+        pa.field("source_line", pa.int64()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+        pa.field("batch_id", pa.string()),
+    ]
+)
+"""Rows a reader refused: where they came from, why, and their raw text."""
+
+_MANIFEST_DIR = "_manifests"
+_MANIFEST_RE = re.compile(r"manifest-(\d{8})\.json$")
+_KEEP_MANIFESTS = 20
+_DIGEST_MOD = 1 << 64
+
+
+def new_batch_id() -> str:
+    """A sortable, unique batch id: UTC timestamp plus 6 random hex digits."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one committed batch added."""
+
+    batch_id: str
+    stored: int
+    duplicates: int
+    quarantined: int = 0
+    duplicates_of: dict[str, int] = field(default_factory=dict)
+    """Per earlier batch: how many rows of this batch were already stored by it."""
+
+
+def _month(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _row_hash_sum(table: pa.Table) -> int:
+    """Order-independent content fingerprint: sum of per-row 64-bit hashes, modulo 2**64."""
+    if table.num_rows == 0:
+        return 0
+    cols = ["event_id", "date", "cameo_code", "source_country", "target_country"]
+    frame = table.select(cols).to_pandas()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    return int(hashed.sum(dtype=np.uint64))
+
+
+def _date_bound(value: Any, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise UsageError(problem(f"The {name} date is not a date.", "YYYY-MM-DD", value, "Use e.g. 2014-06-30.")) from None
+
+
+class _Batch:
+    """An open write transaction; see :meth:`Store.batch`."""
+
+    def __init__(self, store: Store, batch_id: str, meta: dict[str, Any]):
+        self.store = store
+        self.batch_id = batch_id
+        self.meta = dict(meta)
+        self.ingested_at = datetime.now(timezone.utc)
+        self.files: list[dict[str, Any]] = []
+        self.quarantine_files: list[str] = []
+        self.stored = 0
+        self.duplicates = 0
+        self.quarantined = 0
+        self.quarantined_by_reason: Counter[str] = Counter()
+        self.duplicates_of: Counter[str] = Counter()
+        self.read: int | None = None
+        self.result: AppendResult | None = None
+        """Records read from the sources; defaults to stored + duplicates + quarantined."""
+        self._buffers: dict[str, list[pa.Table]] = {}
+        self._buffered_rows: dict[str, int] = {}
+        self._seen: dict[str, list[pa.Array]] = {}
+        self._existing: dict[str, pa.Table] = {}
+
+    # -- events -------------------------------------------------------------------------
+    def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 500_000) -> tuple[int, int]:
+        """Add events to this batch; returns (stored, duplicates) for these rows.
+
+        Rows whose ``event_id`` is already in the store (same month) or earlier in this
+        batch are counted as duplicates and not stored.
+        """
+        table = events if isinstance(events, pa.Table) else events_to_arrow(events)
+        if table.schema != EVENT_SCHEMA:
+            table = _conform_table(table)
+        if table.num_rows == 0:
+            return 0, 0
+        n = table.num_rows
+        table = table.set_column(
+            EVENT_COLUMNS.index("batch_id"), "batch_id", pa.array(np.full(n, self.batch_id, dtype=object), pa.string())
+        )
+        table = table.set_column(
+            EVENT_COLUMNS.index("ingested_at"),
+            "ingested_at",
+            pa.array(np.full(n, np.datetime64(self.ingested_at.replace(tzinfo=None), "us")), pa.timestamp("us", tz="UTC")),
+        )
+        # first occurrence of each event_id within these rows
+        idx = pa.array(np.arange(n, dtype=np.int64))
+        firsts = pa.table({"event_id": table["event_id"], "i": idx}).group_by("event_id", use_threads=False).aggregate([("i", "min")])
+        keep = np.zeros(n, dtype=bool)
+        keep[firsts["i_min"].to_numpy()] = True
+        months = pc.strftime(pc.cast(table["date"], pa.timestamp("s")), format="%Y-%m")
+        stored = 0
+        for month in pc.unique(months).to_pylist():
+            in_month = pc.equal(months, month).to_numpy(zero_copy_only=False)
+            sel = in_month & keep
+            part = table.filter(pa.array(sel))
+            ids = part["event_id"]
+            existing = self._existing_ids(month)
+            dup = np.zeros(part.num_rows, dtype=bool)
+            if existing.num_rows:
+                hit = pc.is_in(ids, value_set=existing["event_id"]).to_numpy(zero_copy_only=False)
+                if hit.any():
+                    hit_ids = pc.filter(ids, pa.array(hit))
+                    owners = existing.filter(pc.is_in(existing["event_id"], value_set=hit_ids))["batch_id"]
+                    self.duplicates_of.update(_value_counts(owners))
+                dup |= hit
+            seen = self._seen.get(month)
+            if seen:
+                dup |= pc.is_in(ids, value_set=pa.concat_arrays(seen)).to_numpy(zero_copy_only=False)
+            part = part.filter(pa.array(~dup))
+            if part.num_rows:
+                self._seen.setdefault(month, []).append(part["event_id"].combine_chunks())
+                self._buffers.setdefault(month, []).append(part)
+                self._buffered_rows[month] = self._buffered_rows.get(month, 0) + part.num_rows
+                if self._buffered_rows[month] >= flush_rows:
+                    self._flush(month)
+            stored += part.num_rows
+        duplicates = n - stored
+        self.stored += stored
+        self.duplicates += duplicates
+        return stored, duplicates
+
+    def _existing_ids(self, month: str) -> pa.Table:
+        if month not in self._existing:
+            paths = [f["path"] for f in self.store.manifest["files"] if f["month"] == month]
+            if paths:
+                self._existing[month] = self.store._read_paths(paths, ["event_id", "batch_id"])
+            else:
+                self._existing[month] = pa.table({"event_id": pa.array([], pa.string()), "batch_id": pa.array([], pa.string())})
+        return self._existing[month]
+
+    def _flush(self, month: str) -> None:
+        parts = self._buffers.pop(month, [])
+        self._buffered_rows.pop(month, None)
+        if not parts:
+            return
+        table = pa.concat_tables(parts)
+        self.files.append(self.store._write_events(table, month, self.batch_id))
+
+    # -- quarantine ---------------------------------------------------------------------
+    def add_quarantine(self, rows: pd.DataFrame | pa.Table) -> int:
+        """Add rejected rows (source_file, source_line, reason, raw) to this batch."""
+        table = _quarantine_table(rows, self.batch_id)
+        if table.num_rows == 0:
+            return 0
+        self.quarantine_files.append(self.store._write_quarantine(table, self.batch_id))
+        self.quarantined += table.num_rows
+        self.quarantined_by_reason.update(_value_counts(table["reason"]))
+        return table.num_rows
+
+    # -- commit -------------------------------------------------------------------------
+    def commit(self, read: int | None = None) -> AppendResult:
+        """Write the remaining buffers, then the manifest naming everything (last)."""
+        for month in list(self._buffers):
+            self._flush(month)
+        read = self.read if read is None else read
+        if read is None:
+            read = self.stored + self.duplicates + self.quarantined
+        record = {
+            "batch_id": self.batch_id,
+            "ingested_at": self.ingested_at.isoformat(),
+            "read": int(read),
+            "stored": int(self.stored),
+            "duplicates": int(self.duplicates),
+            "quarantined": int(self.quarantined),
+            "quarantined_by_reason": dict(sorted(self.quarantined_by_reason.items())),
+            "duplicates_of": dict(self.duplicates_of),
+            "quarantine_files": self.quarantine_files,
+            "meta": self.meta,
+            "retracted": False,
+        }
+        manifest = self.store._load_manifest()  # re-read under the lock
+        if any(b["batch_id"] == self.batch_id for b in manifest["batches"]):
+            raise UsageError(problem("This batch id is already in the store.", "a new batch id", self.batch_id))
+        manifest["batches"].append(record)
+        manifest["files"].extend(self.files)
+        self.store._commit(manifest)
+        return AppendResult(self.batch_id, self.stored, self.duplicates, self.quarantined, dict(self.duplicates_of))
+
+
+def _value_counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    counts = pc.value_counts(values)
+    return {str(k): int(v) for k, v in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())}
+
+
+def _conform_table(table: pa.Table) -> pa.Table:
+    cols = []
+    for f in EVENT_SCHEMA:
+        if f.name in table.column_names:
+            cols.append(pc.cast(table[f.name], f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=EVENT_SCHEMA)
+
+
+def _quarantine_table(rows: pd.DataFrame | pa.Table, batch_id: str) -> pa.Table:
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.copy()
+        for name in QUARANTINE_SCHEMA.names:
+            if name not in frame.columns:
+                frame[name] = None
+        frame["batch_id"] = batch_id
+        frame["source_line"] = pd.array(frame["source_line"], dtype="Int64")
+        return pa.Table.from_pandas(frame[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False)
+    cols = [rows[n] if n in rows.column_names else pa.nulls(rows.num_rows, QUARANTINE_SCHEMA.field(n).type) for n in QUARANTINE_SCHEMA.names]
+    table = pa.Table.from_arrays(cols, names=QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
+    return table.set_column(4, "batch_id", pa.array([batch_id] * rows.num_rows, pa.string()))
+
+
+class Store:
+    """A month-partitioned Parquet event store at a local folder or fsspec URL.
+
+    Parameters
+    ----------
+    location
+        A folder (created on first write) or a URL such as ``s3://bucket/events``.
+    storage_options
+        Passed to fsspec (credentials come from the environment, never from config files).
+
+    Examples
+    --------
+    >>> store = Store("/tmp/tension-doc-store")  # doctest: +SKIP
+    >>> store.append(events).stored               # doctest: +SKIP
+    >>> store.read("2014-01-01", "2014-06-30")    # doctest: +SKIP
+    """
+
+    def __init__(self, location: str | os.PathLike[str], **storage_options: Any):
+        self.location = str(location)
+        self.fs, root = fsspec.core.url_to_fs(self.location, **storage_options)
+        self.root = root.rstrip("/") or "/"
+        self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    # -- paths --------------------------------------------------------------------------
+    def _p(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    # -- manifest -----------------------------------------------------------------------
+    def _manifest_paths(self) -> list[tuple[int, str]]:
+        try:
+            names = self.fs.ls(self._p(_MANIFEST_DIR), detail=False)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            m = _MANIFEST_RE.search(str(name))
+            if m:
+                out.append((int(m.group(1)), str(name)))
+        return sorted(out)
+
+    def _load_manifest(self) -> dict[str, Any]:
+        self.fs.invalidate_cache()
+        for version, path in reversed(self._manifest_paths()):
+            try:
+                with self.fs.open(path, "rb") as fh:
+                    data = json.loads(fh.read().decode("utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("complete") is True:
+                if data.get("schema_version") != SCHEMA_VERSION:
+                    raise UsageError(
+                        problem(
+                            f"The event store at {self.location} was written with another schema version.",
+                            f"schema_version {SCHEMA_VERSION}",
+                            data.get("schema_version"),
+                            "Re-ingest the source files into a new store with this version of tension.",
+                        )
+                    )
+                data["version"] = version
+                return data
+        return {"schema_version": SCHEMA_VERSION, "version": 0, "batches": [], "files": [], "complete": True}
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The current committed manifest (schema_version, version, batches, files, digest)."""
+        manifest = self._load_manifest()
+        manifest["digest"] = self._digest_of(manifest)
+        return manifest
+
+    @staticmethod
+    def _digest_of(manifest: dict[str, Any]) -> str:
+        total = sum(int(f["hash_sum"]) for f in manifest["files"]) % _DIGEST_MOD
+        rows = sum(int(f["rows"]) for f in manifest["files"])
+        return hashlib.sha256(f"v{SCHEMA_VERSION}:{rows}:{total}".encode()).hexdigest()[:16]
+
+    @property
+    def digest(self) -> str:
+        """Fingerprint of the stored events (ids, dates, codes, countries); independent of file layout."""
+        return self._digest_of(self._load_manifest())
+
+    def _commit(self, manifest: dict[str, Any]) -> None:
+        version = int(self._load_manifest()["version"]) + 1
+        manifest = {k: v for k, v in manifest.items() if k not in ("version", "digest")}
+        manifest.update(
+            schema_version=SCHEMA_VERSION,
+            version=version,
+            committed_at=datetime.now(timezone.utc).isoformat(),
+            complete=True,
+        )
+        manifest["digest"] = self._digest_of(manifest)
+        payload = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        final = self._p(_MANIFEST_DIR, f"manifest-{version:08d}.json")
+        self.fs.makedirs(self._p(_MANIFEST_DIR), exist_ok=True)
+        if self.is_local:
+            tmp = final + f".tmp-{uuid.uuid4().hex}"
+            with open(tmp, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        else:
+            with self.fs.open(final, "wb") as fh:
+                fh.write(payload)
+        for old_version, path in self._manifest_paths()[:-_KEEP_MANIFESTS]:
+            if old_version < version:
+                self.fs.rm(path)
+
+    # -- locking ------------------------------------------------------------------------
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        if not self.is_local:  # object storage: one writer at a time is the caller's job
+            yield
+            return
+        from filelock import FileLock
+
+        self.fs.makedirs(self.root, exist_ok=True)
+        with FileLock(self._p("_lock")):
+            yield
+
+    # -- writing ------------------------------------------------------------------------
+    def _write_events(self, table: pa.Table, month: str, batch_id: str) -> dict[str, Any]:
+        table = table.sort_by([("date", "ascending"), ("event_id", "ascending")])
+        rel = posixpath.join("data", f"month={month}", f"{batch_id}-{uuid.uuid4().hex[:12]}.parquet")
+        path = self._p(rel)
+        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        with self.fs.open(path, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd", row_group_size=256_000)
+        dates = table["date"]
+        batches = _value_counts(table["batch_id"])
+        return {
+            "path": rel,
+            "month": month,
+            "rows": table.num_rows,
+            "min_date": pc.min(dates).as_py().isoformat(),
+            "max_date": pc.max(dates).as_py().isoformat(),
+            "batches": {str(k): int(v) for k, v in batches.items()},
+            "hash_sum": str(_row_hash_sum(table)),
+        }
+
+    def _write_quarantine(self, table: pa.Table, batch_id: str) -> str:
+        rel = posixpath.join("quarantine", f"{batch_id}-{uuid.uuid4().hex[:12]}.parquet")
+        path = self._p(rel)
+        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        with self.fs.open(path, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+        return rel
+
+    @contextmanager
+    def batch(self, batch_id: str | None = None, meta: dict[str, Any] | None = None) -> Iterator[_Batch]:
+        """Open a write transaction; it commits (manifest last) when the block ends without error.
+
+        Use ``tx.append(events)`` and ``tx.add_quarantine(rows)`` inside, set ``tx.read`` (records
+        read from the sources) and extra ``tx.meta``. Nothing is visible to readers until the
+        block ends; an exception inside it commits nothing.
+        """
+        with self._lock():
+            tx = _Batch(self, batch_id or new_batch_id(), meta or {})
+            yield tx
+            tx.result = tx.commit()
+
+    def append(
+        self,
+        events: pd.DataFrame | pa.Table,
+        *,
+        batch_id: str | None = None,
+        meta: dict[str, Any] | None = None,
+        quarantine: pd.DataFrame | None = None,
+        read: int | None = None,
+    ) -> AppendResult:
+        """Add events (and optionally their quarantined rows) as one committed batch.
+
+        Duplicates of stored events (same ``event_id`` in the same month) and repeats
+        within ``events`` are counted, not stored. Appending the same events twice
+        stores nothing the second time.
+        """
+        with self._lock():
+            tx = _Batch(self, batch_id or new_batch_id(), meta or {})
+            tx.append(events)
+            if quarantine is not None:
+                tx.add_quarantine(quarantine)
+            return tx.commit(read=read)
+
+    def add_quarantine(self, rows: pd.DataFrame, batch_id: str | None = None) -> AppendResult:
+        """Commit quarantined rows (source_file, source_line, reason, raw) as their own batch."""
+        return self.append(empty_events(), batch_id=batch_id, quarantine=rows)
+
+    # -- reading ------------------------------------------------------------------------
+    def _read_paths(self, rel_paths: list[str], columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+        tables = []
+        for rel in rel_paths:
+            with self.fs.open(self._p(rel), "rb") as fh:
+                tables.append(pq.read_table(fh, columns=columns, filters=filters, schema=None))
+        if not tables:
+            schema = EVENT_SCHEMA if columns is None else pa.schema([EVENT_SCHEMA.field(c) for c in columns])
+            return schema.empty_table()
+        return pa.concat_tables(tables)
+
+    def _selected(self, manifest: dict[str, Any], start: date | None, end: date | None) -> list[dict[str, Any]]:
+        out = []
+        for f in manifest["files"]:
+            if start is not None and date.fromisoformat(f["max_date"]) < start:
+                continue
+            if end is not None and date.fromisoformat(f["min_date"]) > end:
+                continue
+            out.append(f)
+        return out
+
+    def files(self, start: Any = None, end: Any = None) -> list[str]:
+        """Full paths (or URLs) of the committed Parquet files overlapping [start, end]."""
+        s, e = _date_bound(start, "start"), _date_bound(end, "end")
+        rels = [f["path"] for f in self._selected(self._load_manifest(), s, e)]
+        if self.is_local:
+            return [self._p(r) for r in rels]
+        proto = self.fs.protocol[0] if isinstance(self.fs.protocol, tuple) else self.fs.protocol
+        return [f"{proto}://{self._p(r)}" for r in rels]
+
+    def read_table(self, start: Any = None, end: Any = None, columns: list[str] | None = None) -> pa.Table:
+        """Committed events with dates in [start, end] (inclusive) as an Arrow table."""
+        s, e = _date_bound(start, "start"), _date_bound(end, "end")
+        if columns is not None:
+            unknown = sorted(set(columns) - set(EVENT_COLUMNS))
+            if unknown:
+                raise UsageError(problem("Unknown event columns requested.", f"some of {list(EVENT_COLUMNS)}", unknown))
+        filters = []
+        if s is not None:
+            filters.append(("date", ">=", s))
+        if e is not None:
+            filters.append(("date", "<=", e))
+        rels = [f["path"] for f in self._selected(self._load_manifest(), s, e)]
+        table = self._read_paths(rels, columns, filters or None)
+        if table.num_rows and "date" in table.column_names and "event_id" in table.column_names:
+            table = table.sort_by([("date", "ascending"), ("event_id", "ascending")])
+        return table
+
+    def read(self, start: Any = None, end: Any = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Committed events with dates in [start, end] (inclusive), canonical dtypes."""
+        return events_from_arrow(self.read_table(start, end, columns))
+
+    def batches(self) -> pd.DataFrame:
+        """One row per batch ever committed (retracted ones flagged) with its counts."""
+        rows = []
+        for b in self._load_manifest()["batches"]:
+            rows.append(
+                {
+                    "batch_id": b["batch_id"],
+                    "ingested_at": b["ingested_at"],
+                    "read": b["read"],
+                    "stored": b["stored"],
+                    "duplicates": b["duplicates"],
+                    "quarantined": b["quarantined"],
+                    "retracted": b.get("retracted", False),
+                    "sources": ", ".join(b.get("meta", {}).get("source_files", [])),
+                }
+            )
+        columns = ["batch_id", "ingested_at", "read", "stored", "duplicates", "quarantined", "retracted", "sources"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def quarantine(self) -> pd.DataFrame:
+        """Every quarantined row of the batches still in the store."""
+        rels = [p for b in self._load_manifest()["batches"] if not b.get("retracted") for p in b.get("quarantine_files", [])]
+        tables = []
+        for rel in rels:
+            with self.fs.open(self._p(rel), "rb") as fh:
+                tables.append(pq.read_table(fh))
+        table = pa.concat_tables(tables) if tables else QUARANTINE_SCHEMA.empty_table()
+        frame = table.to_pandas()
+        frame["source_line"] = frame["source_line"].astype("Int64")
+        return frame
+
+    def summary(self) -> dict[str, Any]:
+        """Events, date range, batches, quarantine by reason, unresolved actors, identity check."""
+        manifest = self.manifest
+        live = [b for b in manifest["batches"] if not b.get("retracted")]
+        by_reason: Counter[str] = Counter()
+        unresolved = 0
+        for b in live:
+            by_reason.update(b.get("quarantined_by_reason", {}))
+            unresolved += int(b.get("meta", {}).get("unresolved_events", 0))
+        files = manifest["files"]
+        return {
+            "location": self.location,
+            "schema_version": manifest["schema_version"],
+            "manifest_version": manifest["version"],
+            "digest": manifest["digest"],
+            "events": sum(int(f["rows"]) for f in files),
+            "files": len(files),
+            "first_date": min((f["min_date"] for f in files), default=None),
+            "last_date": max((f["max_date"] for f in files), default=None),
+            "batches": len(live),
+            "retracted_batches": len(manifest["batches"]) - len(live),
+            "read": sum(b["read"] for b in live),
+            "stored": sum(b["stored"] for b in live),
+            "duplicates": sum(b["duplicates"] for b in live),
+            "quarantined": sum(b["quarantined"] for b in live),
+            "quarantined_by_reason": dict(sorted(by_reason.items())),
+            "unresolved_actor_events": unresolved,
+            "identity_holds": all(b["read"] == b["stored"] + b["duplicates"] + b["quarantined"] for b in live)
+            and sum(b["stored"] for b in live) == sum(int(f["rows"]) for f in files),
+        }
+
+    # -- maintenance --------------------------------------------------------------------
+    def retract(self, batch_id: str) -> int:
+        """Remove one batch's events and quarantine rows; returns the number of events removed.
+
+        The batch record stays (flagged ``retracted``) so the history is kept. Files that
+        also hold other batches' rows (after ``compact``) are rewritten without this batch.
+        Later batches whose rows were counted as duplicates of this batch keep their
+        counts; :meth:`retract_impact` names them so they can be re-ingested.
+        """
+        with self._lock():
+            manifest = self._load_manifest()
+            record = next((b for b in manifest["batches"] if b["batch_id"] == batch_id), None)
+            if record is None or record.get("retracted"):
+                known = [b["batch_id"] for b in manifest["batches"] if not b.get("retracted")]
+                raise UsageError(
+                    problem(
+                        "No such batch in the store." if record is None else "This batch was already retracted.",
+                        "one of the batch ids listed by `tension store info`",
+                        batch_id,
+                        "Run `tension store info` to list the batches." + _did_you_mean(batch_id, known),
+                    )
+                )
+            removed = 0
+            files = []
+            for f in manifest["files"]:
+                n = int(f.get("batches", {}).get(batch_id, 0))
+                if n == 0:
+                    files.append(f)
+                    continue
+                removed += n
+                if n == int(f["rows"]):
+                    continue
+                table = self._read_paths([f["path"]])
+                table = table.filter(pc.not_equal(table["batch_id"], batch_id))
+                keep_batch = max(f["batches"], key=lambda k: f["batches"][k] if k != batch_id else -1)
+                files.append(self._write_events(table, f["month"], f"c{keep_batch}"))
+            record["retracted"] = True
+            record["retracted_at"] = datetime.now(timezone.utc).isoformat()
+            manifest["files"] = files
+            self._commit(manifest)
+            return removed
+
+    def retract_impact(self, batch_id: str) -> list[dict[str, Any]]:
+        """Later batches that counted rows as duplicates of ``batch_id`` (re-ingest them after a retract)."""
+        out = []
+        for b in self._load_manifest()["batches"]:
+            n = int(b.get("duplicates_of", {}).get(batch_id, 0))
+            if n and b["batch_id"] != batch_id and not b.get("retracted"):
+                out.append({"batch_id": b["batch_id"], "rows": n, "sources": b.get("meta", {}).get("source_files", [])})
+        return out
+
+    def compact(self, target_rows: int = 2_000_000) -> dict[str, Any]:
+        """Merge each month's files into as few files as possible; delete orphan files.
+
+        Returns counts: months rewritten, files before/after, orphans removed. The digest
+        and every batch's counts are unchanged.
+        """
+        with self._lock():
+            manifest = self._load_manifest()
+            by_month: dict[str, list[dict[str, Any]]] = {}
+            for f in manifest["files"]:
+                by_month.setdefault(f["month"], []).append(f)
+            files: list[dict[str, Any]] = []
+            rewritten = 0
+            for month, group in sorted(by_month.items()):
+                if len(group) == 1:
+                    files.extend(group)
+                    continue
+                rewritten += 1
+                table = self._read_paths([f["path"] for f in group])
+                for start in range(0, table.num_rows, target_rows):
+                    files.append(self._write_events(table.slice(start, target_rows), month, "compact"))
+            before = len(manifest["files"])
+            manifest["files"] = files
+            if rewritten:
+                self._commit(manifest)
+            orphans = self._remove_orphans(manifest)
+            return {"months_rewritten": rewritten, "files_before": before, "files_after": len(files), "orphans_removed": orphans}
+
+    def _remove_orphans(self, manifest: dict[str, Any]) -> int:
+        named = {f["path"] for f in manifest["files"]}
+        named |= {p for b in manifest["batches"] if not b.get("retracted") for p in b.get("quarantine_files", [])}
+        removed = 0
+        for sub in ("data", "quarantine"):
+            try:
+                found = self.fs.find(self._p(sub))
+            except FileNotFoundError:
+                continue
+            for path in found:
+                rel = posixpath.relpath(str(path), self.root) if self.root != "/" else str(path).lstrip("/")
+                if rel not in named:
+                    self.fs.rm(path)
+                    removed += 1
+        if self.is_local:
+            for path in self.fs.glob(self._p(_MANIFEST_DIR, "*.tmp-*")):
+                self.fs.rm(path)
+        return removed
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    from .errors import did_you_mean
+
+    return did_you_mean(word, choices)

@@ -1,0 +1,164 @@
+"""The Parquet event store: append, dedupe, manifest commits, range reads, retract, compact."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tension.errors import UsageError
+from tension.schema import EVENT_COLUMNS, SCHEMA_VERSION
+from tension.store import Store
+
+
+def _events(ids: list[str], dates: list[str], country: str = "ARM") -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame(
+        {
+            "event_id": ids,
+            "date": pd.to_datetime(dates),
+            "source_actor": ["Government (Armenia)"] * n,
+            "source_country": [country] * n,
+            "target_actor": ["Azerbaijan"] * n,
+            "target_country": ["AZE"] * n,
+            "cameo_code": ["190"] * n,
+            "root_code": ["19"] * n,
+            "quad_class": [4] * n,
+            "goldstein": [-10.0] * n,
+            "family": ["incident"] * n,
+            "weight": [1.0] * n,
+            "dataset": ["test"] * n,
+        }
+    )
+
+
+def _identity(store: Store) -> bool:
+    s = store.summary()
+    return bool(s["identity_holds"]) and s["read"] == s["stored"] + s["duplicates"] + s["quarantined"]
+
+
+def test_empty_store_reads_empty_with_canonical_columns(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    frame = store.read()
+    assert list(frame.columns) == list(EVENT_COLUMNS) and len(frame) == 0
+    assert store.manifest["version"] == 0 and store.files() == []
+
+
+def test_append_roundtrips_canonical_dtypes_and_partitions_by_month(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    res = store.append(_events(["a", "b", "c"], ["2014-01-31", "2014-02-01", "2014-02-28"]))
+    assert (res.stored, res.duplicates) == (3, 0)
+    frame = store.read()
+    assert frame["event_id"].tolist() == ["a", "b", "c"]
+    assert str(frame["date"].dtype) == "datetime64[ns]" and frame["quad_class"].dtype == "int8"
+    assert frame["cameo_code"].tolist() == ["190"] * 3 and (frame["batch_id"] == res.batch_id).all()
+    months = sorted(p.parent.name for p in (tmp_path / "store" / "data").rglob("*.parquet"))
+    assert months == ["month=2014-01", "month=2014-02"]
+    assert store.manifest["schema_version"] == SCHEMA_VERSION
+
+
+def test_same_events_twice_store_nothing_new(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    events = _events(["a", "b", "b"], ["2014-01-01", "2014-01-02", "2014-01-02"])
+    first = store.append(events)
+    digest = store.digest
+    second = store.append(events)
+    assert (first.stored, first.duplicates) == (2, 1)
+    assert (second.stored, second.duplicates) == (0, 3)
+    assert second.duplicates_of == {first.batch_id: 2}  # the third "b" repeats within the batch
+    assert len(store.read()) == 2 and store.digest == digest
+    assert _identity(store)
+
+
+def test_read_by_inclusive_date_range(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    store.append(_events(list("abcd"), ["2014-01-01", "2014-01-15", "2014-02-01", "2014-03-05"]))
+    assert store.read("2014-01-15", "2014-02-01")["event_id"].tolist() == ["b", "c"]
+    assert len(store.files("2014-02-01", "2014-02-28")) == 1
+    assert store.read(columns=["event_id"]).columns.tolist() == ["event_id"]
+    with pytest.raises(UsageError, match="not a date"):
+        store.read("yesterday-ish")
+
+
+def test_uncommitted_files_are_invisible_and_manifest_is_written_last(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    store.append(_events(["a"], ["2014-01-01"]))
+    before = store.manifest
+    with pytest.raises(RuntimeError):
+        with store.batch() as tx:
+            tx.append(_events(["b"], ["2014-01-02"]))
+            tx._flush("2014-01")  # the data file exists on disk now
+            raise RuntimeError("crash before commit")
+    assert len(list((tmp_path / "store" / "data").rglob("*.parquet"))) == 2
+    assert store.manifest == before and store.read()["event_id"].tolist() == ["a"]
+    # a half-written manifest (no "complete") is ignored by readers
+    (tmp_path / "store" / "_manifests" / "manifest-00000099.json").write_text('{"schema_version": 1, "files": [')
+    assert store.manifest["version"] == before["version"]
+    assert store.compact()["orphans_removed"] == 1
+
+
+def test_retract_removes_one_batch_and_keeps_the_identity(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    a = store.append(_events(["a", "b"], ["2014-01-01", "2014-01-02"]))
+    quarantine = pd.DataFrame({"source_file": ["f.tsv"], "source_line": [3], "reason": ["bad_date"], "raw": ["x"]})
+    b = store.append(_events(["b", "c"], ["2014-01-02", "2014-02-02"]), quarantine=quarantine, read=3)
+    assert len(store.quarantine()) == 1
+    assert store.retract(b.batch_id) == 1
+    assert store.read()["event_id"].tolist() == ["a", "b"]
+    assert len(store.quarantine()) == 0 and _identity(store)
+    assert store.retract_impact(a.batch_id) == []
+    with pytest.raises(UsageError, match="already retracted"):
+        store.retract(b.batch_id)
+    with pytest.raises(UsageError, match="No such batch"):
+        store.retract("nope")
+
+
+def test_retract_names_later_batches_that_counted_duplicates(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    a = store.append(_events(["a", "b"], ["2014-01-01", "2014-01-02"]))
+    b = store.append(_events(["b", "c"], ["2014-01-02", "2014-01-03"]))
+    assert store.retract_impact(a.batch_id) == [{"batch_id": b.batch_id, "rows": 1, "sources": []}]
+
+
+def test_compact_merges_small_files_keeps_digest_and_retract_still_works(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    results = [store.append(_events([f"e{i}"], [f"2014-01-{i + 1:02d}"])) for i in range(5)]
+    digest, rows = store.digest, store.read()
+    out = store.compact()
+    assert out["files_before"] == 5 and out["files_after"] == 1 and out["months_rewritten"] == 1
+    assert store.digest == digest
+    pd.testing.assert_frame_equal(store.read(), rows)
+    assert store.retract(results[2].batch_id) == 1
+    assert sorted(store.read()["event_id"]) == ["e0", "e1", "e3", "e4"]
+    assert _identity(store)
+
+
+def test_manifest_names_schema_version_batches_and_files(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    res = store.append(_events(["a"], ["2014-01-01"]), meta={"source_files": ["x.tsv"]})
+    path = sorted((tmp_path / "store" / "_manifests").glob("manifest-*.json"))[-1]
+    data = json.loads(path.read_text())
+    assert data["complete"] is True and data["schema_version"] == SCHEMA_VERSION
+    assert data["batches"][0]["batch_id"] == res.batch_id and data["files"][0]["rows"] == 1
+    assert store.batches()["sources"].tolist() == ["x.tsv"]
+
+
+def test_other_schema_version_is_refused_with_a_fix(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    store.append(_events(["a"], ["2014-01-01"]))
+    path = sorted((tmp_path / "store" / "_manifests").glob("manifest-*.json"))[-1]
+    data = json.loads(path.read_text())
+    data["schema_version"] = 999
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match="another schema version.*Re-ingest"):
+        store.read()
+
+
+def test_store_works_through_fsspec_memory_filesystem() -> None:
+    store = Store("memory://tension-test-store")
+    store.append(_events(["a", "b"], ["2014-01-01", "2014-05-01"]))
+    store.append(_events(["b"], ["2014-05-01"]))
+    assert store.read()["event_id"].tolist() == ["a", "b"]
+    assert all(f.startswith("memory://") for f in store.files())
+    assert store.compact()["orphans_removed"] == 0 and _identity(store)

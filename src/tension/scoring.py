@@ -1,0 +1,636 @@
+"""Scoring: a fitted model and the panel -> the scores table analysts read.
+
+:func:`score` scores every dyad present in the panel at ``as_of`` (the panel's own
+selection: active in the look-back, or listed by the analyst) for each horizon and
+returns the scores table of ARCHITECTURE ("Scores table") plus a few extra columns
+(``region``, ``window_start``, ``window_end``, ``logit``, ``interval_n``,
+``drivers_method``).
+
+Probability
+    ``predict_proba`` of the model as given (calibrated when the model is wrapped in
+    calibration).
+Interval (``lower``, ``upper``; 80% by default)
+    An equal-tailed Beta band ``Beta(p n + 1/2, (1 - p) n + 1/2)`` where ``n`` is the
+    number of resolved past forecasts (``calibration``: the backtest predictions of
+    this model and horizon) whose probability fell in the same decile bin as ``p``.
+    It says how far the true frequency could plausibly lie from ``p`` given how many
+    past cases back this probability up: few past cases, a wide band. Without a
+    calibration history ``n = 0`` and the band is honest about knowing little.
+Coverage
+    Over the ``coverage_window`` periods ending at ``as_of``: ``insufficient`` when
+    the dyad had no events at all, has fewer than half the window in the panel, or
+    at least half of the window falls in low-coverage periods (a data gap), or the
+    model inputs are missing; ``low`` when it had fewer than ``min_active`` active
+    periods or ``as_of`` itself is a low-coverage period; else ``ok``. Insufficient
+    dyads keep their computed probability but get no rank: reports show
+    "insufficient data" rather than a reassuringly low number.
+Drivers
+    A JSON list of ``{feature, contribution, text}`` in log-odds units *before*
+    calibration (calibration is applied afterwards), completed by a ``(baseline)``
+    entry and an ``(other features)`` entry so that the listed contributions add up
+    exactly to the column ``logit``.
+
+    - Linear models (a Pipeline whose last step has ``coef_``, e.g. scaler +
+      LogisticRegression): contribution = coefficient x transformed feature value,
+      baseline = intercept; they sum to ``decision_function``.
+    - Any other model (trees such as HistGradientBoosting): exact interventional
+      Shapley values over feature *groups* (the feature family, e.g. all
+      ``incident_*`` columns together; at most 10 groups, the smallest merged) against
+      a baseline row (the median of each feature over all dyads at ``as_of``). The
+      value of a coalition is the model's log-odds with the other groups set to the
+      baseline; the baseline entry is the log-odds of the baseline row. Shapley
+      efficiency makes them add up to the row's log-odds.
+    - Models wrapped in ``CalibratedClassifierCV``: the attribution of each fold's
+      base model, averaged (the ``logit`` is the mean of their log-odds).
+    - A model without ``predict_proba`` attributions (none of the above works): the
+      drivers list says so in words and ``drivers_method`` is ``"none"``.
+Evidence
+    From ``events``: the dyad's events in the ``coverage_window`` periods up to the
+    data cutoff whose family carries a positive driver, the most severe first
+    (|Goldstein| x weight x the family's contribution), each with ``event_id``,
+    ``date``, a one-line ``text`` and ``source_ref``. With no positive family
+    driver, the most severe hostile events are listed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import beta as beta_dist
+
+from .errors import UsageError, problem
+from .schema import FAMILIES
+
+__all__ = [
+    "score",
+    "attribute",
+    "Attribution",
+    "grouped_shapley",
+    "linear_attribution",
+    "beta_band",
+    "coverage_flags",
+    "assign_regions",
+    "describe_driver",
+    "country_name",
+    "SCORE_COLUMNS",
+]
+
+SCORE_COLUMNS: tuple[str, ...] = (
+    "dyad", "source", "target", "as_of", "horizon", "probability", "lower", "upper", "rank", "region_rank",
+    "change", "coverage", "drivers", "evidence", "model_version", "data_cutoff",
+    "region", "window_start", "window_end", "logit", "interval_n", "drivers_method",
+)
+_GROUP_PREFIXES: tuple[str, ...] = tuple(sorted(FAMILIES + ("material_conflict", "hostile", "events"), key=len,
+                                                reverse=True))
+_NOUNS: dict[str, str] = {
+    "incident": "hostile incidents",
+    "denial": "denials and rejections",
+    "alliance_move": "alliance moves",
+    "cooperation": "cooperative acts",
+    "other": "other events",
+    "material_conflict": "material-conflict events (force, coercion, violence)",
+    "hostile": "hostile intensity (sum of -Goldstein)",
+    "events": "reported events",
+}
+_UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
+MAX_GROUPS = 10
+
+
+# -- small helpers --------------------------------------------------------------------------------
+
+def _step(freq: str) -> pd.DateOffset:
+    f = (freq or "W").upper()[0]
+    return {"D": pd.DateOffset(days=1), "W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}[f]
+
+
+def _freq(panel: pd.DataFrame) -> str:
+    f = str(panel.attrs.get("freq") or "").upper()[:1]
+    if f in ("D", "W", "M"):
+        return f
+    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+    if len(periods) > 1 and (periods.day == 1).all() and np.diff(periods.asi8).min() >= 28 * 86400 * 10**9:
+        return "M"
+    if len(periods) > 1 and np.diff(periods.asi8).min() == 86400 * 10**9:
+        return "D"
+    return "W"
+
+
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    """Readable name of an ISO alpha-3 code (``AZE`` -> ``Azerbaijan``); unknown codes unchanged."""
+    try:
+        import pycountry
+
+        c = pycountry.countries.get(alpha_3=str(code))
+    except (ImportError, KeyError, LookupError):
+        c = None
+    if c is None:
+        return str(code)
+    return getattr(c, "common_name", None) or c.name
+
+
+def _family_of(feature: str) -> str:
+    for prefix in _GROUP_PREFIXES:
+        if feature == prefix or feature.startswith(prefix + "_"):
+            return prefix
+    return feature.split("_", 1)[0]
+
+
+def _window_of(feature: str) -> int | None:
+    m = re.search(r"_(\d+)([dwmy]?)$", feature)
+    return int(m.group(1)) if m else None
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+# -- interval -------------------------------------------------------------------------------------
+
+def beta_band(p: np.ndarray, n: np.ndarray, level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed ``level`` band of ``Beta(p n + 1/2, (1 - p) n + 1/2)``, widened to contain ``p``."""
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a, b = p * n + 0.5, (1 - p) * n + 0.5
+    tail = (1 - level) / 2
+    lo = beta_dist.ppf(tail, a, b)
+    hi = beta_dist.ppf(1 - tail, a, b)
+    return np.minimum(lo, p), np.maximum(hi, p)
+
+
+def _calibration_counts(p: np.ndarray, calibration: pd.DataFrame | None, horizon: int, bins: int = 10) -> np.ndarray:
+    if calibration is None or calibration.empty:
+        return np.zeros(len(p))
+    c = calibration.dropna(subset=["probability", "outcome"])
+    if "horizon" in c.columns and (c["horizon"] == horizon).any():
+        c = c[c["horizon"] == horizon]
+    edges = np.linspace(0, 1, bins + 1)[1:-1]
+    counts = np.bincount(np.digitize(c["probability"].to_numpy(float), edges), minlength=bins)
+    return counts[np.digitize(p, edges)].astype(float)
+
+
+# -- coverage and regions -------------------------------------------------------------------------
+
+def coverage_flags(panel: pd.DataFrame, as_of: pd.Timestamp, dyads: Sequence[str], window: int = 12,
+                   min_active: int = 3) -> pd.Series:
+    """``ok`` / ``low`` / ``insufficient`` per dyad from its last ``window`` periods (see module doc)."""
+    freq = _freq(panel)
+    start = pd.Timestamp(as_of) - _step(freq) * (window - 1)
+    recent = panel[(panel["period"] >= start) & (panel["period"] <= as_of) & panel["dyad"].isin(dyads)]
+    if "events_dyad" in recent:
+        active_col = recent["events_dyad"].fillna(0) > 0
+    else:
+        counts = [c for c in recent.columns if c.endswith("_count")]
+        active_col = recent[counts].fillna(0).sum(axis=1) > 0
+    low_col = recent["low_coverage"].fillna(True).astype(bool) if "low_coverage" in recent else pd.Series(False, index=recent.index)
+    g = pd.DataFrame({"dyad": recent["dyad"], "active": active_col, "low": low_col,
+                      "now_low": low_col & (recent["period"] == as_of)}).groupby("dyad")
+    stats = g.agg(rows=("active", "size"), active=("active", "sum"), low=("low", "sum"), now_low=("now_low", "any"))
+    stats = stats.reindex(list(dyads)).fillna({"rows": 0, "active": 0, "low": 0, "now_low": False})
+    out = pd.Series("ok", index=stats.index, dtype=object)
+    out[(stats["active"] < min_active) | stats["now_low"].astype(bool)] = "low"
+    # low-coverage share counted over the whole window (absent periods of a dyad are not gaps of the world)
+    out[(stats["active"] == 0) | (stats["rows"] < window / 2) | (stats["low"] >= window / 2)] = "insufficient"
+    return out
+
+
+def assign_regions(sources: pd.Series, targets: pd.Series, regions: Mapping[str, Sequence[str]] | None) -> pd.Series:
+    """First region (config order) that lists both countries of the dyad; empty string if none."""
+    out = pd.Series("", index=sources.index, dtype=object)
+    for name, members in reversed(list((regions or {}).items())):
+        m = set(members)
+        out[sources.isin(m) & targets.isin(m)] = name
+    return out
+
+
+# -- attribution ----------------------------------------------------------------------------------
+
+class Attribution:
+    """Per-row contributions (log-odds before calibration) that add up to ``logit``."""
+
+    def __init__(self, values: pd.DataFrame, baseline: np.ndarray, method: str) -> None:
+        self.values = values
+        self.baseline = np.asarray(baseline, dtype=float)
+        self.method = method
+
+    @property
+    def logit(self) -> np.ndarray:
+        return self.values.to_numpy(float).sum(axis=1) + self.baseline
+
+
+def _strip(name: str) -> str:
+    return name.split("__", 1)[1] if "__" in name else name
+
+
+def linear_attribution(estimator: Any, X: pd.DataFrame) -> Attribution | None:
+    """Exact contributions for a (Pipeline ending in a) linear model with ``coef_``; None if not linear."""
+    from sklearn.pipeline import Pipeline
+
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    coef = getattr(final, "coef_", None)
+    if coef is None or np.ndim(coef) != 2 or np.shape(coef)[0] != 1:
+        return None
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+        pre = estimator[:-1]
+        Z = pre.transform(X)
+        try:
+            names = [_strip(str(n)) for n in pre.get_feature_names_out()]
+        except (AttributeError, ValueError, TypeError):
+            names = list(X.columns) if np.shape(Z)[1] == X.shape[1] else [f"x{i}" for i in range(np.shape(Z)[1])]
+    else:
+        Z = X
+        names = list(X.columns)
+    Z = np.asarray(Z, dtype=float)
+    contrib = Z * np.asarray(coef, dtype=float)[0]
+    intercept = float(np.ravel(getattr(final, "intercept_", [0.0]))[0])
+    return Attribution(pd.DataFrame(contrib, columns=names, index=X.index), np.full(len(X), intercept), "linear")
+
+
+def _log_odds_fn(estimator: Any):
+    if hasattr(estimator, "decision_function"):
+        def f(Z: pd.DataFrame) -> np.ndarray:
+            d = np.asarray(estimator.decision_function(Z), dtype=float)
+            return d if d.ndim == 1 else d[:, -1]
+        return f
+    if hasattr(estimator, "predict_proba"):
+        return lambda Z: _logit(np.asarray(estimator.predict_proba(Z))[:, 1])
+    return None
+
+
+def _groups(columns: Sequence[str], max_groups: int = MAX_GROUPS) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for c in columns:
+        groups.setdefault(_family_of(c), []).append(c)
+    if len(groups) > max_groups:
+        ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+        keep = dict(ordered[: max_groups - 1])
+        keep["other features"] = [c for _k, cols in ordered[max_groups - 1:] for c in cols]
+        groups = keep
+    return groups
+
+
+def grouped_shapley(f, X: pd.DataFrame, baseline: pd.Series, groups: Mapping[str, Sequence[str]]) -> Attribution:
+    """Exact interventional Shapley values of ``f`` (rows -> log-odds) over feature groups.
+
+    ``v(S)`` = ``f`` of the row with groups outside ``S`` set to ``baseline``; each group gets
+    ``sum_S |S|!(G-|S|-1)!/G! (v(S+g) - v(S))``. The values add up to ``f(x) - f(baseline)``.
+    Costs ``2**G`` evaluations of ``f`` per row.
+    """
+    names = list(groups)
+    G = len(names)
+    n = len(X)
+    masks = np.arange(2**G)
+    big = pd.concat([X] * len(masks), ignore_index=True)
+    base_vals = baseline.reindex(X.columns)
+    for gi, g in enumerate(names):
+        off = np.repeat((masks >> gi) & 1 == 0, n)
+        cols = list(groups[g])
+        if off.any():
+            big.loc[off, cols] = np.broadcast_to(base_vals[cols].to_numpy(), (int(off.sum()), len(cols)))
+    v = np.asarray(f(big), dtype=float).reshape(len(masks), n)
+    weights = [math.factorial(s) * math.factorial(G - s - 1) / math.factorial(G) for s in range(G)]
+    phi = np.zeros((n, G))
+    sizes = np.array([bin(m).count("1") for m in masks])
+    for gi in range(G):
+        bit = 1 << gi
+        without = masks[(masks & bit) == 0]
+        w = np.array([weights[s] for s in sizes[without]])
+        phi[:, gi] = (w[:, None] * (v[without | bit] - v[without])).sum(axis=0)
+    return Attribution(pd.DataFrame(phi, columns=names, index=X.index), v[0], "shapley")
+
+
+def _base_estimators(model: Any) -> list[Any]:
+    """The uncalibrated model(s) inside calibration wrappers (one per fold for CalibratedClassifierCV)."""
+    if hasattr(model, "calibrated_classifiers_"):
+        out = []
+        for cc in model.calibrated_classifiers_:
+            out.extend(_base_estimators(getattr(cc, "estimator", None) or getattr(cc, "base_estimator")))
+        return out
+    inner = getattr(model, "estimator", None)
+    if type(model).__name__ == "FrozenEstimator" and inner is not None:
+        return _base_estimators(inner)
+    return [model]
+
+
+def attribute(model: Any, X: pd.DataFrame, baseline: pd.Series | None = None) -> Attribution:
+    """Drivers of each row's log-odds before calibration (see module doc for the methods)."""
+    bases = _base_estimators(model)
+    parts: list[Attribution] = []
+    for est in bases:
+        att = linear_attribution(est, X)
+        if att is None:
+            f = _log_odds_fn(est)
+            if f is None:
+                return Attribution(pd.DataFrame(index=X.index), np.full(len(X), np.nan), "none")
+            b = baseline if baseline is not None else X.median(numeric_only=True)
+            b = b.reindex(X.columns).fillna(0.0)
+            att = grouped_shapley(f, X, b, _groups(list(X.columns)))
+        parts.append(att)
+    if len(parts) == 1:
+        return parts[0]
+    cols = list(dict.fromkeys(c for p in parts for c in p.values.columns))
+    values = sum(p.values.reindex(columns=cols, fill_value=0.0) for p in parts) / len(parts)
+    base = sum(p.baseline for p in parts) / len(parts)
+    return Attribution(values, base, parts[0].method)
+
+
+# -- words ----------------------------------------------------------------------------------------
+
+def _change_words(cur: float, prev: float) -> str:
+    if prev == 0:
+        return "none before" if cur == 0 else "up from none"
+    if cur == 0:
+        return "dropped to none"
+    r = cur / prev
+    if r >= 3.5:
+        return f"up {r:.0f}-fold"
+    if r >= 2.5:
+        return "tripled"
+    if r >= 1.8:
+        return "doubled"
+    if r > 1.1:
+        return "rose"
+    if r >= 0.9:
+        return "held steady"
+    if r >= 0.5:
+        return "fell"
+    return "fell by more than half"
+
+
+def describe_driver(feature: str, contribution: float, history: pd.DataFrame | None, source: str, target: str,
+                    directed: bool, freq: str, value: float | None = None) -> str:
+    """One sentence an analyst reads for a driver, from the dyad's own counts in the panel.
+
+    ``history`` holds the dyad's panel rows up to ``as_of`` (sorted by period). Example:
+    "hostile incidents from Azerbaijan toward Armenia tripled over 4 weeks (6 vs 2 in the 4 weeks before); raises the risk".
+    """
+    effect = "raises the risk" if contribution > 0 else "lowers the risk" if contribution < 0 else "no effect"
+    if feature == "(baseline)":
+        return "starting point of the model before any feature (log-odds); calibration is applied afterwards"
+    if feature == "(other features)":
+        return f"all remaining features together; {effect}"
+    family = _family_of(feature)
+    window = _window_of(feature) or 4
+    one, many = _UNITS.get(freq, ("period", "periods"))
+    a, b = country_name(source), country_name(target)
+    pair = f"from {a} toward {b}" if directed else f"between {a} and {b}"
+    column = {"material_conflict": "material_conflict_count", "hostile": "hostile_intensity",
+              "events": "events_dyad"}.get(family, f"{family}_count")
+    noun = _NOUNS.get(family)
+    if noun and history is not None and column in history:
+        series = history[column].fillna(0).to_numpy(float)
+        cur = float(series[-window:].sum())
+        prev = float(series[-2 * window:-window].sum()) if len(series) > window else 0.0
+        unit = one if window == 1 else f"{window} {many}"
+        words = _change_words(cur, prev)
+        return f"{noun} {pair} {words} over {unit} ({cur:g} vs {prev:g} in the {unit} before); {effect}"
+    shown = f" = {value:.3g}" if value is not None and np.isfinite(value) else ""
+    return f"{feature.replace('_', ' ')}{shown}; {effect}"
+
+
+# -- evidence -------------------------------------------------------------------------------------
+
+def _one_line(text: Any, limit: int = 160) -> str:
+    s = " ".join(str(text).split()) if isinstance(text, str) else ""
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+def _evidence(events: pd.DataFrame | None, source: str, target: str, directed: bool, start: pd.Timestamp,
+              cutoff: pd.Timestamp, family_weight: Mapping[str, float], top: int) -> list[dict[str, Any]]:
+    if events is None or events.empty:
+        return []
+    e = events
+    same = (e["source_country"] == source) & (e["target_country"] == target)
+    if not directed:
+        same |= (e["source_country"] == target) & (e["target_country"] == source)
+    d = pd.to_datetime(e["date"])
+    e = e[same.fillna(False).to_numpy() & (d >= start).to_numpy() & (d <= cutoff).to_numpy()]
+    if e.empty:
+        return []
+    gold = e["goldstein"].astype(float).fillna(0).abs() + 1.0
+    weight = e["weight"].astype(float).fillna(1.0) if "weight" in e else 1.0
+    fam = e["family"].map(lambda f: max(family_weight.get(f, 0.0), 0.0))
+    if "material_conflict" in family_weight and "root_code" in e:
+        mc = e["root_code"].astype(str).isin([str(r) for r in range(15, 21)])
+        fam = fam + mc * max(family_weight["material_conflict"], 0.0)
+    strength = fam * gold * weight
+    if not (strength > 0).any():  # no positive family driver: the most severe hostile events
+        strength = (e["goldstein"].astype(float).fillna(0) < 0) * gold * weight
+    e = e.assign(_s=strength.to_numpy(), _d=pd.to_datetime(e["date"]))
+    e = e[e["_s"] > 0].sort_values(["_s", "_d"], ascending=[False, False], kind="stable").head(top)
+    out = []
+    for _, r in e.iterrows():
+        text = _one_line(r.get("text"))
+        if not text:
+            text = _one_line(f"{r.get('source_actor') or source} -> {r.get('target_actor') or target}: "
+                             f"CAMEO {r.get('cameo_code')} ({r.get('family')})")
+        out.append({"event_id": str(r["event_id"]), "date": r["_d"].date().isoformat(), "text": text,
+                    "source_ref": "" if pd.isna(r.get("source_ref")) else str(r.get("source_ref")),
+                    "family": str(r.get("family"))})
+    return out
+
+
+# -- models per horizon ---------------------------------------------------------------------------
+
+def _models_by_horizon(model: Any, horizons: Sequence[int]) -> dict[int, Any]:
+    mapping = model if isinstance(model, Mapping) else getattr(model, "models_", None)
+    if isinstance(mapping, Mapping):
+        missing = [h for h in horizons if h not in mapping]
+        if missing:
+            raise UsageError(problem("The model has no forecaster for some horizons.",
+                                     f"horizons among {sorted(mapping)}", missing,
+                                     f"Use --horizon {','.join(str(h) for h in sorted(mapping))}."))
+        return {h: mapping[h] for h in horizons}
+    trained = getattr(model, "horizon", None) or getattr(model, "horizon_", None)
+    if trained is not None and set(horizons) != {int(trained)}:
+        raise UsageError(problem(f"The model forecasts horizon {trained} only.", f"--horizon {trained}",
+                                 list(horizons), f"Use --horizon {trained}, or register one model per horizon."))
+    if trained is None and len(horizons) > 1:
+        raise UsageError(problem("One model cannot score several horizons.", "a single horizon, or a mapping "
+                                 "{horizon: model}", list(horizons), "Pass one horizon, e.g. horizons=(3,)."))
+    return {h: model for h in horizons}
+
+
+def _feature_names(model: Any, panel: pd.DataFrame) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    try:
+        from .models import feature_matrix
+
+        return list(feature_matrix(panel.head(1)).columns)
+    except ImportError:
+        pass
+    raise UsageError(problem("Cannot tell which panel columns the model reads.", "a model fitted on a DataFrame "
+                             "(feature_names_in_)", type(model).__name__, "Fit the model on the panel's feature matrix."))
+
+
+# -- score ----------------------------------------------------------------------------------------
+
+def _previous_probability(previous: pd.DataFrame | None, as_of: pd.Timestamp, horizon: int) -> pd.Series:
+    if previous is None or previous.empty:
+        return pd.Series(dtype=float)
+    p = previous[previous["horizon"].astype(int) == horizon]
+    if "as_of" in p:
+        p = p[pd.to_datetime(p["as_of"]) < as_of].sort_values("as_of", kind="stable")
+    return p.drop_duplicates("dyad", keep="last").set_index("dyad")["probability"].astype(float)
+
+
+def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
+          previous: pd.DataFrame | None = None, *, events: pd.DataFrame | None = None,
+          regions: Mapping[str, Sequence[str]] | None = None, model_version: str | None = None,
+          calibration: pd.DataFrame | None = None, level: float = 0.8, coverage_window: int = 12,
+          min_active: int = 3, top_drivers: int = 5, top_evidence: int = 5) -> pd.DataFrame:
+    """Score every dyad of ``panel`` at ``as_of`` (default: its last period) for each horizon.
+
+    Parameters
+    ----------
+    model
+        A fitted sklearn estimator (possibly calibrated) for a single horizon, or a mapping
+        ``{horizon: estimator}``. Its ``feature_names_in_`` name the panel columns it reads.
+    panel
+        The dyad panel (``tension.panel.build_panel``) up to at least ``as_of``; rows after
+        ``as_of`` are ignored.
+    previous
+        Earlier issued scores (``Ledger.latest()``); ``change`` is measured against them.
+    events
+        Canonical events, for the evidence column (empty evidence without them).
+    regions
+        ``{name: countries}`` (``Experiment.regions``); a dyad belongs to the first region
+        listing both of its countries.
+    calibration
+        Resolved backtest predictions (``probability``, ``outcome``, optional ``horizon``)
+        behind the interval (see module doc).
+
+    Returns
+    -------
+    DataFrame
+        The scores table, sorted by horizon then rank; ``attrs["freq"]`` is the panel frequency.
+    """
+    if panel.empty:
+        raise UsageError(problem("The panel is empty, so there is nothing to score.", "a panel with rows",
+                                 "0 rows", "Ingest events and rebuild the panel first."))
+    freq = _freq(panel)
+    step = _step(freq)
+    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+    as_of = periods[-1] if as_of is None else pd.Timestamp(as_of)
+    if as_of not in periods:
+        before = periods[periods <= as_of]
+        if len(before) == 0:
+            raise UsageError(problem("as_of lies before the panel's first period.", f"a date from {periods[0].date()}",
+                                     str(as_of.date()), "Pick a later --as-of."))
+        as_of = before[-1]
+    horizons = tuple(int(h) for h in horizons)
+    if not horizons or min(horizons) < 1:
+        raise UsageError(problem("Horizons must be positive integers.", "e.g. 1,3,6", list(horizons),
+                                 "Use --horizon 1,3,6."))
+    models = _models_by_horizon(model, horizons)
+    past = panel[panel["period"] <= as_of]
+    now = past[past["period"] == as_of].sort_values("dyad", kind="stable").reset_index(drop=True)
+    directed = ">" in str(now["dyad"].iloc[0]) if len(now) else True
+    cutoff = pd.Timestamp(panel.attrs.get("data_cutoff") or (as_of + step - pd.Timedelta(days=1)))
+    cutoff = min(cutoff, as_of + step - pd.Timedelta(days=1))
+    if events is not None and not events.empty:
+        seen = pd.to_datetime(events["date"])
+        seen = seen[seen <= cutoff]
+        if len(seen):
+            cutoff = seen.max().normalize()
+    coverage = coverage_flags(past, as_of, list(now["dyad"]), coverage_window, min_active).to_numpy()
+    region = assign_regions(now["source"], now["target"], regions).to_numpy()
+    history = {d: g.sort_values("period") for d, g in past.groupby("dyad", sort=False)} if len(now) else {}
+    ev_start = as_of - step * (coverage_window - 1)
+    version = model_version or str(getattr(model, "tension_version_", "") or "unversioned")
+
+    frames = []
+    for h, est in models.items():
+        cols = _feature_names(est, panel)
+        missing = [c for c in cols if c not in now.columns]
+        if missing:
+            raise UsageError(problem("The panel lacks columns the model was trained on.", "the training features",
+                                     missing[:5], "Rebuild the panel with the same feature set as training."))
+        X = now[cols].astype(float)
+        cov = coverage.copy()
+        p = _predict(est, X)
+        cov[np.isnan(p)] = "insufficient"  # model inputs missing: no number rather than a made-up one
+        try:
+            att = attribute(est, X, X.median(numeric_only=True))
+        except (ValueError, TypeError, AttributeError) as exc:  # robust: a model we cannot explain still scores
+            att = Attribution(pd.DataFrame(index=X.index), np.full(len(X), np.nan), f"none ({type(exc).__name__})")
+        n_cal = _calibration_counts(p, calibration, h)
+        lower, upper = beta_band(p, n_cal, level)
+        prev = _previous_probability(previous, as_of, h)
+        drivers, evidence = [], []
+        for i, row in now.iterrows():
+            drv = _drivers_row(att, i, row, history.get(row["dyad"]), directed, freq, X.loc[i], top_drivers)
+            drivers.append(json.dumps(drv, ensure_ascii=False))
+            weights: dict[str, float] = {}
+            for d in drv:
+                fam = _family_of(d["feature"])
+                weights[fam] = weights.get(fam, 0.0) + d["contribution"]
+            evidence.append(json.dumps(_evidence(events, row["source"], row["target"], directed, ev_start, cutoff,
+                                                 weights, top_evidence), ensure_ascii=False))
+        start, end = as_of + step, as_of + step * h
+        frames.append(pd.DataFrame({
+            "dyad": now["dyad"].to_numpy(), "source": now["source"].to_numpy(), "target": now["target"].to_numpy(),
+            "as_of": as_of, "horizon": h, "probability": p, "lower": lower, "upper": upper,
+            "change": now["dyad"].map(prev).to_numpy(dtype=float) if len(prev) else np.nan,
+            "coverage": cov, "drivers": drivers, "evidence": evidence, "model_version": version,
+            "data_cutoff": cutoff, "region": region, "window_start": start, "window_end": end,
+            "logit": att.logit, "interval_n": n_cal.astype(int), "drivers_method": att.method,
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out["change"] = out["probability"] - out["change"]
+    out["rank"] = _rank(out, ["horizon"])
+    out["region_rank"] = _rank(out[out["region"] != ""], ["horizon", "region"]).reindex(out.index).astype("Int64")
+    out = out.sort_values(["horizon", "rank", "dyad"], kind="stable", na_position="last").reset_index(drop=True)
+    out = out[list(SCORE_COLUMNS)]
+    out.attrs["freq"] = freq
+    out.attrs["interval"] = f"{int(level * 100)}% Beta band from calibration-bin counts"
+    return out
+
+
+def _predict(est: Any, X: pd.DataFrame) -> np.ndarray:
+    """P(event); rows the model cannot take (missing inputs) get NaN instead of failing the whole run."""
+    try:
+        return np.asarray(est.predict_proba(X), dtype=float)[:, 1]
+    except ValueError:
+        complete = X.notna().all(axis=1).to_numpy()
+        p = np.full(len(X), np.nan)
+        if complete.any():
+            p[complete] = np.asarray(est.predict_proba(X[complete]), dtype=float)[:, 1]
+        return p
+
+
+def _rank(df: pd.DataFrame, by: list[str]) -> pd.Series:
+    ok = df["coverage"] != "insufficient"
+    r = df[ok].groupby(by)["probability"].rank(method="min", ascending=False)
+    return r.reindex(df.index).astype("Int64")
+
+
+def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame | None, directed: bool,
+                 freq: str, x: pd.Series, top: int) -> list[dict[str, Any]]:
+    if att.values.shape[1] == 0 or not np.isfinite(att.baseline[i]):
+        return [{"feature": "(none)", "contribution": 0.0,
+                 "text": f"this model offers no attribution ({att.method}); drivers unavailable"}]
+    contrib = att.values.loc[i]
+    order = contrib.abs().sort_values(ascending=False, kind="stable").index
+    shown = [f for f in order[:top] if contrib[f] != 0]
+    rest = float(contrib.drop(shown).sum())
+    out = []
+    for f in shown:
+        value = float(x[f]) if f in x.index else None
+        out.append({"feature": f, "contribution": float(contrib[f]),
+                    "text": describe_driver(f, float(contrib[f]), history, row["source"], row["target"], directed,
+                                            freq, value)})
+    out.append({"feature": "(other features)", "contribution": rest,
+                "text": describe_driver("(other features)", rest, None, "", "", directed, freq)})
+    out.append({"feature": "(baseline)", "contribution": float(att.baseline[i]),
+                "text": describe_driver("(baseline)", 0.0, None, "", "", directed, freq)})
+    return out

@@ -62,6 +62,10 @@ class PanelConfig:
     """Dyads the analyst always wants, e.g. ``["ARM|AZE", "RUS>AZE"]``."""
     low_coverage_ratio: float = 0.25
     """A period whose global volume is below this share of its trailing median is ``low_coverage``."""
+    coverage_window_months: int = 6
+    """Length of that trailing window (t excluded), in months converted to periods of ``freq``."""
+    ally_blocs: tuple[str, ...] = ("NATO", "CSTO", "EU")
+    """Organisations whose members count as each other's allies (codes of ``tension.actors.ORGANISATIONS``)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""Causal window operations over dense ``dyad x period`` arrays (axis 1 is time).
+
+Every function here reads only columns ``<= t`` to produce column ``t``: cumulative
+sums for windows, shifts for lags, a forward recursion for EWMA. That is what makes
+every feature leak-free by construction (and the property test checks it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """Sum over the last ``window`` periods up to and including t (shorter at the start)."""
+    cs = np.cumsum(x, axis=1, dtype=np.float64)
+    out = cs.copy()
+    if window < x.shape[1]:
+        out[:, window:] -= cs[:, :-window]
+    return out
+
+
+def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the last ``window`` periods (divides by the periods available so far)."""
+    n = np.minimum(np.arange(1, x.shape[1] + 1), window)
+    return rolling_sum(x, window) / n
+
+
+def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
+    """Population standard deviation over the last ``window`` periods."""
+    mean = rolling_mean(x, window)
+    sq = rolling_mean(np.asarray(x, dtype=np.float64) ** 2, window)
+    return np.sqrt(np.clip(sq - mean**2, 0.0, None))
+
+
+def shift(x: np.ndarray, lag: int, fill: float = 0.0) -> np.ndarray:
+    """Value at t - ``lag`` (``fill`` before the first period)."""
+    out = np.full(x.shape, fill, dtype=np.float64)
+    if lag < x.shape[1]:
+        out[:, lag:] = x[:, : x.shape[1] - lag]
+    return out
+
+
+def ewma(x: np.ndarray, span: int) -> np.ndarray:
+    """Exponentially weighted level, ``alpha = 2 / (span + 1)``, started at 0 (forward recursion)."""
+    alpha = 2.0 / (span + 1.0)
+    out = np.empty(x.shape, dtype=np.float64)
+    level = np.zeros(x.shape[0])
+    for t in range(x.shape[1]):
+        level = (1 - alpha) * level + alpha * x[:, t]
+        out[:, t] = level
+    return out
+
+
+def trend(x: np.ndarray, window: int) -> np.ndarray:
+    """Least-squares slope per period over the last ``window`` periods (0 with fewer than 2)."""
+    t_idx = np.arange(x.shape[1], dtype=np.float64)
+    n = np.minimum(np.arange(1, x.shape[1] + 1), window).astype(np.float64)
+    sx = rolling_sum(x, window)
+    st = rolling_sum(np.broadcast_to(t_idx, x.shape), window)
+    stt = rolling_sum(np.broadcast_to(t_idx**2, x.shape), window)
+    stx = rolling_sum(x * t_idx, window)
+    den = n * stt - st**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (n * stx - st * sx) / den
+    return np.where(den > 0, slope, 0.0)
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where ``den`` is 0 (unknown, not zero)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+
+
+def since_last(hit: np.ndarray) -> np.ndarray:
+    """Periods since the last period where ``hit`` is true (0 at a hit; NaN before any)."""
+    t_idx = np.broadcast_to(np.arange(hit.shape[1]), hit.shape)
+    last = np.where(hit, t_idx, -1)
+    last = np.maximum.accumulate(last, axis=1)
+    return np.where(last >= 0, t_idx - last, np.nan).astype(np.float64)

@@ -285,3 +285,35 @@ def test_rows_after_as_of_are_ignored(panel, logit_model):
     a = score(logit_model, panel, as_of=as_of, horizons=(1,))
     b = score(logit_model, panel[panel["period"] <= as_of], as_of=as_of, horizons=(1,))
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_team_models_time_calibrated_logit_drivers_add_up_to_the_base_logit(panel):
+    from tension.models import TimeCalibrated, feature_matrix, make_logit
+
+    X = feature_matrix(panel)
+    y = target_of(panel)
+    ok = y.notna().to_numpy()
+    model = TimeCalibrated(make_logit(), fraction=0.25).fit(X[ok], y[ok].astype(int))
+    s = score(model, panel, horizons=(1,))
+    now = X[(panel["period"] == panel["period"].max()).to_numpy()]
+    now = now.set_axis(panel.loc[now.index, "dyad"]).loc[s["dyad"]]
+    np.testing.assert_allclose(s["probability"], model.predict_proba(now)[:, 1])
+    np.testing.assert_allclose(s["logit"], model.estimator_.decision_function(now), atol=1e-9)
+    sums = [sum(d["contribution"] for d in json.loads(x)) for x in s["drivers"]]
+    np.testing.assert_allclose(sums, s["logit"], atol=1e-9)
+    assert (s["drivers_method"] == "linear").all()
+
+
+class _Pyfunc:
+    """Shape of tension.tracking.TensionModel: estimator + feature list + config with the target horizon."""
+
+    def __init__(self, estimator, features, horizon):
+        self.estimator, self.features, self.config = estimator, features, {"target": {"horizon": horizon}}
+
+
+def test_registry_model_shape_is_unwrapped_and_its_horizon_enforced(panel, logit_model):
+    wrapped = _Pyfunc(logit_model, FEATURES, 1)
+    s = score(wrapped, panel, horizons=(1,))
+    pd.testing.assert_series_equal(s["probability"], score(logit_model, panel, horizons=(1,))["probability"])
+    with pytest.raises(UsageError, match="forecasts horizon 1 only.*--horizon 1"):
+        score(wrapped, panel, horizons=(3,))

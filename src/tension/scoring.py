@@ -78,6 +78,7 @@ __all__ = [
     "assign_regions",
     "describe_driver",
     "country_name",
+    "horizons_of",
     "SCORE_COLUMNS",
 ]
 
@@ -316,6 +317,8 @@ def _base_estimators(model: Any) -> list[Any]:
     inner = getattr(model, "estimator", None)
     if type(model).__name__ == "FrozenEstimator" and inner is not None:
         return _base_estimators(inner)
+    if hasattr(model, "calibrator_") and hasattr(model, "estimator_"):  # tension.models.TimeCalibrated
+        return _base_estimators(model.estimator_)
     return [model]
 
 
@@ -439,6 +442,30 @@ def _evidence(events: pd.DataFrame | None, source: str, target: str, directed: b
 
 # -- models per horizon ---------------------------------------------------------------------------
 
+def _unwrap(model: Any) -> tuple[Any, list[str] | None, int | None]:
+    """(estimator, feature names, trained horizon) of a fitted estimator or a tension pyfunc model.
+
+    A registry model (``tension.tracking.TensionModel``, or the pyfunc wrapping it) carries its
+    feature list and its target configuration; a bare estimator carries ``feature_names_in_``.
+    """
+    if hasattr(model, "unwrap_python_model"):
+        model = model.unwrap_python_model()
+    if hasattr(model, "estimator") and hasattr(model, "features") and isinstance(getattr(model, "config", None), Mapping):
+        target = model.config.get("target") or {}
+        h = target.get("horizon") if isinstance(target, Mapping) else None
+        return model.estimator, list(model.features), (int(h) if h is not None else None)
+    trained = getattr(model, "horizon", None) or getattr(model, "horizon_", None)
+    return model, None, (int(trained) if trained is not None else None)
+
+
+def horizons_of(model: Any) -> tuple[int, ...] | None:
+    """The horizons a model (or ``{horizon: model}`` mapping) forecasts, if it says."""
+    if isinstance(model, Mapping):
+        return tuple(sorted(int(h) for h in model))
+    h = _unwrap(model)[2]
+    return (h,) if h is not None else None
+
+
 def _models_by_horizon(model: Any, horizons: Sequence[int]) -> dict[int, Any]:
     mapping = model if isinstance(model, Mapping) else getattr(model, "models_", None)
     if isinstance(mapping, Mapping):
@@ -448,7 +475,7 @@ def _models_by_horizon(model: Any, horizons: Sequence[int]) -> dict[int, Any]:
                                      f"horizons among {sorted(mapping)}", missing,
                                      f"Use --horizon {','.join(str(h) for h in sorted(mapping))}."))
         return {h: mapping[h] for h in horizons}
-    trained = getattr(model, "horizon", None) or getattr(model, "horizon_", None)
+    trained = _unwrap(model)[2]
     if trained is not None and set(horizons) != {int(trained)}:
         raise UsageError(problem(f"The model forecasts horizon {trained} only.", f"--horizon {trained}",
                                  list(horizons), f"Use --horizon {trained}, or register one model per horizon."))
@@ -458,15 +485,27 @@ def _models_by_horizon(model: Any, horizons: Sequence[int]) -> dict[int, Any]:
     return {h: model for h in horizons}
 
 
-def _feature_names(model: Any, panel: pd.DataFrame) -> list[str]:
+def _model_inputs(past: pd.DataFrame) -> pd.DataFrame:
+    """The panel plus the columns models see (``tension.models.feature_matrix``, past-only helpers)."""
+    try:
+        from .models import feature_matrix
+
+        fm = feature_matrix(past)
+    except (ImportError, UsageError, KeyError, ValueError):
+        return past
+    extra = [c for c in fm.columns if c not in past.columns]
+    return pd.concat([past, fm[extra]], axis=1) if extra else past
+
+
+def _feature_names(model: Any, inputs: pd.DataFrame) -> list[str]:
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
         return [str(n) for n in names]
     try:
         from .models import feature_matrix
 
-        return list(feature_matrix(panel.head(1)).columns)
-    except ImportError:
+        return list(feature_matrix(inputs.head(50)).columns)
+    except (ImportError, UsageError, KeyError, ValueError):
         pass
     raise UsageError(problem("Cannot tell which panel columns the model reads.", "a model fitted on a DataFrame "
                              "(feature_names_in_)", type(model).__name__, "Fit the model on the panel's feature matrix."))
@@ -533,7 +572,8 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
                                  "Use --horizon 1,3,6."))
     models = _models_by_horizon(model, horizons)
     past = panel[panel["period"] <= as_of]
-    now = past[past["period"] == as_of].sort_values("dyad", kind="stable").reset_index(drop=True)
+    inputs = _model_inputs(past)
+    now = inputs[inputs["period"] == as_of].sort_values("dyad", kind="stable").reset_index(drop=True)
     directed = ">" in str(now["dyad"].iloc[0]) if len(now) else True
     cutoff = pd.Timestamp(panel.attrs.get("data_cutoff") or (as_of + step - pd.Timedelta(days=1)))
     cutoff = min(cutoff, as_of + step - pd.Timedelta(days=1))
@@ -547,10 +587,12 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     history = {d: g.sort_values("period") for d, g in past.groupby("dyad", sort=False)} if len(now) else {}
     ev_start = as_of - step * (coverage_window - 1)
     version = model_version or str(getattr(model, "tension_version_", "") or "unversioned")
+    # the dyad's own rows (for driver texts) come from the panel, the model's inputs from ``inputs``
 
     frames = []
-    for h, est in models.items():
-        cols = _feature_names(est, panel)
+    for h, wrapped in models.items():
+        est, listed, _h = _unwrap(wrapped)
+        cols = listed or _feature_names(est, inputs)
         missing = [c for c in cols if c not in now.columns]
         if missing:
             raise UsageError(problem("The panel lacks columns the model was trained on.", "the training features",

@@ -1,0 +1,95 @@
+"""Shared plumbing for tension's binary-risk estimators (private)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["StatisticalWarning", "RiskClassifier", "warn_stat"]
+
+
+class StatisticalWarning(UserWarning):
+    """Statistical trouble (no positives, perfect separation, non-convergence) that must reach the user."""
+
+
+def warn_stat(message: str) -> None:
+    """Emit a :class:`StatisticalWarning` (collected by the backtest and shown by the CLI)."""
+    warnings.warn(message, StatisticalWarning, stacklevel=3)
+
+
+class RiskClassifier(ClassifierMixin, BaseEstimator):
+    """Base for binary risk estimators: label handling, validation, ``predict`` from ``predict_proba``.
+
+    Subclasses implement ``_fit(X, y01)`` (y01 in {0, 1}) and ``_proba(X) -> P(y = classes_[1])``.
+    A single-class training set is allowed: the estimator warns and predicts that class.
+    """
+
+    _allow_nan = True
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = self._allow_nan
+        return tags
+
+    def _validate_fit(self, X, y):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan" if self._allow_nan else True, dtype="numeric", y_numeric=False)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) > 2:
+            raise ValueError(
+                f"{type(self).__name__} supports binary targets only. Expected 2 classes, got {len(self.classes_)}. "
+                "Binarise the target first (tension.targets.make_target)."
+            )
+        return X, y_enc.astype(float)
+
+    def _validate_predict(self, X):
+        check_is_fitted(self, "classes_")
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan" if self._allow_nan else True, dtype="numeric")
+
+    def _column_index(self, column: int | str) -> int:
+        if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+            if not 0 <= column < self.n_features_in_:
+                raise ValueError(f"column={column} is out of range. Expected 0..{self.n_features_in_ - 1}. Pass a valid column.")
+            return int(column)
+        names = list(getattr(self, "feature_names_in_", []))
+        if column not in names:
+            raise ValueError(
+                f"{type(self).__name__} reads the column {column!r}, which X does not have. Expected a DataFrame with it "
+                f"(tension.models.feature_matrix adds it); got columns {names[:8]}{'...' if len(names) > 8 else ''}."
+            )
+        return names.index(column)
+
+    def fit(self, X, y, sample_weight=None):
+        """Validate X, y, learn ``classes_`` (binary), then fit; returns self.
+
+        Sets ``classes_``, ``n_features_in_`` (and ``feature_names_in_`` for DataFrames)
+        plus the estimator's own fitted attributes (ending in ``_``). ``sample_weight`` is
+        accepted for API compatibility and ignored unless the estimator documents it.
+        """
+        X, y01 = self._validate_fit(X, y)
+        if len(self.classes_) == 1:
+            warn_stat(
+                f"{type(self).__name__}: the training window holds only the class {self.classes_[0]!r} "
+                "(no positives or no negatives); it will predict that class with certainty."
+            )
+            return self
+        self._fit(X, y01)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of each class in ``classes_`` (column 1 = escalation)."""
+        X = self._validate_predict(X)
+        if len(self.classes_) == 1:
+            return np.ones((X.shape[0], 1))
+        p = np.clip(np.asarray(self._proba(X), dtype=float), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """The more probable class."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+

@@ -1,0 +1,900 @@
+"""MLflow tracking and model registry: the only module that imports mlflow.
+
+Every ``train`` and ``backtest`` becomes one MLflow run carrying the flattened
+experiment configuration as params, metrics per model and horizon, the event
+data as a dataset input (digest = the store manifest digest), the git commit and
+artifacts (predictions table, reliability diagram, coefficients or importances,
+the configuration file). Backtest origins are nested runs.
+
+The fitted model is logged as ONE pyfunc (:class:`TensionModel`) that carries the
+feature configuration and the estimator, so::
+
+    mlflow.pyfunc.load_model("models:/tension@champion").predict(panel)
+
+returns ``dyad``, ``period``, ``probability`` for every panel row with no other
+code than the installed ``tension`` package.
+
+Where the runs go (:func:`tracking_uri`): ``TrackingConfig.uri`` if set, else
+``$MLFLOW_TRACKING_URI``, else ``sqlite:////<abs>/data/mlflow.db`` in the project's
+data directory. :func:`ensure_store` creates and upgrades that SQLite file once,
+under a file lock, before any parallel work; for a remote ``mlflow server`` it
+checks the server answers and raises :class:`~tension.errors.TrackingUnavailableError`
+(exit 5) otherwise. A model version is registered only after its run's artifacts
+are logged, so a failure never leaves a half-registered model.
+"""
+from __future__ import annotations
+
+import os
+
+# Telemetry off and short HTTP retries, before mlflow is first imported (setdefault:
+# the user's own settings win).
+for _key, _value in (
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),
+    ("DO_NOT_TRACK", "true"),
+    ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+    ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+    ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"),
+    ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true"),  # stdout belongs to --json
+):
+    os.environ.setdefault(_key, _value)
+
+import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Iterator, Mapping  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import mlflow  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from filelock import FileLock  # noqa: E402
+from mlflow.entities import Metric, Param, RunTag  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+from .config import Experiment, TrackingConfig, project_data_dir  # noqa: E402
+from .errors import TrackingUnavailableError, UsageError, problem  # noqa: E402
+
+__all__ = [
+    "tracking_uri",
+    "ensure_store",
+    "check_available",
+    "TensionModel",
+    "TrainRecord",
+    "track_train",
+    "track_backtest",
+    "track_health",
+    "log_and_register",
+    "set_alias",
+    "alias_version",
+    "load_model",
+    "load_estimator",
+    "model_uri",
+    "flatten",
+    "git_commit",
+    "CHAMPION",
+    "CHALLENGER",
+]
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+_READY: set[str] = set()
+"""Tracking URIs already created/upgraded/checked by this process."""
+
+for _name in ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration", "mlflow.pyfunc", "mlflow.models.model"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
+
+# --------------------------------------------------------------------------- where
+
+
+def tracking_uri(config: TrackingConfig | None = None) -> str:
+    """The tracking URI: ``config.uri``, else ``$MLFLOW_TRACKING_URI``, else the project SQLite file.
+
+    Relative SQLite paths are made absolute (``sqlite:////abs/path``), so runs and
+    artifacts land in the same place whatever the working directory of later runs.
+    """
+    uri = (config.uri if config is not None else "") or os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri:
+        return f"sqlite:///{(project_data_dir() / 'mlflow.db').resolve()}"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        rel = uri[len("sqlite:///") :]
+        if rel and rel != ":memory:":
+            return f"sqlite:///{Path(rel).resolve()}"
+    return uri
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if uri.startswith("sqlite:///") and ":memory:" not in uri:
+        return Path(uri[len("sqlite:///") :])
+    return None
+
+
+def _artifact_root(uri: str) -> str | None:
+    """Artifacts of a local SQLite store live beside the database (``mlartifacts/``)."""
+    db = _sqlite_path(uri)
+    return (db.parent / "mlartifacts").as_uri() if db is not None else None
+
+
+def check_available(uri: str, timeout: float = 5.0) -> None:
+    """Raise :class:`TrackingUnavailableError` unless an HTTP tracking server answers ``/health``."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    url = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - user-configured URL
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingUnavailableError(
+            problem(
+                f"The MLflow tracking server at {uri} cannot be reached ({reason}).",
+                "a running `mlflow server` answering /health",
+                fix="Start the server (see docs/operations.md), fix MLFLOW_TRACKING_URI or [tracking] uri, "
+                "or pass --no-track. Nothing was logged or registered.",
+            )
+        ) from None
+    if not ok:
+        raise TrackingUnavailableError(
+            problem(
+                f"The MLflow tracking server at {uri} is not healthy.",
+                "HTTP 200 from /health",
+                got=response.status,
+                fix="Check the server's log. Nothing was logged or registered.",
+            )
+        )
+
+
+def ensure_store(uri: str | None = None) -> str:
+    """Make the tracking store usable and return its URI; call once before any parallel work.
+
+    SQLite: creates the folder and the database, or upgrades an old schema, under a
+    file lock (``<db>.lock``) so concurrent processes never race the migration.
+    HTTP(S): checks the server answers. Cached per process.
+
+    Raises
+    ------
+    TrackingUnavailableError
+        The server is down or the database cannot be created or opened.
+    """
+    uri = uri or tracking_uri()
+    if uri in _READY:
+        return uri
+    check_available(uri)
+    db = _sqlite_path(uri)
+    if db is not None:
+        from mlflow.store.db import utils as db_utils  # private but stable helpers used by `mlflow db upgrade`
+
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(db) + ".lock", timeout=300):
+                engine = db_utils.create_sqlalchemy_engine(uri)
+                try:
+                    if not db_utils._all_tables_exist(engine):
+                        db_utils._initialize_tables(engine)
+                    else:
+                        try:
+                            db_utils._verify_schema(engine)
+                        except MlflowException:
+                            db_utils._upgrade_db(engine)
+                finally:
+                    engine.dispose()
+        except (OSError, MlflowException) as exc:
+            raise TrackingUnavailableError(
+                problem(
+                    f"The MLflow database {db} cannot be created or opened ({exc}).",
+                    "a writable folder for the SQLite file",
+                    fix="Check the path and permissions, set MLFLOW_TRACKING_URI, or pass --no-track.",
+                )
+            ) from None
+        except Exception as exc:  # sqlalchemy errors (no hard dependency on its exception types)
+            if type(exc).__module__.startswith("sqlalchemy"):
+                raise TrackingUnavailableError(
+                    problem(f"The MLflow database {db} cannot be opened ({exc}).", fix="Check the file or pass --no-track.")
+                ) from None
+            raise
+    _READY.add(uri)
+    return uri
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    needles = ("ConnectionError", "Connection refused", "Max retries", "API request to", "OperationalError",
+               "Failed to establish", "timed out", "RemoteDisconnected")
+    return any(n in text for n in needles)
+
+
+@contextlib.contextmanager
+def _session(uri: str, experiment: str) -> Iterator[tuple[MlflowClient, str]]:
+    """Point mlflow at ``uri`` (tracking and registry), yield (client, experiment_id); restore after.
+
+    Connection failures inside become :class:`TrackingUnavailableError`.
+    """
+    ensure_store(uri)
+    with _pointed(uri):
+        yield from _session_body(uri, experiment)
+
+
+@contextlib.contextmanager
+def _pointed(uri: str) -> Iterator[None]:
+    """Set mlflow's global tracking and registry URI to ``uri``; restore them (and the env vars) after.
+
+    ``mlflow.set_tracking_uri`` also writes ``$MLFLOW_TRACKING_URI``; without the restore one
+    project's URI would leak into the next call's :func:`tracking_uri`.
+    """
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _session_body(uri: str, experiment: str) -> Iterator[tuple[MlflowClient, str]]:
+    try:
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            try:
+                exp_id = client.create_experiment(experiment, artifact_location=_artifact_root(uri))
+            except MlflowException:  # created meanwhile by a parallel process
+                found = client.get_experiment_by_name(experiment)
+                if found is None:
+                    raise
+                exp_id = found.experiment_id
+        else:
+            exp_id = found.experiment_id
+        yield client, exp_id
+    except TrackingUnavailableError:
+        raise
+    except Exception as exc:
+        if _is_connection_problem(exc):
+            raise TrackingUnavailableError(
+                problem(
+                    f"Lost the MLflow tracking store at {uri} ({type(exc).__name__}: {str(exc)[:300]}).",
+                    fix="Check the server or database and run again; no model version was registered "
+                    "unless its run had finished logging.",
+                )
+            ) from None
+        raise
+    finally:
+        if mlflow.active_run() is not None:
+            mlflow.end_run("FAILED")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def flatten(mapping: Any, prefix: str = "") -> dict[str, str]:
+    """Flatten a (dataclass or dict) configuration into ``{"panel.freq": "W", ...}`` strings."""
+    if dataclasses.is_dataclass(mapping) and not isinstance(mapping, type):
+        mapping = dataclasses.asdict(mapping)
+    out: dict[str, str] = {}
+    for key, value in dict(mapping).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, prefix=f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = "" if value is None else str(value)
+    return {k: v[:6000] for k, v in out.items()}
+
+
+def git_commit(path: str | Path | None = None) -> str:
+    """The git commit of the code (the package's checkout), or ``"unknown"``."""
+    where = Path(path) if path is not None else Path(__file__).resolve().parent
+    try:
+        res = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return res.stdout.strip() if res.returncode == 0 and res.stdout.strip() else "unknown"
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _pip_requirements() -> list[str]:
+    """Explicit requirements for the pyfunc (automatic inference costs seconds)."""
+    names = ["tension", "mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle", "statsmodels", "pyarrow"]
+    return [f"{n}=={v}" for n in names if (v := _package_version(n))]
+
+
+def _store_info(store: Any) -> tuple[str | None, str | None]:
+    """(location, manifest digest) of a Store, a path, or None."""
+    if store is None:
+        return None, None
+    if isinstance(store, (str, Path)):
+        location, digest = str(store), None
+        try:  # the store module comes earlier in the flow
+            from .store import Store
+
+            digest = Store(str(store)).digest
+        except Exception:  # noqa: BLE001 - a missing/empty store just has no digest
+            digest = None
+        return location, digest
+    location = getattr(store, "location", None) or getattr(store, "root", None) or getattr(store, "path", None)
+    digest = getattr(store, "digest", None)
+    if digest is None and isinstance(getattr(store, "manifest", None), Mapping):
+        digest = store.manifest.get("digest")
+    return (str(location) if location is not None else None), (str(digest) if digest else None)
+
+
+def _log_events_input(store: Any, panel: pd.DataFrame | None) -> None:
+    """The event data as a dataset input (digest = store manifest digest) and the panel as a second one."""
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+    location, digest = _store_info(store)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if location is not None:
+            source = resolve_dataset_source(location)
+            events = MetaDataset(source=source, name="events", digest=(digest or "unknown")[:36])
+            mlflow.log_input(events, context="events")
+            mlflow.set_tag("tension.store_digest", digest or "unknown")
+            mlflow.set_tag("tension.store", location)
+        if panel is not None and len(panel):
+            ds = mlflow.data.from_pandas(panel, source=location or "panel", name="panel")
+            mlflow.log_input(ds, context="training")
+
+
+def _log_common(experiment: Experiment, config_path: str | Path | None, kind: str) -> None:
+    mlflow.log_params(flatten(experiment))
+    commit = git_commit()
+    mlflow.set_tags({"mlflow.source.git.commit": commit, "tension.kind": kind,
+                     "tension.version": _package_version("tension") or "unknown"})
+    mlflow.log_dict(flatten(experiment), "config/experiment.json")
+    if config_path is not None and Path(config_path).is_file():
+        mlflow.log_artifact(str(config_path), artifact_path="config")
+
+
+def _metric_name(*parts: Any) -> str:
+    text = "_".join(str(p) for p in parts if p is not None and str(p) != "")
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in text)
+
+
+def metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
+    """Flatten a metrics table (rows per model and horizon) into ``{"brier_logit_h4": 0.1, ...}``."""
+    if metrics is None or len(metrics) == 0:
+        return {}
+    keys = [c for c in ("model", "target", "horizon") if c in metrics.columns]
+    values = [c for c in metrics.columns if c not in keys and pd.api.types.is_numeric_dtype(metrics[c])
+              and not pd.api.types.is_bool_dtype(metrics[c])]
+    out: dict[str, float] = {}
+    for _, row in metrics.iterrows():
+        tag = [row[k] if k != "horizon" else f"h{int(row[k])}" for k in keys if k != "target"]
+        for col in values:
+            v = row[col]
+            if v is not None and np.isfinite(float(v)):
+                out[_metric_name(col, *tag)] = float(v)
+    return out
+
+
+def reliability_figure(predictions: pd.DataFrame, bins: int = 10) -> Any:
+    """A reliability diagram (mean predicted vs observed frequency per probability bin, per model)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
+    resolved = predictions.dropna(subset=["outcome"]) if "outcome" in predictions else predictions.iloc[0:0]
+    edges = np.linspace(0, 1, bins + 1)
+    groups = resolved.groupby("model") if "model" in resolved else [("model", resolved)]
+    for name, grp in groups:
+        idx = np.clip(np.digitize(grp["probability"].to_numpy(float), edges[1:-1]), 0, bins - 1)
+        table = pd.DataFrame({"b": idx, "p": grp["probability"].to_numpy(float), "y": grp["outcome"].to_numpy(float)})
+        agg = table.groupby("b").agg(p=("p", "mean"), y=("y", "mean"))
+        ax.plot(agg["p"], agg["y"], marker="o", label=str(name))
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("Reliability (resolved backtest predictions)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _log_reliability(predictions: pd.DataFrame) -> None:
+    fig = reliability_figure(predictions)
+    for fmt in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=100)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"reliability.{fmt}"
+            path.write_bytes(buf.getvalue())
+            mlflow.log_artifact(str(path), artifact_path="plots")
+
+
+def importances(estimator: Any, features: list[str]) -> pd.DataFrame | None:
+    """Coefficients (``coef_``) or importances (``feature_importances_``) of a fitted estimator, if any."""
+    candidates = [estimator]
+    if hasattr(estimator, "steps"):
+        candidates.append(estimator.steps[-1][1])
+    for attr in ("estimator_", "model_", "pipeline_", "calibrated_", "base_"):
+        inner = getattr(estimator, attr, None)
+        if inner is not None:
+            candidates.append(inner)
+            if hasattr(inner, "steps"):
+                candidates.append(inner.steps[-1][1])
+    for est in candidates:
+        for attr, kind in (("coef_", "coefficient"), ("feature_importances_", "importance")):
+            values = getattr(est, attr, None)
+            if values is None:
+                continue
+            arr = np.asarray(values, dtype=float).ravel()
+            names = list(getattr(est, "feature_names_in_", features))
+            if len(names) != len(arr):
+                names = [f"x{i}" for i in range(len(arr))]
+            return pd.DataFrame({"feature": names, kind: arr})
+    return None
+
+
+def _log_table(df: pd.DataFrame, artifact_path: str, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        if name.endswith(".parquet"):
+            df.to_parquet(path, index=False)
+        else:
+            df.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class TensionModel(mlflow.pyfunc.PythonModel):
+    """The pyfunc: feature configuration + fitted estimator; panel rows in, probabilities out.
+
+    Parameters
+    ----------
+    estimator
+        A fitted scikit-learn-style estimator with ``predict_proba``.
+    features
+        The panel columns the estimator sees, in order.
+    config
+        Feature configuration (``freq``, ``dyads``, ``builders``, target, horizon, ...).
+    """
+
+    def __init__(self, estimator: Any, features: list[str], config: dict[str, Any]) -> None:
+        self.estimator = estimator
+        self.features = list(features)
+        self.config = dict(config)
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Return ``dyad``, ``period``, ``probability`` (of the configured target) for each input row."""
+        missing = [c for c in self.features if c not in model_input.columns]
+        if missing:
+            raise UsageError(
+                problem(
+                    "The panel lacks columns this model was trained on.",
+                    f"the columns {missing[:10]}",
+                    got=f"{len(model_input.columns)} columns",
+                    fix=f"Build the panel with freq={self.config.get('freq')!r}, dyads={self.config.get('dyads')!r} "
+                    "and the same feature builders.",
+                )
+            )
+        proba = np.asarray(self.estimator.predict_proba(model_input[self.features]))[:, 1]
+        out = model_input[["dyad", "period"]].reset_index(drop=True).copy()
+        out["probability"] = proba.astype(float)
+        return out
+
+
+def _signature_frame(panel: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    keys = [c for c in ("dyad", "period") if c in panel.columns]
+    if keys != ["dyad", "period"]:
+        raise UsageError(problem("The panel has no 'dyad' and 'period' columns.", "a panel from build_panel",
+                                 got=list(panel.columns)[:8]))
+    return panel[keys + [c for c in features if c not in keys]]
+
+
+def _feature_columns(panel: pd.DataFrame, features: list[str] | None) -> list[str]:
+    if features is not None:
+        return list(features)
+    from .models import feature_matrix
+
+    return list(feature_matrix(panel).columns)
+
+
+def _model_config(experiment: Experiment, panel: pd.DataFrame, features: list[str], model_name: str,
+                  store_digest: str | None) -> dict[str, Any]:
+    periods = panel["period"] if "period" in panel else pd.Series([], dtype="datetime64[ns]")
+    return {
+        "model": model_name,
+        "freq": panel.attrs.get("freq", experiment.panel.freq),
+        "dyads": panel.attrs.get("dyads", experiment.panel.dyads),
+        "builders": [getattr(f, "__name__", str(f)) for f in panel.attrs.get("features", ())],
+        "features": list(features),
+        "target": dataclasses.asdict(experiment.target),
+        "panel": dataclasses.asdict(experiment.panel),
+        "data_cutoff": str(periods.max().date()) if len(periods) else None,
+        "store_digest": store_digest,
+        "tension_version": _package_version("tension"),
+    }
+
+
+@dataclass(frozen=True)
+class TrainRecord:
+    """What :func:`track_train` logged: the run, the model URI, and the registered version (if any)."""
+
+    run_id: str | None
+    model_uri: str | None
+    registered_model: str | None = None
+    version: int | None = None
+    alias: str | None = None
+
+
+def log_and_register(
+    estimator: Any,
+    panel: pd.DataFrame,
+    *,
+    experiment: Experiment,
+    features: list[str] | None = None,
+    model_name: str = "",
+    store_digest: str | None = None,
+    register: bool = True,
+    alias: str | None = CHALLENGER,
+    client: MlflowClient | None = None,
+) -> TrainRecord:
+    """Inside an active run: log the pyfunc, then register it and set ``alias`` (in that order).
+
+    The version is created only after ``log_model`` returned, i.e. after the artifacts
+    are stored, so a failure leaves no version pointing at missing files.
+    """
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_and_register needs an active MLflow run")
+    feats = _feature_columns(panel, features)
+    frame = _signature_frame(panel, feats)
+    example = frame.head(5).reset_index(drop=True)
+    python_model = TensionModel(estimator, feats, _model_config(experiment, panel, feats, model_name, store_digest))
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        output = python_model.predict(None, example)
+        signature = infer_signature(example, output)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=python_model,
+            signature=signature,
+            input_example=example,
+            pip_requirements=_pip_requirements(),
+            metadata={"tension": json.dumps(python_model.config, default=str)},
+        )
+    record = TrainRecord(run_id=run.info.run_id, model_uri=info.model_uri)
+    if not register:
+        return record
+    name = experiment.tracking.registered_model
+    client = client or MlflowClient()
+    created = False
+    try:
+        client.create_registered_model(name, description="tension escalation-risk model (pyfunc: panel rows -> probability)")
+        created = True
+    except MlflowException as exc:
+        if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code) and "already exists" not in str(exc):
+            raise
+    try:
+        mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id, model_id=info.model_id,
+                                         tags={"model": model_name, "store_digest": store_digest or "unknown"})
+    except Exception:
+        if created:  # leave no empty registered model behind
+            with contextlib.suppress(Exception):
+                client.delete_registered_model(name)
+        raise
+    _wait_ready(client, name, mv.version)
+    if alias:
+        client.set_registered_model_alias(name, alias, mv.version)
+    mlflow.set_tags({"tension.registered_model": name, "tension.model_version": str(mv.version)})
+    return dataclasses.replace(record, registered_model=name, version=int(mv.version), alias=alias)
+
+
+def _wait_ready(client: MlflowClient, name: str, version_: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get_model_version(name, version_).status == "READY":
+            return
+        time.sleep(0.2)
+
+
+def track_train(
+    estimator: Any,
+    panel: pd.DataFrame,
+    *,
+    experiment: Experiment,
+    model_name: str,
+    features: list[str] | None = None,
+    store: Any = None,
+    metrics: Mapping[str, float] | pd.DataFrame | None = None,
+    config_path: str | Path | None = None,
+    track: bool = True,
+    register: bool = True,
+    alias: str | None = CHALLENGER,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+) -> TrainRecord:
+    """Log a fitted model as one run (params, data inputs, commit, importances, config, pyfunc) and register it.
+
+    Parameters
+    ----------
+    estimator
+        Fitted on ``feature_matrix(panel)`` (or ``panel[features]``).
+    panel
+        The training panel (``dyad``, ``period`` and the feature columns).
+    experiment
+        The loaded experiment; ``experiment.tracking`` says where and under which name.
+    model_name
+        Key of ``tension.models.MODELS`` (logged as param ``model`` and version tag).
+    features
+        Columns the estimator sees; default ``tension.models.feature_matrix(panel).columns``.
+    store
+        The :class:`~tension.store.Store` (or its location) the panel came from: its manifest
+        digest becomes the events dataset digest.
+    metrics
+        Optional in-sample metrics (dict, or a table with ``model``/``horizon`` rows).
+    track
+        ``False`` (``--no-track``): do nothing and return an empty record.
+    register, alias
+        Register a version under ``experiment.tracking.registered_model`` and point ``alias`` at it.
+
+    Returns
+    -------
+    TrainRecord
+    """
+    if not track:
+        return TrainRecord(run_id=None, model_uri=None)
+    uri = tracking_uri(experiment.tracking)
+    _, digest = _store_info(store)
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name or f"train {model_name}",
+                              nested=parent_run_id is not None,
+                              tags={"mlflow.parentRunId": parent_run_id} if parent_run_id else None):
+            _log_common(experiment, config_path, "train")
+            mlflow.log_param("model", model_name)
+            _log_events_input(store, panel)
+            feats = _feature_columns(panel, features)
+            if isinstance(metrics, pd.DataFrame):
+                mlflow.log_metrics(metrics_dict(metrics))
+            elif metrics:
+                mlflow.log_metrics({_metric_name(k): float(v) for k, v in metrics.items()})
+            mlflow.log_metrics({"train_rows": float(len(panel)), "n_features": float(len(feats))})
+            imp = importances(estimator, feats)
+            if imp is not None:
+                _log_table(imp, "model_info", "coefficients.csv" if "coefficient" in imp else "importances.csv")
+            record = log_and_register(estimator, panel, experiment=experiment, features=feats, model_name=model_name,
+                                      store_digest=digest, register=register, alias=alias, client=client)
+    return record
+
+
+def track_backtest(
+    result: Any,
+    *,
+    experiment: Experiment,
+    store: Any = None,
+    panel: pd.DataFrame | None = None,
+    config_path: str | Path | None = None,
+    track: bool = True,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    nested_origins: bool = True,
+    extra_metrics: Mapping[str, float] | None = None,
+) -> str | None:
+    """Log a backtest as one run with one nested run per origin; return the run id (``None`` if not tracked).
+
+    ``result`` is a :class:`tension.backtest.BacktestResult` (``predictions``, ``metrics``,
+    ``warnings``) or anything with those attributes. Logged: flattened config as params,
+    ``metrics`` per model and horizon (``brier_logit_h4``), data inputs, git commit, the
+    predictions table (Parquet), the metrics table, a reliability diagram (PNG and SVG),
+    warnings, the config file; per origin a nested run with ``brier_<model>``, ``rows``,
+    ``positives`` and ``mean_p_<model>`` in one batch call.
+    """
+    if not track:
+        return None
+    predictions: pd.DataFrame = getattr(result, "predictions")
+    metrics: pd.DataFrame | None = getattr(result, "metrics", None)
+    warns = list(getattr(result, "warnings", []) or [])
+    uri = tracking_uri(experiment.tracking)
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name or "backtest",
+                              nested=parent_run_id is not None,
+                              tags={"mlflow.parentRunId": parent_run_id} if parent_run_id else None) as run:
+            _log_common(experiment, config_path, "backtest")
+            _log_events_input(store, panel)
+            if metrics is not None and len(metrics):
+                mlflow.log_metrics(metrics_dict(metrics))
+                _log_table(metrics, "backtest", "metrics.csv")
+            if extra_metrics:
+                mlflow.log_metrics({_metric_name(k): float(v) for k, v in extra_metrics.items()})
+            _log_table(predictions, "backtest", "predictions.parquet")
+            if len(predictions):
+                _log_reliability(predictions)
+            if warns:
+                mlflow.log_text("\n".join(str(w) for w in warns), "backtest/warnings.txt")
+                mlflow.set_tag("tension.warnings", str(len(warns)))
+            if nested_origins and len(predictions) and "origin" in predictions:
+                _log_origins(client, exp_id, run.info.run_id, predictions)
+            run_id = run.info.run_id
+    return run_id
+
+
+def _log_origins(client: MlflowClient, exp_id: str, parent: str, predictions: pd.DataFrame) -> None:
+    """One nested run per origin with a few metrics, one ``log_batch`` call each."""
+    now = int(time.time() * 1000)
+    resolved = predictions.dropna(subset=["outcome"]) if "outcome" in predictions else predictions
+    for origin, grp in predictions.groupby("origin", sort=True):
+        label = str(pd.Timestamp(origin).date())
+        child = client.create_run(exp_id, run_name=f"origin {label}",
+                                  tags={"mlflow.parentRunId": parent, "tension.origin": label})
+        metrics = [Metric("rows", float(len(grp)), now, 0)]
+        res = resolved[resolved["origin"] == origin]
+        metrics.append(Metric("positives", float(res["outcome"].sum()) if len(res) else 0.0, now, 0))
+        for model, g in grp.groupby("model") if "model" in grp else []:
+            metrics.append(Metric(_metric_name("mean_p", model), float(g["probability"].mean()), now, 0))
+            r = res[res["model"] == model]
+            if len(r):
+                brier = float(((r["probability"].astype(float) - r["outcome"].astype(float)) ** 2).mean())
+                metrics.append(Metric(_metric_name("brier", model), brier, now, 0))
+        client.log_batch(child.info.run_id, metrics=metrics, params=[Param("origin", label)],
+                         tags=[RunTag("tension.kind", "backtest-origin")])
+        client.set_terminated(child.info.run_id)
+
+
+def track_health(report: Mapping[str, Any], *, experiment: Experiment, track: bool = True,
+                 parent_run_id: str | None = None, run_name: str = "data-health") -> str | None:
+    """Log a data-health gate report (``passed``, ``problems``, per-source table) as a run."""
+    if not track:
+        return None
+    uri = tracking_uri(experiment.tracking)
+    with _session(uri, experiment.tracking.experiment) as (_client, exp_id):
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name, nested=parent_run_id is not None,
+                              tags={"mlflow.parentRunId": parent_run_id} if parent_run_id else None) as run:
+            mlflow.set_tags({"tension.kind": "data-health", "mlflow.source.git.commit": git_commit(),
+                             "tension.gate": "passed" if report.get("passed") else "blocked"})
+            numbers = {_metric_name(k): float(v) for k, v in report.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            numbers["gate_passed"] = 1.0 if report.get("passed") else 0.0
+            mlflow.log_metrics(numbers)
+            mlflow.log_dict(json.loads(json.dumps(dict(report), default=str)), "health/report.json")
+            return run.info.run_id
+
+
+@contextlib.contextmanager
+def job_run(experiment: Experiment, *, track: bool = True, run_name: str = "retrain") -> Iterator[str | None]:
+    """A parent run for a job (``retrain``); yields its id (``None`` when not tracking).
+
+    The run is ended FINISHED on success, FAILED on an exception. Other tracking calls
+    take ``parent_run_id=`` to nest under it.
+    """
+    if not track:
+        yield None
+        return
+    uri = tracking_uri(experiment.tracking)
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        run = client.create_run(exp_id, run_name=run_name, tags={"tension.kind": "job",
+                                                                 "mlflow.source.git.commit": git_commit()})
+        status = "FAILED"
+        try:
+            yield run.info.run_id
+            status = "FINISHED"
+        finally:
+            with contextlib.suppress(Exception):
+                client.set_terminated(run.info.run_id, status)
+
+
+def log_job_step(run_id: str | None, experiment: Experiment, step: str, status: str, seconds: float,
+                 counts: Mapping[str, Any] | None = None) -> None:
+    """Record one job step on the job's parent run (metrics ``<step>_seconds`` and counts, tag status)."""
+    if run_id is None:
+        return
+    uri = tracking_uri(experiment.tracking)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    now = int(time.time() * 1000)
+    metrics = [Metric(_metric_name(step, "seconds"), float(seconds), now, 0)]
+    for k, v in (counts or {}).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            metrics.append(Metric(_metric_name(step, k), float(v), now, 0))
+    client.log_batch(run_id, metrics=metrics, tags=[RunTag(_metric_name("step", step), status)])
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def model_uri(name: str = "tension", alias: str = CHAMPION) -> str:
+    """``models:/<name>@<alias>``."""
+    return f"models:/{name}@{alias}"
+
+
+def alias_version(experiment: Experiment | None = None, alias: str = CHAMPION) -> int | None:
+    """The version the alias points at, or ``None`` if the model or alias does not exist."""
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        return int(client.get_model_version_by_alias(experiment.tracking.registered_model, alias).version)
+    except MlflowException as exc:
+        if _is_connection_problem(exc):
+            raise TrackingUnavailableError(problem(f"The MLflow registry at {uri} cannot be reached ({exc}).",
+                                                   fix="Check the server and run again.")) from None
+        return None
+
+
+def set_alias(experiment: Experiment | None, alias: str, version_: int) -> None:
+    """Point ``alias`` of the registered model at ``version_`` (used for promotion and rollback)."""
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    name = experiment.tracking.registered_model
+    try:
+        client.get_model_version(name, str(version_))
+    except MlflowException:
+        raise UsageError(problem(f"Model {name!r} has no version {version_}.", "an existing version",
+                                 got=version_, fix="List versions in the MLflow UI or with `mlflow models`.")) from None
+    client.set_registered_model_alias(name, alias, str(version_))
+
+
+def model_versions(experiment: Experiment | None = None) -> pd.DataFrame:
+    """All versions of the registered model: version, run_id, status, aliases."""
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    name = experiment.tracking.registered_model
+    rows = []
+    for mv in client.search_model_versions(f"name='{name}'"):
+        rows.append({"version": int(mv.version), "run_id": mv.run_id, "status": mv.status,
+                     "aliases": ",".join(sorted(getattr(mv, "aliases", []) or []))})
+    return pd.DataFrame(rows, columns=["version", "run_id", "status", "aliases"]).sort_values("version").reset_index(drop=True)
+
+
+def load_model(uri: str | None = None, experiment: Experiment | None = None) -> Any:
+    """Load a pyfunc (default ``models:/<registered_model>@champion``) from the configured store.
+
+    Raises
+    ------
+    UsageError
+        No such model or alias (e.g. nothing promoted yet).
+    """
+    experiment = experiment or Experiment()
+    store_uri = ensure_store(tracking_uri(experiment.tracking))
+    uri = uri or model_uri(experiment.tracking.registered_model, CHAMPION)
+    try:
+        with warnings.catch_warnings(), _pointed(store_uri):
+            warnings.simplefilter("ignore")
+            return mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        if _is_connection_problem(exc):
+            raise TrackingUnavailableError(problem(f"The MLflow registry at {store_uri} cannot be reached.",
+                                                   fix="Check the server and run again.")) from None
+        raise UsageError(problem(f"Cannot load the model {uri}.", "a registered model with that alias",
+                                 got=str(exc)[:200], fix="Train and promote one first: `tension retrain` or "
+                                 "`tension train`.")) from None
+
+
+def load_estimator(uri: str | None = None, experiment: Experiment | None = None) -> TensionModel:
+    """The :class:`TensionModel` behind a pyfunc URI: ``.estimator``, ``.features``, ``.config``."""
+    return load_model(uri, experiment).unwrap_python_model()

@@ -129,8 +129,8 @@ class _Batch:
         self._existing: dict[str, pa.Table] = {}
 
     # -- events -------------------------------------------------------------------------
-    def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 500_000) -> tuple[int, int]:
-        """Add events to this batch; returns (stored, duplicates) for these rows.
+    def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 500_000) -> tuple[int, int, int]:
+        """Add events to this batch; returns (stored, duplicates, stored two-country dyads) for these rows.
 
         Rows whose ``event_id`` is already in the store (same month) or earlier in this
         batch are counted as duplicates and not stored.
@@ -139,7 +139,7 @@ class _Batch:
         if table.schema != EVENT_SCHEMA:
             table = _conform_table(table)
         if table.num_rows == 0:
-            return 0, 0
+            return 0, 0, 0
         n = table.num_rows
         table = table.set_column(
             EVENT_COLUMNS.index("batch_id"), "batch_id", pa.array(np.full(n, self.batch_id, dtype=object), pa.string())
@@ -156,6 +156,7 @@ class _Batch:
         keep[firsts["i_min"].to_numpy()] = True
         months = pc.strftime(pc.cast(table["date"], pa.timestamp("s")), format="%Y-%m")
         stored = 0
+        dyads = 0
         for month in pc.unique(months).to_pylist():
             in_month = pc.equal(months, month).to_numpy(zero_copy_only=False)
             sel = in_month & keep
@@ -181,10 +182,11 @@ class _Batch:
                 if self._buffered_rows[month] >= flush_rows:
                     self._flush(month)
             stored += part.num_rows
+            dyads += _dyad_count(part)
         duplicates = n - stored
         self.stored += stored
         self.duplicates += duplicates
-        return stored, duplicates
+        return stored, duplicates, dyads
 
     def _existing_ids(self, month: str) -> pa.Table:
         if month not in self._existing:
@@ -242,6 +244,15 @@ class _Batch:
         manifest["files"].extend(self.files)
         self.store._commit(manifest)
         return AppendResult(self.batch_id, self.stored, self.duplicates, self.quarantined, dict(self.duplicates_of))
+
+
+def _dyad_count(table: pa.Table) -> int:
+    """Events whose source and target are two different countries."""
+    if table.num_rows == 0:
+        return 0
+    s, t = table["source_country"], table["target_country"]
+    both = pc.and_(pc.is_valid(s), pc.is_valid(t))
+    return int(pc.sum(pc.and_(both, pc.fill_null(pc.not_equal(s, t), False))).as_py() or 0)
 
 
 def _value_counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:

@@ -1,5 +1,166 @@
-"""CLI commands for the ingest stage."""
+"""CLI commands for the ingest stage: ``tension ingest`` and ``tension store retract|compact|info``."""
 from __future__ import annotations
 
-from .. import app  # noqa: F401
+import math
+import os
+from pathlib import Path
+from typing import Any
 
+import typer
+
+from ...errors import QuarantinedRowsError, problem
+from .. import app
+from .._common import JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+
+store_app = typer.Typer(help="Maintain the event store: list batches, retract a bad delivery, merge small files.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+def _share(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def _rows(report: Any) -> list[dict[str, Any]]:
+    out = []
+    for r in [*report.files, report.total]:
+        out.append(
+            {
+                "file": os.path.basename(r.file) if r.file != "total" else "TOTAL",
+                "format": r.format,
+                "read": r.read,
+                "stored": r.stored,
+                "duplicates": r.duplicates,
+                "quarantined": r.quarantined,
+                "by reason": ", ".join(f"{k} {v}" for k, v in r.quarantined_by_reason.items()) or "-",
+                "unresolved actors": f"{len(r.unresolved)} ({r.unresolved_events} events)",
+                "two-country": _share(r.dyad_share),
+            }
+        )
+    return out
+
+
+@app.command()
+def ingest(
+    paths: list[str] = typer.Argument(..., help="Event files or folders (local paths or URLs; .gz/.zip read directly)."),
+    format: str = typer.Option("auto", "--format", help="auto, icews, icews-kg, gdelt1, gdelt2, acled, polecat, csv or jsonl."),
+    store: str | None = StoreOpt,
+    strict: bool = typer.Option(False, "--strict", help="Exit with code 6 when any row was quarantined (the good rows are still stored)."),
+    config: Path | None = typer.Option(None, "--config", help="Experiment TOML whose [csv] section maps the columns of csv/jsonl files."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Read event files into the canonical event store, with duplicates counted and bad rows quarantined.
+
+    All files go in as one batch, committed at the end: an interrupted run changes nothing.
+    Prints per file and in total: read, stored, duplicates, quarantined (per reason),
+    unresolved actors and the share of stored events that form a two-country dyad.
+
+    Example: [bold]tension ingest data/raw/icews14.tsv --store data/store[/bold]
+    """
+    from ...config import load_experiment
+    from ...ingest import ingest as run_ingest
+    from ...store import Store
+
+    mapping = load_experiment(config).csv if config is not None else None
+    target = Store(store_path(store))
+    total = 0
+    for p in paths:
+        if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
+            total += os.path.getsize(p)
+    with progress("Ingesting", total=total or None) as advance:
+        report = run_ingest(paths, target, format=format, mapping=mapping, on_progress=lambda n, name: advance(n, description=name))
+    payload = report.as_dict()
+    payload["strict"] = strict
+    payload["exit_code"] = 6 if strict and report.total.quarantined else 0
+    lines = [
+        f"Batch [bold]{report.batch_id}[/bold] committed to {report.store} (digest {report.digest}).",
+        f"read {report.total.read} = stored {report.total.stored} + duplicates {report.total.duplicates}"
+        f" + quarantined {report.total.quarantined}",
+    ]
+    if report.total.unresolved:
+        top = ", ".join(f"{a} ({n})" for a, n in report.total.unresolved.most_common(8))
+        lines.append(f"Most frequent unresolved actors (stored with empty country): {top}")
+    if report.total.quarantined:
+        lines.append("Quarantined rows: `tension store info` lists them per reason; files under <store>/quarantine/.")
+    emit(payload, as_json, table=dict_table("Ingest summary", _rows(report)), lines=lines)
+    if strict and report.total.quarantined:
+        raise QuarantinedRowsError(
+            problem(
+                f"{report.total.quarantined} rows were quarantined and --strict was given.",
+                "no quarantined rows",
+                report.total.quarantined_by_reason,
+                f"The good rows are stored in batch {report.batch_id}; retract it with `tension store retract {report.batch_id}` if the delivery is bad.",
+            )
+        )
+
+
+@store_app.command("info")
+def store_info(
+    store: str | None = StoreOpt,
+    quarantine: int = typer.Option(0, "--quarantine", help="Also list this many quarantined rows."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show the store: events, date range, digest, batches and quarantine counts.
+
+    Example: [bold]tension store info --store data/store[/bold]
+    """
+    from ...store import Store
+
+    target = Store(store_path(store))
+    summary = target.summary()
+    batches = target.batches()
+    payload: dict[str, Any] = {**summary, "batch_list": batches.to_dict("records")}
+    if quarantine:
+        payload["quarantine_rows"] = target.quarantine().head(quarantine).to_dict("records")
+    lines = [
+        f"{summary['events']} events, {summary['first_date']} .. {summary['last_date']}, {summary['files']} files, "
+        f"digest {summary['digest']}, schema v{summary['schema_version']}",
+        f"quarantined by reason: {summary['quarantined_by_reason'] or 'none'}",
+        f"read == stored + duplicates + quarantined: {'holds' if summary['identity_holds'] else 'BROKEN'}",
+    ]
+    for row in payload.get("quarantine_rows", []):
+        lines.append(f"  {row['source_file']}:{row['source_line']} {row['reason']}: {str(row['raw'])[:120]}")
+    rows = batches.drop(columns=["sources"]).to_dict("records")
+    emit(payload, as_json, table=dict_table("Batches", rows), lines=lines)
+
+
+@store_app.command("retract")
+def store_retract(
+    batch_id: str = typer.Argument(..., help="The batch to remove (see `tension store info`)."),
+    store: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove one ingested batch (a bad delivery): its events and its quarantined rows.
+
+    Example: [bold]tension store retract 20250101T120000Z-a1b2c3[/bold]
+    """
+    from ...store import Store
+
+    target = Store(store_path(store))
+    impact = target.retract_impact(batch_id)
+    with progress("Retracting", total=1) as advance:
+        removed = target.retract(batch_id)
+        advance(1)
+    payload = {"batch_id": batch_id, "events_removed": removed, "digest": target.digest, "reingest": impact}
+    lines = [f"Retracted {batch_id}: {removed} events removed."]
+    for item in impact:
+        lines.append(
+            f"Batch {item['batch_id']} counted {item['rows']} rows as duplicates of it; re-ingest "
+            f"{', '.join(item['sources']) or 'its files'} to store them."
+        )
+    emit(payload, as_json, lines=lines)
+
+
+@store_app.command("compact")
+def store_compact(store: str | None = StoreOpt, as_json: bool = JsonOpt) -> None:
+    """Merge each month's small files into one and delete files no manifest names.
+
+    Example: [bold]tension store compact --store data/store[/bold]
+    """
+    from ...store import Store
+
+    target = Store(store_path(store))
+    with progress("Compacting", total=1) as advance:
+        out = target.compact()
+        advance(1)
+    out["digest"] = target.digest
+    emit(out, as_json, lines=[f"{out['files_before']} -> {out['files_after']} files; {out['orphans_removed']} orphan files removed."])

@@ -1,0 +1,309 @@
+"""Ingestion: event files of any supported format -> the canonical event store.
+
+``read_events`` reads one file into canonical rows (nothing is written);
+``ingest`` writes one or more files through :class:`tension.store.Store` as one batch,
+committed by a single manifest at the end, so an interrupted ingest changes nothing.
+
+Counting rule, per file and in total: ``read == stored + duplicates + quarantined``.
+Readers: :mod:`.icews`, :mod:`.icews_kg`, :mod:`.gdelt`, :mod:`.acled`, :mod:`.polecat`,
+:mod:`.generic` (csv, jsonl); :mod:`.detect` guesses the format; :mod:`.validate` holds the
+quarantine rules shared by all of them.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+
+from ..config import CsvMapping
+from ..errors import QuarantinedRowsError, UsageError, did_you_mean, problem
+from ..schema import events_from_arrow
+from ..store import Store
+from . import acled, gdelt, generic, icews, icews_kg, polecat
+from .detect import FORMATS, HEAD_BYTES, detect_format
+from .validate import REASONS, Checked, finalize
+
+__all__ = ["read_events", "ingest", "ReadResult", "FileReport", "IngestReport", "FORMATS", "REASONS", "detect_format"]
+
+_READERS: dict[str, tuple[Callable[..., Iterator[Any]], Callable[..., Any]]] = {
+    "icews": (icews.rows, icews.parse),
+    "icews-kg": (icews_kg.rows, icews_kg.parse),
+    "gdelt1": (gdelt.rows_v1, gdelt.parse_v1),
+    "gdelt2": (gdelt.rows_v2, gdelt.parse_v2),
+    "acled": (acled.rows, acled.parse),
+    "polecat": (polecat.rows, polecat.parse),
+    "csv": (generic.csv_rows_for, generic.parse),
+    "jsonl": (generic.jsonl_rows_for, generic.parse),
+}
+
+ProgressFn = Callable[[int, str], None]
+
+
+@dataclass
+class FileReport:
+    """Counts for one source file (or the total)."""
+
+    file: str
+    format: str
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    unresolved_events: int = 0
+    """Events stored or duplicated with at least one actor resolved to neither country nor organisation."""
+    unresolved: Counter[str] = field(default_factory=Counter)
+    """Unresolved actor strings and how often they occur."""
+    dyad_events: int = 0
+    """Stored events whose source and target are two different countries."""
+
+    @property
+    def dyad_share(self) -> float:
+        """Share of stored events forming a two-country dyad (NaN when nothing was stored)."""
+        return self.dyad_events / self.stored if self.stored else float("nan")
+
+    @property
+    def identity_holds(self) -> bool:
+        return self.read == self.stored + self.duplicates + self.quarantined
+
+    def add(self, other: FileReport) -> None:
+        for name in ("read", "stored", "duplicates", "quarantined", "unresolved_events", "dyad_events"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        reasons = Counter(self.quarantined_by_reason)
+        reasons.update(other.quarantined_by_reason)
+        self.quarantined_by_reason = dict(sorted(reasons.items()))
+        self.unresolved.update(other.unresolved)
+
+    def as_dict(self, top: int = 20) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("unresolved")
+        out["unresolved_actors"] = len(self.unresolved)
+        out["top_unresolved"] = [{"actor": a, "events": n} for a, n in self.unresolved.most_common(top)]
+        out["dyad_share"] = self.dyad_share
+        out["identity_holds"] = self.identity_holds
+        return out
+
+
+@dataclass
+class IngestReport:
+    """What one ``ingest`` call did: one report per file plus the total."""
+
+    batch_id: str
+    store: str
+    files: list[FileReport]
+    total: FileReport
+    digest: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "store": self.store,
+            "digest": self.digest,
+            "files": [f.as_dict(top=10) for f in self.files],
+            "total": self.total.as_dict(top=50),
+        }
+
+
+@dataclass
+class ReadResult:
+    """One file read into canonical rows (not deduplicated, not stored)."""
+
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    read: int
+    unresolved: Counter[str]
+    format: str
+
+
+# -- opening files ------------------------------------------------------------------------
+
+
+def _expand(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        text = str(p)
+        fs, root = fsspec.core.url_to_fs(text)
+        if fs.isdir(root):
+            found = sorted(f for f in fs.find(root) if not os.path.basename(f).startswith("."))
+            out.extend(found if "://" not in text else [f"{text.split('://')[0]}://{f}" for f in found])
+        elif fs.exists(root):
+            out.append(text)
+        else:
+            raise UsageError(problem(f"Input file not found: {text!r}.", "an existing file or folder", text, "Check the path (globs are expanded by your shell)."))
+    if not out:
+        raise UsageError(problem("No input files.", "at least one file", list(map(str, paths)), "Pass the event files to ingest."))
+    return out
+
+
+@contextmanager
+def open_source(path: str) -> Iterator[IO[bytes]]:
+    """Open a local path or URL for binary reading; .gz/.bz2/.xz/.zst are decompressed, .zip's single member read."""
+    if path.lower().endswith(".zip"):
+        with fsspec.open(path, "rb") as raw, zipfile.ZipFile(raw) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+            if len(members) != 1:
+                raise UsageError(problem(f"{path} holds {len(members)} files.", "exactly one file inside a .zip", [m.filename for m in members][:5], "Unzip it and pass the files."))
+            with zf.open(members[0]) as fh:
+                yield fh
+        return
+    with fsspec.open(path, "rb", compression="infer") as fh:
+        yield fh
+
+
+def _head(path: str) -> bytes:
+    with open_source(path) as fh:
+        return fh.read(HEAD_BYTES)
+
+
+def _resolve_format(path: str, format: str, mapping: CsvMapping | None) -> str:
+    if format not in FORMATS:
+        raise UsageError(problem(f"Unknown --format {format!r}.{did_you_mean(format, FORMATS)}", f"one of {', '.join(FORMATS)}", format))
+    return detect_format(_head(path), os.path.basename(path), mapping) if format == "auto" else format
+
+
+def _size(path: str) -> int | None:
+    if path.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
+        return None
+    try:
+        fs, root = fsspec.core.url_to_fs(path)
+        return int(fs.size(root))
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def _chunks(path: str, fmt: str, mapping: CsvMapping | None, on_bytes: Callable[[int], None] | None) -> Iterator[Checked]:
+    split, parse = _READERS[fmt]
+    with open_source(path) as fh:
+        buffered = fh if isinstance(fh, io.BufferedIOBase) else io.BufferedReader(fh)  # type: ignore[arg-type]
+        for rows in split(buffered, mapping, on_bytes=on_bytes):
+            yield finalize(parse(rows, mapping), path)
+
+
+def _quarantine_frame(rows: list[tuple[int, str, str]], path: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source_file": [path] * len(rows),
+            "source_line": pd.array([r[0] for r in rows], dtype="Int64"),
+            "reason": [r[1] for r in rows],
+            "raw": [r[2] for r in rows],
+        }
+    )
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def read_events(path: str | os.PathLike[str], format: str = "auto", mapping: CsvMapping | None = None) -> ReadResult:
+    """Read one event file into canonical rows, without storing anything.
+
+    Parameters
+    ----------
+    path
+        A local path or fsspec URL; compressed files (.gz, .zip, ...) are read directly.
+    format
+        One of :data:`FORMATS`; ``auto`` detects it (see :mod:`tension.ingest.detect`).
+    mapping
+        Column mapping for ``csv``/``jsonl`` (default :class:`tension.config.CsvMapping`).
+
+    Returns
+    -------
+    ReadResult
+        ``events`` (canonical columns; ``batch_id``/``ingested_at`` empty), ``quarantine``
+        (source_file, source_line, reason, raw), ``read`` (records seen), ``unresolved``.
+    """
+    text = _expand([path])[0]
+    fmt = _resolve_format(text, format, mapping)
+    tables, bad = [], []
+    read = 0
+    unresolved: Counter[str] = Counter()
+    for checked in _chunks(text, fmt, mapping, None):
+        tables.append(checked.events)
+        bad.extend(checked.quarantine)
+        read += checked.records
+        unresolved.update(checked.unresolved)
+    from ..schema import EVENT_SCHEMA
+
+    table = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
+    return ReadResult(events_from_arrow(table), _quarantine_frame(bad, text), read, unresolved, fmt)
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    store: Store | str,
+    format: str = "auto",
+    mapping: CsvMapping | None = None,
+    strict: bool = False,
+    on_progress: ProgressFn | None = None,
+    batch_id: str | None = None,
+) -> IngestReport:
+    """Read event files and append them to ``store`` as one batch (one manifest commit).
+
+    Formats are checked for every file before anything is written. Duplicates (within the
+    batch or already stored) are counted, bad rows quarantined beside the store. With
+    ``strict=True`` the batch is still committed, then :class:`QuarantinedRowsError` is
+    raised if any row was quarantined (exit code 6).
+
+    ``on_progress(n_bytes, description)`` is called as the files are read.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    files = _expand(list(paths))
+    formats = [_resolve_format(f, format, mapping) for f in files]
+    reports: list[FileReport] = []
+    with store.batch(meta={"source_files": files, "formats": formats}) as tx:
+        for path, fmt in zip(files, formats):
+            rep = FileReport(file=path, format=fmt)
+            bad: list[tuple[int, str, str]] = []
+            reasons: Counter[str] = Counter()
+
+            def on_bytes(n: int, _path: str = path) -> None:
+                if on_progress is not None:
+                    on_progress(n, os.path.basename(_path))
+
+            for checked in _chunks(path, fmt, mapping, on_bytes):
+                stored, dups, dyads = tx.append(checked.events)
+                rep.read += checked.records
+                rep.stored += stored
+                rep.duplicates += dups
+                rep.dyad_events += dyads
+                rep.unresolved_events += checked.unresolved_events
+                rep.unresolved.update(checked.unresolved)
+                bad.extend(checked.quarantine)
+                reasons.update(r[1] for r in checked.quarantine)
+            if bad:
+                tx.add_quarantine(_quarantine_frame(bad, path))
+            rep.quarantined = len(bad)
+            rep.quarantined_by_reason = dict(sorted(reasons.items()))
+            reports.append(rep)
+        total = FileReport(file="total", format=",".join(sorted(set(formats))))
+        for rep in reports:
+            total.add(rep)
+        tx.read = total.read
+        tx.meta.update(
+            files=[r.as_dict(top=10) for r in reports],
+            unresolved_events=total.unresolved_events,
+            dyad_events=total.dyad_events,
+        )
+        batch = tx.batch_id
+    report = IngestReport(batch_id=batch, store=store.location, files=reports, total=total, digest=store.digest)
+    if strict and total.quarantined:
+        err = QuarantinedRowsError(
+            problem(
+                f"{total.quarantined} rows were quarantined and --strict was given.",
+                "no quarantined rows",
+                total.quarantined_by_reason,
+                f"The good rows are stored (batch {batch}); see `tension store info` and the quarantine files, "
+                "or retract the batch with `tension store retract`.",
+            )
+        )
+        err.report = report  # type: ignore[attr-defined]
+        raise err
+    return report

@@ -1,0 +1,86 @@
+"""GDELT event exports: 1.0 (57 or 58 columns) and 2.0 (61 columns), tab-separated, no header.
+
+Key columns (0-based, the same in both versions up to 34): GLOBALEVENTID 0, SQLDATE 1,
+Actor1Code 5, Actor1Name 6, Actor1CountryCode 7, Actor2Code 15, Actor2Name 16,
+Actor2CountryCode 17, EventCode 26, NumMentions 31; SOURCEURL is 57 (1.0 daily) or 60 (2.0).
+Actor country codes are CAMEO codes; where one is blank, the first three letters of the
+actor code are used when they form a known country code (``ROU``, ``SSD``, ``TWN`` are
+missing from GDELT's lookup). Event id: ``gdelt:<GLOBALEVENTID>`` (one id space for both
+versions). ``weight`` is NumMentions. A source actor is required unless a target is given.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import CsvMapping
+from .text import Rows, delimited_rows
+from .validate import DATE_COMPACT, Parsed, blank_to_null, country_codes, org_of_names, parse_dates, to_number
+
+V1_COUNTS = (57, 58)
+V2_COUNTS = (61,)
+
+
+def _rows(counts: tuple[int, ...]):  # noqa: ANN202
+    def rows(fh: IO[bytes], mapping: CsvMapping | None = None, on_bytes: Callable[[int], None] | None = None) -> Iterator[Rows]:
+        return delimited_rows(fh, "\t", header=False, expected=lambda n: np.isin(n, counts), on_bytes=on_bytes)
+
+    return rows
+
+
+rows_v1 = _rows(V1_COUNTS)
+rows_v2 = _rows(V2_COUNTS)
+
+
+def _country(country_code: pa.Array, actor_code: pa.Array) -> pa.Array:
+    given = blank_to_null(country_code)
+    prefix = blank_to_null(pc.utf8_slice_codeunits(pc.fill_null(actor_code, ""), 0, 3))
+    return pc.coalesce(country_codes(given, "cameo"), country_codes(prefix, "cameo"))
+
+
+def _actor(name: pa.Array, code: pa.Array) -> pa.Array:
+    return pc.coalesce(blank_to_null(name), blank_to_null(code))
+
+
+def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
+    a1, a2 = _actor(r.col(6), r.col(5)), _actor(r.col(16), r.col(15))
+    c1, c2 = _country(r.col(7), r.col(5)), _country(r.col(17), r.col(15))
+    o1 = pc.if_else(pc.is_valid(c1), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(6))))
+    o2 = pc.if_else(pc.is_valid(c2), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(16))))
+    n = len(r)
+    url = np.full(n, None, dtype=object)
+    for count, index in url_index.items():
+        has = r.ncols == count
+        if has.any():
+            url[has] = r.subset(has).col(index).to_numpy(zero_copy_only=False)
+    weight = to_number(r.col(31))
+    return Parsed(
+        rows=r,
+        dataset="gdelt",
+        date=parse_dates(r.col(1), [DATE_COMPACT]),
+        code=blank_to_null(r.col(26)),
+        source_actor=a1,
+        target_actor=a2,
+        source_country=c1,
+        target_country=c2,
+        source_org=o1,
+        target_org=o2,
+        event_id=pc.binary_join_element_wise("gdelt", pc.utf8_trim_whitespace(r.col(0)), ":"),
+        weight=weight,
+        source_ref=blank_to_null(pa.array(url, pa.string())),
+        resolve_names=False,
+    )
+
+
+def parse_v1(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
+    """GDELT 1.0 rows -> :class:`Parsed`."""
+    return _parse(r, {58: 57})
+
+
+def parse_v2(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
+    """GDELT 2.0 rows -> :class:`Parsed`."""
+    return _parse(r, {61: 60})

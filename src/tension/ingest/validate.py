@@ -1,0 +1,332 @@
+"""Shared validation: dates, event codes, actors, event ids -> canonical rows or quarantine.
+
+Every reader turns its rows into a :class:`Parsed` (dates, candidate CAMEO codes, actor
+names and whatever countries the format itself carries). :func:`finalize` then applies
+the same rules to every format and gives each refused row exactly one reason, checked
+in this order:
+
+``bad_encoding`` / ``wrong_column_count`` / ``bad_json``
+    found while splitting the file (see :mod:`tension.ingest.text`);
+``bad_date``
+    unparseable, impossible (30 February) or after today (UTC);
+``unknown_event_code``
+    no CAMEO code in the project's table (``tension.taxonomy``);
+``empty_actor``
+    no source actor, or no target actor where the format always has one (ICEWS).
+
+Repeated events are *not* a quarantine reason: the store counts them as duplicates.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import EVENT_SCHEMA
+from .text import Rows
+
+REASONS: tuple[str, ...] = ("bad_encoding", "wrong_column_count", "bad_json", "bad_date", "unknown_event_code", "empty_actor")
+"""Every quarantine reason, in the order they are checked."""
+
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+
+DATE_ISO = r"^\s*(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T][0-9:.+Z-]*)?\s*$"
+DATE_US = r"^\s*(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\s*$"
+DATE_COMPACT = r"^\s*(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6})?\s*$"
+DATE_DAY_MONTH_NAME = r"^\s*(?P<d>\d{1,2})[ -](?P<mon>[A-Za-z]{3,9})[ -](?P<y>\d{4})\s*$"
+
+
+def parse_dates(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
+    """Strings -> ``datetime64[D]``; NaT where no pattern matches or the date does not exist.
+
+    Each pattern is a regex with named groups ``y``, ``m`` (or ``mon``, a month name) and ``d``.
+    Impossible dates (2014-02-30, month 13) are NaT, never rolled over.
+    """
+    n = len(values)
+    y = np.zeros(n, dtype=np.int64)
+    m = np.zeros(n, dtype=np.int64)
+    d = np.zeros(n, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    values = pc.cast(values, pa.string())
+    for pattern in patterns:
+        if done.all():
+            break
+        parts = pc.extract_regex(values, pattern)
+        hit = pc.is_valid(parts).to_numpy(zero_copy_only=False) & ~done
+        if not hit.any():
+            continue
+        names = [parts.type.field(i).name for i in range(parts.type.num_fields)]
+        sub = parts.filter(pa.array(hit))
+
+        def ints(name: str) -> np.ndarray:
+            return pc.cast(pc.struct_field(sub, name), pa.int64()).to_numpy(zero_copy_only=False)
+
+        y[hit] = ints("y")
+        d[hit] = ints("d")
+        if "mon" in names:
+            mons = pc.utf8_lower(pc.utf8_slice_codeunits(pc.struct_field(sub, "mon"), 0, 3)).to_pylist()
+            m[hit] = [_MONTHS.get(x, 0) for x in mons]
+        else:
+            m[hit] = ints("m")
+        done |= hit
+    ok = done & (m >= 1) & (m <= 12) & (d >= 1) & (y >= 1000) & (y <= 9999)
+    months = np.where(ok, (y - 1970) * 12 + (m - 1), 0).astype("datetime64[M]")
+    days_in_month = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
+    ok &= d <= days_in_month
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    out[ok] = months[ok].astype("datetime64[D]") + (d[ok] - 1)
+    return out
+
+
+def strip_quotes(values: pa.Array) -> pa.Array:
+    """Remove one pair of surrounding double quotes (Dataverse ``.tab`` downloads quote strings)."""
+    return pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r'^"(.*)"$', r"\1")
+
+
+def blank_to_null(values: pa.Array | None, tokens: Sequence[str] = ("", "NA", "None", "null", "NULL", "nan")) -> pa.Array | None:
+    """Trimmed strings with missing-value tokens turned into nulls."""
+    if values is None:
+        return None
+    values = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    return pc.if_else(pc.is_in(values, value_set=pa.array(list(tokens), pa.string())), pa.scalar(None, pa.string()), values)
+
+
+def map_unique(values: pa.Array, func, out_type: pa.DataType = pa.string()) -> pa.Array:  # noqa: ANN001
+    """Apply ``func`` (pandas Series -> Series aligned) to the distinct values only, then spread back."""
+    encoded = pc.dictionary_encode(pc.cast(values, pa.string()))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="object")
+    mapped = func(uniques) if len(uniques) else pd.Series([], dtype="object")
+    mapped_arr = pa.array(pd.Series(mapped).astype(object).where(pd.notna(mapped), None).tolist(), out_type)
+    return mapped_arr.take(encoded.indices)
+
+
+@dataclass
+class Parsed:
+    """What a reader extracted from one chunk, aligned to ``rows``."""
+
+    rows: Rows
+    dataset: str | pa.Array
+    """One dataset name for the chunk, or one per row."""
+    date: np.ndarray
+    """``datetime64[D]``, NaT where the date is bad."""
+    code: pa.Array
+    """Candidate CAMEO code per row (null when the reader found none)."""
+    source_actor: pa.Array
+    target_actor: pa.Array
+    source_country: pa.Array | None = None
+    target_country: pa.Array | None = None
+    source_org: pa.Array | None = None
+    target_org: pa.Array | None = None
+    event_id: pa.Array | None = None
+    """Source ids (already prefixed with the dataset); None -> a stable content hash."""
+    id_prefix: str = ""
+    weight: pa.Array | None = None
+    source_ref: pa.Array | None = None
+    text: pa.Array | None = None
+    require_target: bool = False
+    resolve_names: bool = True
+    """Fill missing countries/orgs from actor names with ``tension.actors.resolve_actors``."""
+
+
+@dataclass
+class Checked:
+    """One chunk after validation."""
+
+    events: pa.Table
+    quarantine: list[tuple[int, str, str]]
+    records: int
+    unresolved: Counter[str]
+    unresolved_events: int
+
+
+def country_codes(values: pa.Array, scheme: str) -> pa.Array:
+    """Country codes or names -> ISO alpha-3 via ``tension.actors.resolve_country_codes`` (distinct values only)."""
+    from ..actors import resolve_country_codes
+
+    return map_unique(blank_to_null(values), lambda s: resolve_country_codes(s.astype(str), scheme))
+
+
+def org_of_names(names: pa.Array) -> pa.Array:
+    """Organisation codes for actor names (date-free), distinct values only."""
+    from ..actors import resolve_actors
+
+    return map_unique(blank_to_null(names), lambda s: resolve_actors(s.astype(str))["org"])
+
+
+def resolve_names(names: pa.Array, dates: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Actor names (with event dates, for office holders) -> (country, org) via ``tension.actors``."""
+    from ..actors import resolve_actors
+
+    frame = pd.DataFrame({"name": pc.cast(names, pa.string()).to_pandas(), "date": pd.to_datetime(dates)})
+    has = frame["name"].notna() & (frame["name"] != "")
+    uniq = frame[has].drop_duplicates(ignore_index=True)
+    if len(uniq):
+        res = resolve_actors(uniq["name"].astype(str), uniq["date"])
+        uniq["country"] = res["country"].to_numpy(dtype=object)
+        uniq["org"] = res["org"].to_numpy(dtype=object)
+        merged = frame.merge(uniq, on=["name", "date"], how="left")
+    else:
+        merged = frame.assign(country=None, org=None)
+    country = merged["country"].astype(object).where(merged["country"].notna(), None).tolist()
+    org = merged["org"].astype(object).where(merged["org"].notna(), None).tolist()
+    return pa.array(country, pa.string()), pa.array(org, pa.string())
+
+
+def _resolve_missing(
+    actor: pa.Array, dates: np.ndarray, country: pa.Array | None, org: pa.Array | None
+) -> tuple[pa.Array, pa.Array]:
+    """Fill country/org from the actor name where the format gave neither."""
+    missing = np.ones(len(actor), dtype=bool)
+    for given in (country, org):
+        if given is not None:
+            missing &= ~pc.is_valid(given).to_numpy(zero_copy_only=False)
+    if not missing.any():
+        nulls = pa.nulls(len(actor), pa.string())
+        return (country if country is not None else nulls), (org if org is not None else nulls)
+    names = pc.if_else(pa.array(missing), actor, pa.scalar(None, pa.string()))
+    c, o = resolve_names(names, dates)
+    return (c if country is None else pc.coalesce(country, c)), (o if org is None else pc.coalesce(org, o))
+
+
+def content_ids(prefix: str, columns: Sequence[pa.Array]) -> pa.Array:
+    """Stable ids ``<prefix>:h<32 hex>`` from a BLAKE2b hash of the given columns' text."""
+    lists = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in columns]
+    out = [
+        f"{prefix}:h" + hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+        for parts in zip(*lists)
+    ]
+    return pa.array(out, pa.string())
+
+
+def _empty(values: pa.Array) -> np.ndarray:
+    v = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    return pc.fill_null(pc.equal(v, ""), True).to_numpy(zero_copy_only=False)
+
+
+def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) -> Checked:
+    """Validate one chunk and build canonical rows (without batch_id/ingested_at)."""
+    from ..taxonomy import lookup_codes
+
+    rows = p.rows
+    n = len(rows)
+    quarantine = list(rows.bad)
+    if n == 0:
+        return Checked(EVENT_SCHEMA.empty_table(), quarantine, rows.records, Counter(), 0)
+    if today is None:
+        today = np.datetime64(datetime.now(timezone.utc).date(), "D")
+    reason = np.full(n, None, dtype=object)
+    bad_date = np.isnat(p.date) | (p.date > today)
+    reason[bad_date] = "bad_date"
+
+    looked = lookup_codes_arrow(p.code, lookup_codes)
+    unknown = ~pc.is_valid(looked["cameo_code"]).to_numpy(zero_copy_only=False)
+    reason[unknown & (reason == None)] = "unknown_event_code"  # noqa: E711
+
+    src_empty = _empty(p.source_actor)
+    tgt_empty = _empty(p.target_actor)
+    no_actor = (src_empty | tgt_empty) if p.require_target else (src_empty & tgt_empty)
+    reason[no_actor & (reason == None)] = "empty_actor"  # noqa: E711
+
+    good = reason == None  # noqa: E711
+    if not good.all():
+        bad_idx = np.flatnonzero(~good)
+        raws = rows.raw.take(pa.array(bad_idx)).to_pylist()
+        quarantine.extend((int(rows.line[i]), str(reason[i]), r) for i, r in zip(bad_idx, raws))
+        quarantine.sort()
+    keep = pa.array(good)
+
+    def g(arr: pa.Array | None) -> pa.Array | None:
+        return None if arr is None else pc.cast(arr, pa.string()).filter(keep) if arr.type != pa.float32() else arr.filter(keep)
+
+    dates = p.date[good]
+    src_actor, tgt_actor = g(p.source_actor), g(p.target_actor)
+    src_country, tgt_country = g(p.source_country), g(p.target_country)
+    src_org, tgt_org = g(p.source_org), g(p.target_org)
+    if p.resolve_names:
+        src_country, src_org = _resolve_missing(src_actor, dates, src_country, src_org)
+        tgt_country, tgt_org = _resolve_missing(tgt_actor, dates, tgt_country, tgt_org)
+    m = int(good.sum())
+    nulls = pa.nulls(m, pa.string())
+    src_country = nulls if src_country is None else src_country
+    tgt_country = nulls if tgt_country is None else tgt_country
+    src_org = nulls if src_org is None else src_org
+    tgt_org = nulls if tgt_org is None else tgt_org
+    # an organisation is never a country
+    src_country = pc.if_else(pc.is_valid(src_org), pa.scalar(None, pa.string()), src_country)
+    tgt_country = pc.if_else(pc.is_valid(tgt_org), pa.scalar(None, pa.string()), tgt_country)
+
+    codes = {k: v.filter(keep) for k, v in looked.items()}
+    date_arr = pa.array(dates, pa.date32())
+    event_id = None if p.event_id is None else pc.cast(p.event_id, pa.string()).filter(keep)
+    if event_id is None or event_id.null_count:
+        hashed = content_ids(
+            p.id_prefix or (p.dataset if isinstance(p.dataset, str) else "event"),
+            [pc.cast(date_arr, pa.string()), src_actor, tgt_actor, codes["cameo_code"], g(p.source_ref) or nulls, g(p.text) or nulls],
+        )
+        event_id = hashed if event_id is None else pc.coalesce(event_id, hashed)
+    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else pc.fill_null(pc.cast(p.weight, pa.float32()).filter(keep), 1.0)
+    columns = {
+        "event_id": event_id,
+        "date": date_arr,
+        "source_actor": src_actor,
+        "source_country": src_country,
+        "source_org": src_org,
+        "target_actor": tgt_actor,
+        "target_country": tgt_country,
+        "target_org": tgt_org,
+        "cameo_code": codes["cameo_code"],
+        "root_code": codes["root_code"],
+        "quad_class": codes["quad_class"],
+        "goldstein": codes["goldstein"],
+        "family": codes["family"],
+        "weight": weight,
+        "dataset": pa.array(np.full(m, p.dataset, dtype=object), pa.string()) if isinstance(p.dataset, str) else g(p.dataset),
+        "source_ref": g(p.source_ref) if p.source_ref is not None else nulls,
+        "text": g(p.text) if p.text is not None else nulls,
+        "batch_id": nulls,
+        "ingested_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
+        "source_file": pa.array(np.full(m, source_file, dtype=object), pa.string()),
+        "source_line": pa.array(rows.line[good], pa.int64()),
+    }
+    table = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+    unresolved: Counter[str] = Counter()
+    unresolved_events = np.zeros(m, dtype=bool)
+    for actor, country, org in ((src_actor, src_country, src_org), (tgt_actor, tgt_country, tgt_org)):
+        miss = (~_empty(actor)) & ~pc.is_valid(country).to_numpy(zero_copy_only=False) & ~pc.is_valid(org).to_numpy(zero_copy_only=False)
+        unresolved_events |= miss
+        if miss.any():
+            counts = pc.value_counts(pc.utf8_trim_whitespace(actor.filter(pa.array(miss))))
+            unresolved.update(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
+    return Checked(table, quarantine, rows.records, unresolved, int(unresolved_events.sum()))
+
+
+def lookup_codes_arrow(codes: pa.Array, lookup_codes) -> dict[str, pa.Array]:  # noqa: ANN001
+    """``tension.taxonomy.lookup_codes`` over the distinct codes only, spread back as Arrow."""
+    encoded = pc.dictionary_encode(pc.cast(codes, pa.string()))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="object")
+    table = lookup_codes(uniques) if len(uniques) else pd.DataFrame(columns=["cameo_code", "root_code", "quad_class", "goldstein", "family"])
+    out = {}
+    for name, typ in (("cameo_code", pa.string()), ("root_code", pa.string()), ("quad_class", pa.int8()), ("goldstein", pa.float32()), ("family", pa.string())):
+        col = table[name].astype(object).where(pd.notna(table[name]), None).tolist()
+        arr = pa.array(col, typ) if typ != pa.int8() else pa.array([None if v is None else int(v) for v in col], pa.int8())
+        out[name] = arr.take(encoded.indices)
+    return out
+
+
+def to_number(values: pa.Array) -> pa.Array:
+    """Numeric text -> float64; anything else -> null (never an error)."""
+    v = blank_to_null(values)
+    ok = pc.fill_null(pc.match_substring_regex(v, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), False)
+    return pc.cast(pc.if_else(ok, v, pa.scalar(None, pa.string())), pa.float64())

@@ -24,7 +24,8 @@ from tension.scoring import (
     score,
 )
 
-FEATURES = ["incident_count_4w", "denial_count_4w", "cooperation_count_4w", "material_conflict_count_4w"]
+FEATURES = ["incidents_material_conflict_4p", "incidents_hostile_intensity_4p", "denials_accuse_by_source_4p",
+            "relationship_cooperation_count_4p"]
 DYADS = [("ARM", "AZE"), ("AZE", "ARM"), ("RUS", "GEO"), ("TUR", "ARM"), ("USA", "CHN"), ("FRA", "DEU")]
 
 
@@ -50,8 +51,11 @@ def make_panel(periods: int = 60, seed: int = 0, quiet: tuple[str, ...] = ("FRA>
     p["events_target"] = p["events_dyad"]
     p["low_coverage"] = False
     g = p.groupby("dyad", sort=False)
-    for fam in ("incident", "denial", "cooperation", "material_conflict"):
-        p[f"{fam}_count_4w"] = g[f"{fam}_count"].transform(lambda s: s.rolling(4, min_periods=1).sum()).astype(float)
+    sources = {"incidents_material_conflict_4p": "material_conflict_count",
+               "incidents_hostile_intensity_4p": "hostile_intensity",
+               "denials_accuse_by_source_4p": "denial_count", "relationship_cooperation_count_4p": "cooperation_count"}
+    for feature, column in sources.items():
+        p[feature] = g[column].transform(lambda s: s.rolling(4, min_periods=1).sum()).astype(float)
     p = p.sort_values(["dyad", "period"]).reset_index(drop=True)
     p.attrs["freq"] = "W"
     return p
@@ -186,14 +190,14 @@ def test_grouped_shapley_known_answer_splits_an_interaction_evenly():
 
 def test_tree_drivers_add_up_and_ignore_features_the_trees_never_use(panel):
     rng = np.random.default_rng(1)
-    X = pd.DataFrame({"incident_count_4w": rng.normal(size=400), "denial_count_4w": rng.normal(size=400),
-                      "cooperation_count_4w": rng.normal(size=400)})
-    y = (X["incident_count_4w"] > 0.3).astype(int)
-    hgb = HistGradientBoostingClassifier(max_iter=30).fit(X[["incident_count_4w"]].assign(
-        denial_count_4w=0.0, cooperation_count_4w=0.0)[list(X.columns)], y)
+    X = pd.DataFrame({"incidents_violence_4p": rng.normal(size=400), "denials_deny_by_source_4p": rng.normal(size=400),
+                      "context_region_conflict_4p": rng.normal(size=400)})
+    y = (X["incidents_violence_4p"] > 0.3).astype(int)
+    hgb = HistGradientBoostingClassifier(max_iter=30).fit(X[["incidents_violence_4p"]].assign(
+        denials_deny_by_source_4p=0.0, context_region_conflict_4p=0.0)[list(X.columns)], y)
     att = attribute(hgb, X.head(20), X.median())
-    assert att.method == "shapley"
-    np.testing.assert_allclose(att.values[["denial", "cooperation"]].to_numpy(), 0.0, atol=1e-12)
+    assert att.method == "shapley" and set(att.values.columns) == {"incidents", "denials", "context"}
+    np.testing.assert_allclose(att.values[["denials", "context"]].to_numpy(), 0.0, atol=1e-12)
     np.testing.assert_allclose(att.logit, hgb.decision_function(X.head(20)), atol=1e-9)
 
 
@@ -227,13 +231,17 @@ def test_a_model_without_attribution_still_scores_and_says_so(panel, monkeypatch
     assert "no attribution" in json.loads(s["drivers"].iloc[0])[0]["text"]
 
 
-def test_driver_text_reads_like_a_sentence_from_the_dyads_counts(panel):
-    hist = pd.DataFrame({"incident_count": [1, 1, 0, 0, 2, 2, 1, 1]})
-    text = describe_driver("incident_count_4w", 0.8, hist, "AZE", "ARM", True, "W")
-    assert text.startswith("hostile incidents from Azerbaijan toward Armenia tripled over 4 weeks (6 vs 2")
-    assert text.endswith("raises the risk")
-    assert "lowers the risk" in describe_driver("incident_count_4w", -0.1, hist, "AZE", "ARM", False, "W")
-    assert "between Azerbaijan and Armenia" in describe_driver("incident_count_4w", -0.1, hist, "AZE", "ARM", False, "W")
+def test_driver_text_reads_like_a_sentence_from_the_dyads_history(panel):
+    hist = pd.DataFrame({"denials_accuse_by_source_4p": [1, 2, 2, 2, 2, 4, 5, 6]})
+    text = describe_driver("denials_accuse_by_source_4p", 0.8, hist, "AZE", "ARM", True, "W")
+    assert text == ("accusations from Azerbaijan against Armenia tripled over 4 weeks (6 vs 2 in the 4 weeks "
+                    "before); raises the risk")
+    hist = pd.DataFrame({"incidents_violence_12p": [0.0] * 13 + [3.0]})
+    text = describe_driver("incidents_violence_12p", -0.1, hist, "AZE", "ARM", False, "M")
+    assert text.startswith("violent incidents (assaults, fighting) between Azerbaijan and Armenia up from none over 12 months")
+    assert text.endswith("lowers the risk")
+    text = describe_driver("dynamics_hostile_trend_12p", 0.2, None, "ARM", "AZE", True, "W", value=0.5, group="dynamics")
+    assert text == "hostility dynamics: hostility trend from Armenia toward Azerbaijan at 0.5; raises the risk"
 
 
 def test_coverage_marks_silent_and_gappy_dyads(panel):

@@ -77,6 +77,8 @@ __all__ = [
     "coverage_flags",
     "assign_regions",
     "describe_driver",
+    "feature_label",
+    "GROUP_LABELS",
     "country_name",
     "horizons_of",
     "SCORE_COLUMNS",
@@ -87,20 +89,76 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "change", "coverage", "drivers", "evidence", "model_version", "data_cutoff",
     "region", "window_start", "window_end", "logit", "interval_n", "drivers_method",
 )
-_GROUP_PREFIXES: tuple[str, ...] = tuple(sorted(FAMILIES + ("material_conflict", "hostile", "events"), key=len,
-                                                reverse=True))
-_NOUNS: dict[str, str] = {
-    "incident": "hostile incidents",
-    "denial": "denials and rejections",
-    "alliance_move": "alliance moves",
-    "cooperation": "cooperative acts",
-    "other": "other events",
-    "material_conflict": "material-conflict events (force, coercion, violence)",
-    "hostile": "hostile intensity (sum of -Goldstein)",
-    "events": "reported events",
+_GROUP_PREFIXES: tuple[str, ...] = ("incidents", "denials", "alliances", "dynamics", "relationship", "context")
+_BASE_GROUPS: tuple[tuple[str, str], ...] = (
+    ("material_conflict", "incidents"), ("hostile", "incidents"), ("incident", "incidents"),
+    ("denial", "denials"), ("alliance_move", "alliances"), ("cooperation", "relationship"),
+    ("other", "relationship"), ("events", "coverage"), ("low_coverage", "coverage"), ("base_mc", "history"),
+)
+GROUP_LABELS: dict[str, str] = {
+    "incidents": "incidents and force", "denials": "denials, accusations and threats",
+    "alliances": "alliance moves", "dynamics": "hostility dynamics", "relationship": "balance of the relationship",
+    "context": "context (third parties, region)", "coverage": "data coverage", "history": "conflict history",
+}
+_EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "incidents": ("incident",), "denials": ("denial",), "alliances": ("alliance_move",),
+    "relationship": ("cooperation", "incident", "denial"), "dynamics": ("incident", "denial"),
+    "history": ("incident",),
 }
 _UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
 MAX_GROUPS = 10
+
+# measure -> (label template, kind); {a} source name, {b} target name, {pair} "from A toward B" / "between A and B"
+_LABELS: dict[str, tuple[str, str]] = {
+    "incidents_material_conflict": ("material-conflict events (force, coercion, violence) {pair}", "count"),
+    "incidents_hostile_intensity": ("hostile intensity (sum of -Goldstein) {pair}", "count"),
+    "incidents_force_posture": ("shows of force {pair}", "count"),
+    "incidents_coercion": ("coercive acts {pair}", "count"),
+    "incidents_violence": ("violent incidents (assaults, fighting) {pair}", "count"),
+    "denials_verbal_conflict": ("verbal conflict {pair}", "count"),
+    "alliances_agreements": ("agreements signed by {a} or {b}", "count"),
+    "alliances_mil_cooperation": ("military cooperation of {a} or {b} with others", "count"),
+    "alliances_relations_reduced": ("cuts in relations by {a} or {b}", "count"),
+    "alliances_moves": ("alliance moves by {a} or {b}", "count"),
+    "alliances_bloc_joins": ("bloc accessions by {a} or {b}", "count"),
+    "alliances_bloc_exits": ("bloc exits by {a} or {b}", "count"),
+    "alliances_ally_moves": ("moves by allies of {a} or {b}", "count"),
+    "dynamics_conflict_ratio": ("conflict rate, recent weeks against the past year, {pair}", "level"),
+    "dynamics_hostile_ewma": ("smoothed hostility {pair}", "level"),
+    "dynamics_hostile_trend": ("hostility trend {pair}", "level"),
+    "dynamics_hostile_acceleration": ("acceleration of hostility {pair}", "level"),
+    "dynamics_hostile_volatility": ("volatility of hostility {pair}", "level"),
+    "dynamics_hostile_burstiness": ("burstiness of hostility {pair}", "level"),
+    "dynamics_periods_since_conflict": ("periods since the last material conflict {pair}", "level"),
+    "relationship_reciprocity": ("reciprocity of hostility {pair}", "level"),
+    "relationship_asymmetry": ("one-sidedness of hostility {pair}", "level"),
+    "relationship_tit_for_tat": ("tit-for-tat responses {pair}", "count"),
+    "relationship_hostile_share": ("hostile share of all events {pair}", "level"),
+    "relationship_cooperation_share": ("cooperative share of all events {pair}", "level"),
+    "relationship_hostile_per_1k": ("hostile events {pair} per 1,000 events worldwide", "level"),
+    "context_source_conflict_others": ("conflicts of {a} with other countries", "count"),
+    "context_target_conflict_others": ("conflicts of {b} with other countries", "count"),
+    "context_ally_conflict": ("conflicts involving allies of {a} or {b}", "count"),
+    "context_rival_bloc_conflict": ("conflict with the rival bloc", "count"),
+    "context_region_conflict": ("conflict elsewhere in the region", "count"),
+    "incident_count": ("hostile incidents {pair}", "count"),
+    "denial_count": ("denials, rejections and accusations {pair}", "count"),
+    "alliance_move_count": ("alliance moves {pair}", "count"),
+    "cooperation_count": ("cooperative acts {pair}", "count"),
+    "other_count": ("other events {pair}", "count"),
+    "material_conflict_count": ("material-conflict events {pair}", "count"),
+    "hostile_intensity": ("hostile intensity (sum of -Goldstein) {pair}", "count"),
+    "events_dyad": ("reported events {pair}", "count"),
+    "events_global": ("event volume worldwide (data coverage)", "count"),
+    "events_source": ("reported events involving {a}", "count"),
+    "events_target": ("reported events involving {b}", "count"),
+    "low_coverage": ("a low-coverage period", "level"),
+    "base_mc_ewma": ("recent record of material conflict (smoothed) {pair}", "level"),
+    "base_mc_since": ("periods since the last material conflict {pair}", "level"),
+}
+_DENIAL_NOUNS = {"deny": "denials", "reject": "rejections", "accuse": "accusations", "criticize": "criticism",
+                 "threaten": "threats"}
+_WINDOW = re.compile(r"_(\d+)[pdwm]?(?=_|$)")
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -136,16 +194,15 @@ def country_name(code: str) -> str:
     return getattr(c, "common_name", None) or c.name
 
 
-def _family_of(feature: str) -> str:
+def _group_of(feature: str) -> str:
+    """The feature's group for grouped attribution: its builder module, base columns joined to theirs."""
     for prefix in _GROUP_PREFIXES:
-        if feature == prefix or feature.startswith(prefix + "_"):
+        if feature.startswith(prefix + "_"):
             return prefix
+    for prefix, group in _BASE_GROUPS:
+        if feature == prefix or feature.startswith(prefix + "_"):
+            return group
     return feature.split("_", 1)[0]
-
-
-def _window_of(feature: str) -> int | None:
-    m = re.search(r"_(\d+)([dwmy]?)$", feature)
-    return int(m.group(1)) if m else None
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -216,10 +273,13 @@ def assign_regions(sources: pd.Series, targets: pd.Series, regions: Mapping[str,
 class Attribution:
     """Per-row contributions (log-odds before calibration) that add up to ``logit``."""
 
-    def __init__(self, values: pd.DataFrame, baseline: np.ndarray, method: str) -> None:
+    def __init__(self, values: pd.DataFrame, baseline: np.ndarray, method: str,
+                 groups: Mapping[str, Sequence[str]] | None = None) -> None:
         self.values = values
         self.baseline = np.asarray(baseline, dtype=float)
         self.method = method
+        self.groups = dict(groups or {})
+        """For grouped attributions: group name -> its feature columns."""
 
     @property
     def logit(self) -> np.ndarray:
@@ -268,7 +328,7 @@ def _log_odds_fn(estimator: Any):
 def _groups(columns: Sequence[str], max_groups: int = MAX_GROUPS) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for c in columns:
-        groups.setdefault(_family_of(c), []).append(c)
+        groups.setdefault(_group_of(c), []).append(c)
     if len(groups) > max_groups:
         ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
         keep = dict(ordered[: max_groups - 1])
@@ -304,7 +364,7 @@ def grouped_shapley(f, X: pd.DataFrame, baseline: pd.Series, groups: Mapping[str
         without = masks[(masks & bit) == 0]
         w = np.array([weights[s] for s in sizes[without]])
         phi[:, gi] = (w[:, None] * (v[without | bit] - v[without])).sum(axis=0)
-    return Attribution(pd.DataFrame(phi, columns=names, index=X.index), v[0], "shapley")
+    return Attribution(pd.DataFrame(phi, columns=names, index=X.index), v[0], "shapley", groups)
 
 
 def _base_estimators(model: Any) -> list[Any]:
@@ -341,7 +401,7 @@ def attribute(model: Any, X: pd.DataFrame, baseline: pd.Series | None = None) ->
     cols = list(dict.fromkeys(c for p in parts for c in p.values.columns))
     values = sum(p.values.reindex(columns=cols, fill_value=0.0) for p in parts) / len(parts)
     base = sum(p.baseline for p in parts) / len(parts)
-    return Attribution(values, base, parts[0].method)
+    return Attribution(values, base, parts[0].method, parts[0].groups)
 
 
 # -- words ----------------------------------------------------------------------------------------
@@ -367,35 +427,61 @@ def _change_words(cur: float, prev: float) -> str:
     return "fell by more than half"
 
 
-def describe_driver(feature: str, contribution: float, history: pd.DataFrame | None, source: str, target: str,
-                    directed: bool, freq: str, value: float | None = None) -> str:
-    """One sentence an analyst reads for a driver, from the dyad's own counts in the panel.
+def _measure(feature: str) -> str:
+    """The feature name without its window suffixes (``denials_accuse_by_source_4p`` -> ``denials_accuse_by_source``)."""
+    return re.sub(r"(_\d+[pdwm]?)+$", "", feature)
 
-    ``history`` holds the dyad's panel rows up to ``as_of`` (sorted by period). Example:
-    "hostile incidents from Azerbaijan toward Armenia tripled over 4 weeks (6 vs 2 in the 4 weeks before); raises the risk".
+
+def feature_label(feature: str, source: str, target: str, directed: bool) -> tuple[str, str]:
+    """Words for a feature (``"accusations from Azerbaijan against Armenia"``) and its kind (count or level)."""
+    a, b = country_name(source), country_name(target)
+    pair = f"from {a} toward {b}" if directed else f"between {a} and {b}"
+    m = _measure(feature)
+    if m in _LABELS:
+        template, kind = _LABELS[m]
+        return template.format(a=a, b=b, pair=pair), kind
+    d = re.fullmatch(r"denials_(\w+?)_by_(source|target)", m)
+    if d and d.group(1) in _DENIAL_NOUNS:
+        noun = _DENIAL_NOUNS[d.group(1)]
+        who, other = (a, b) if d.group(2) == "source" else (b, a)
+        return f"{noun} from {who} against {other}", "count"
+    if m.endswith("_intensity"):
+        return f"Goldstein intensity of {m.removesuffix('_intensity').replace('_', ' ')} events {pair}", "count"
+    return f"{m.replace('_', ' ')} {pair}", "level"
+
+
+def describe_driver(feature: str, contribution: float, history: pd.DataFrame | None, source: str, target: str,
+                    directed: bool, freq: str, value: float | None = None, group: str | None = None) -> str:
+    """One sentence an analyst reads for a driver, from the dyad's own history of that feature.
+
+    ``history`` holds the dyad's rows (panel columns and model inputs) up to ``as_of``, sorted
+    by period. Counts are compared with the same window one window earlier, e.g.
+    "accusations from Azerbaijan against Armenia tripled over 4 weeks (6 vs 2 in the 4 weeks
+    before); raises the risk". ``group`` (grouped attributions) prefixes the group's name.
     """
     effect = "raises the risk" if contribution > 0 else "lowers the risk" if contribution < 0 else "no effect"
     if feature == "(baseline)":
         return "starting point of the model before any feature (log-odds); calibration is applied afterwards"
     if feature == "(other features)":
         return f"all remaining features together; {effect}"
-    family = _family_of(feature)
-    window = _window_of(feature) or 4
+    label, kind = feature_label(feature, source, target, directed)
+    found = _WINDOW.search(feature)
+    w = int(found.group(1)) if found else 1
     one, many = _UNITS.get(freq, ("period", "periods"))
-    a, b = country_name(source), country_name(target)
-    pair = f"from {a} toward {b}" if directed else f"between {a} and {b}"
-    column = {"material_conflict": "material_conflict_count", "hostile": "hostile_intensity",
-              "events": "events_dyad"}.get(family, f"{family}_count")
-    noun = _NOUNS.get(family)
-    if noun and history is not None and column in history:
-        series = history[column].fillna(0).to_numpy(float)
-        cur = float(series[-window:].sum())
-        prev = float(series[-2 * window:-window].sum()) if len(series) > window else 0.0
-        unit = one if window == 1 else f"{window} {many}"
-        words = _change_words(cur, prev)
-        return f"{noun} {pair} {words} over {unit} ({cur:g} vs {prev:g} in the {unit} before); {effect}"
-    shown = f" = {value:.3g}" if value is not None and np.isfinite(value) else ""
-    return f"{feature.replace('_', ' ')}{shown}; {effect}"
+    unit = f"{w} {many}" if w > 1 else one
+    series = history[feature].to_numpy(float) if history is not None and feature in history else None
+    cur = float(series[-1]) if series is not None and len(series) else value
+    prev = float(series[-1 - w]) if series is not None and len(series) > w else None
+    head = f"{GROUP_LABELS.get(group, group)}: " if group else ""
+    if cur is None or not np.isfinite(cur):
+        return f"{head}{label}: no value; {effect}"
+    if prev is None or not np.isfinite(prev):
+        return f"{head}{label} at {cur:.3g}; {effect}"
+    if kind == "count":
+        span = f"over {unit}" if w > 1 else f"this {one}"
+        before = f"in the {unit} before" if w > 1 else f"the {one} before"
+        return f"{head}{label} {_change_words(cur, prev)} {span} ({cur:g} vs {prev:g} {before}); {effect}"
+    return f"{head}{label} at {cur:.3g} (was {prev:.3g} {unit if w > 1 else 'a ' + one} earlier); {effect}"
 
 
 # -- evidence -------------------------------------------------------------------------------------
@@ -419,10 +505,7 @@ def _evidence(events: pd.DataFrame | None, source: str, target: str, directed: b
         return []
     gold = e["goldstein"].astype(float).fillna(0).abs() + 1.0
     weight = e["weight"].astype(float).fillna(1.0) if "weight" in e else 1.0
-    fam = e["family"].map(lambda f: max(family_weight.get(f, 0.0), 0.0))
-    if "material_conflict" in family_weight and "root_code" in e:
-        mc = e["root_code"].astype(str).isin([str(r) for r in range(15, 21)])
-        fam = fam + mc * max(family_weight["material_conflict"], 0.0)
+    fam = e["family"].map(lambda f: family_weight.get(f, 0.0)).astype(float)
     strength = fam * gold * weight
     if not (strength > 0).any():  # no positive family driver: the most severe hostile events
         strength = (e["goldstein"].astype(float).fillna(0) < 0) * gold * weight
@@ -498,9 +581,10 @@ def _model_inputs(past: pd.DataFrame) -> pd.DataFrame:
 
 
 def _feature_names(model: Any, inputs: pd.DataFrame) -> list[str]:
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        return [str(n) for n in names]
+    for est in (model, *_base_estimators(model)):
+        names = getattr(est, "feature_names_in_", None)
+        if names is not None:
+            return [str(n) for n in names]
     try:
         from .models import feature_matrix
 
@@ -584,10 +668,9 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
             cutoff = seen.max().normalize()
     coverage = coverage_flags(past, as_of, list(now["dyad"]), coverage_window, min_active).to_numpy()
     region = assign_regions(now["source"], now["target"], regions).to_numpy()
-    history = {d: g.sort_values("period") for d, g in past.groupby("dyad", sort=False)} if len(now) else {}
+    history = {d: g.sort_values("period") for d, g in inputs.groupby("dyad", sort=False)} if len(now) else {}
     ev_start = as_of - step * (coverage_window - 1)
     version = model_version or str(getattr(model, "tension_version_", "") or "unversioned")
-    # the dyad's own rows (for driver texts) come from the panel, the model's inputs from ``inputs``
 
     frames = []
     for h, wrapped in models.items():
@@ -609,13 +692,15 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
         lower, upper = beta_band(p, n_cal, level)
         prev = _previous_probability(previous, as_of, h)
         drivers, evidence = [], []
+        center, scale = X.median(numeric_only=True), X.std(numeric_only=True).replace(0, 1).fillna(1)
         for i, row in now.iterrows():
-            drv = _drivers_row(att, i, row, history.get(row["dyad"]), directed, freq, X.loc[i], top_drivers)
+            drv = _drivers_row(att, i, row, history.get(row["dyad"]), directed, freq, X.loc[i], top_drivers,
+                               (center, scale))
             drivers.append(json.dumps(drv, ensure_ascii=False))
             weights: dict[str, float] = {}
-            for d in drv:
-                fam = _family_of(d["feature"])
-                weights[fam] = weights.get(fam, 0.0) + d["contribution"]
+            for d in drv:  # event families behind the drivers that raised the score
+                for fam in _EVENT_FAMILIES.get(d.get("group") or _group_of(d["feature"]), ()):
+                    weights[fam] = weights.get(fam, 0.0) + max(d["contribution"], 0.0)
             evidence.append(json.dumps(_evidence(events, row["source"], row["target"], directed, ev_start, cutoff,
                                                  weights, top_evidence), ensure_ascii=False))
         start, end = as_of + step, as_of + step * h
@@ -642,8 +727,11 @@ def _predict(est: Any, X: pd.DataFrame) -> np.ndarray:
     """P(event); rows the model cannot take (missing inputs) get NaN instead of failing the whole run."""
     try:
         return np.asarray(est.predict_proba(X), dtype=float)[:, 1]
-    except ValueError:
+    except ValueError as exc:
         complete = X.notna().all(axis=1).to_numpy()
+        if complete.all():
+            raise UsageError(problem("The model cannot score this panel.", "the inputs it was trained on",
+                                     str(exc)[:200], "Score with a panel built like the training panel.")) from None
         p = np.full(len(X), np.nan)
         if complete.any():
             p[complete] = np.asarray(est.predict_proba(X[complete]), dtype=float)[:, 1]
@@ -656,8 +744,17 @@ def _rank(df: pd.DataFrame, by: list[str]) -> pd.Series:
     return r.reindex(df.index).astype("Int64")
 
 
+def _representative(members: Sequence[str], x: pd.Series, stats: tuple[pd.Series, pd.Series]) -> str:
+    """The group member furthest from the typical dyad (in standard deviations): what the text talks about."""
+    center, scale = stats
+    z = {m: abs((x.get(m, np.nan) - center.get(m, 0.0)) / scale.get(m, 1.0)) for m in members}
+    z = {m: (v if np.isfinite(v) else -1.0) for m, v in z.items()}
+    return max(members, key=lambda m: z[m])
+
+
 def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame | None, directed: bool,
-                 freq: str, x: pd.Series, top: int) -> list[dict[str, Any]]:
+                 freq: str, x: pd.Series, top: int,
+                 stats: tuple[pd.Series, pd.Series] | None = None) -> list[dict[str, Any]]:
     if att.values.shape[1] == 0 or not np.isfinite(att.baseline[i]):
         return [{"feature": "(none)", "contribution": 0.0,
                  "text": f"this model offers no attribution ({att.method}); drivers unavailable"}]
@@ -667,10 +764,15 @@ def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame
     rest = float(contrib.drop(shown).sum())
     out = []
     for f in shown:
-        value = float(x[f]) if f in x.index else None
+        group = None
+        name = f
+        if f in att.groups:  # a grouped attribution: describe its most unusual member
+            group = f
+            name = _representative(att.groups[f], x, stats or (pd.Series(dtype=float), pd.Series(dtype=float)))
+        value = float(x[name]) if name in x.index else None
         out.append({"feature": f, "contribution": float(contrib[f]),
-                    "text": describe_driver(f, float(contrib[f]), history, row["source"], row["target"], directed,
-                                            freq, value)})
+                    "text": describe_driver(name, float(contrib[f]), history, row["source"], row["target"], directed,
+                                            freq, value, group=group)})
     out.append({"feature": "(other features)", "contribution": rest,
                 "text": describe_driver("(other features)", rest, None, "", "", directed, freq)})
     out.append({"feature": "(baseline)", "contribution": float(att.baseline[i]),

@@ -71,6 +71,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "cameo_code",
     "source_ref",
     "text",
+    "dataset",
 )
 """Columns of the generic CSV written by :func:`write_world` (canonical names)."""
 
@@ -164,7 +165,7 @@ _BACKGROUND_PER_DYAD_WEEK = 1.6  # mean background events per directed dyad-week
 _PRECURSOR_BASE = 0.05  # background precursor-type events per unit dyad weight and week
 _TENSION_GAIN = 0.7  # precursor background multiplier exp(gain * tension)
 _REL_LEVEL = {"ally": -0.5, "neutral": 0.0, "rival": 1.0}
-_HAZARD = {"ally": 0.0, "neutral": 0.0002, "rival": 0.006}  # weekly episode hazard at tension 0
+_HAZARD = {"ally": 0.0, "neutral": 0.0002, "rival": 0.0045}  # weekly episode hazard at tension 0
 _HAZARD_GAIN = 1.6
 _NOISE_CONFLICT = 0.00015  # material-conflict events per dyad-week outside episodes
 _SURPRISE_SHARE = 0.12  # episodes without any precursor ramp
@@ -298,7 +299,7 @@ def simulate(
         background_scale /= 1.06  # precursors and conflict add about 6 % on top of the background
     volume_scale = background_scale / _BACKGROUND_PER_DYAD_WEEK
 
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (dyad, week, code index)
+    parts: list[tuple[np.ndarray, ...]] = []  # (dyad, week, code index, weekday, duplicate)
     bg_rate = (background_scale * w)[:, None] * texture
     parts.append(_draw(rng_background, bg_rate, "background"))
     del bg_rate
@@ -317,17 +318,13 @@ def simulate(
     del conflict_rate, texture, attention
     note("material conflict")
 
-    dyad = np.concatenate([p[0] for p in parts])
-    week = np.concatenate([p[1] for p in parts])
-    code = np.concatenate([p[2] for p in parts])
+    dyad, week, code, dow, dup = (np.concatenate([p[i] for p in parts]) for i in range(5))
     del parts
-    # conflict events stay inside their episode week; days of week follow the weekly seasonality
-    dow = np.searchsorted(np.cumsum(_DOW_P), rng_texture.random(len(dyad)), side="right").clip(0, 6)
+    # events stay inside their week (conflict inside its episode); weekdays carry the seasonality
     day = week.astype(np.int64) * 7 + dow
     order = np.lexsort((code, dyad, day))
-    dyad, day, code = dyad[order], day[order], code[order]
+    dyad, day, code, dup = dyad[order], day[order], code[order], dup[order]
     number = np.arange(len(dyad), dtype=np.int64)
-    dup = rng_texture.random(len(dyad)) < _DUPLICATE_SHARE
     take = np.repeat(np.arange(len(dyad)), 1 + dup.astype(np.int64))
     dyad, day, code, number = dyad[take], day[take], code[take], number[take]
 
@@ -387,6 +384,7 @@ def write_world(world: World, out: str | Path) -> dict[str, Path]:
             "cameo_code": pa.array(ev["cameo_code"].to_numpy(dtype=object), pa.string()),
             "source_ref": pa.array(ev["source_ref"].to_numpy(dtype=object), pa.string()),
             "text": pa.array(ev["text"].to_numpy(dtype=object), pa.string()),
+            "dataset": pa.array(ev["dataset"].to_numpy(dtype=object), pa.string()),
         }
     )
     _write_csv_table(table, paths["events"])
@@ -458,7 +456,7 @@ def _make_geography(rng: np.random.Generator, n: int) -> dict[str, Any]:
     pi, pj = np.triu_indices(n, k=1)
     same_region = region[pi] == region[pj]
     ally = (bloc[pi] >= 0) & (bloc[pi] == bloc[pj])
-    rival_p = np.where(same_region, 0.25, 0.01)
+    rival_p = np.where(same_region, 0.35, 0.012)
     rival = ~ally & (rng.random(len(pi)) < rival_p)
     cross_p = min(1.0, 6.0 / n)
     active = ally | rival | np.where(same_region, rng.random(len(pi)) < 0.7, rng.random(len(pi)) < cross_p)
@@ -466,6 +464,12 @@ def _make_geography(rng: np.random.Generator, n: int) -> dict[str, Any]:
     rel = np.where(ally, "ally", np.where(rival, "rival", "neutral"))
     pair_w = size[pi] * size[pj] * rng.lognormal(0.0, 1.1, size=len(pi))
     pair_w /= pair_w.mean()
+    # rivalry (hence episodes) is independent of event volume: rival pairs get weights at evenly
+    # spread quantiles of all pair weights, so that volume alone predicts nothing even by chance
+    riv = np.flatnonzero(rival)
+    if len(riv):
+        spread = np.quantile(pair_w, (np.arange(len(riv)) + 0.5) / len(riv))
+        pair_w[riv] = rng.permutation(spread)
     P = len(pi)
     # directed dyads: 2p = i -> j, 2p + 1 = j -> i
     src = np.empty(2 * P, dtype=np.int32)
@@ -638,8 +642,8 @@ def _conflict_rates(geo: dict[str, Any], ep: pd.DataFrame, T: int, scale: float)
     return rate
 
 
-def _draw(rng: np.random.Generator, rate: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson counts per dyad-week -> one entry per event with a code drawn within ``kind``."""
+def _draw(rng: np.random.Generator, rate: np.ndarray, kind: str) -> tuple[np.ndarray, ...]:
+    """Poisson counts per dyad-week -> one entry per event: dyad, week, code index, weekday, duplicate flag."""
     counts = rng.poisson(rate)
     T = rate.shape[1]
     cells = np.flatnonzero(counts)
@@ -648,7 +652,11 @@ def _draw(rng: np.random.Generator, rate: np.ndarray, kind: str) -> tuple[np.nda
     weights = np.array([wt for _, wt, _ in _VOCAB[kind]])
     pick = np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(len(cell)), side="right")
     pick = np.minimum(pick, len(weights) - 1)
-    return (cell // T).astype(np.int32), (cell % T).astype(np.int32), (offset + pick).astype(np.int16)
+    # day of week (weekly seasonality) and duplicate flags come from the same stream, so a part
+    # (e.g. material conflict) is identical in the normal and the control world
+    dow = np.searchsorted(np.cumsum(_DOW_P), rng.random(len(cell)), side="right").clip(0, 6)
+    dup = rng.random(len(cell)) < _DUPLICATE_SHARE
+    return (cell // T).astype(np.int32), (cell % T).astype(np.int32), (offset + pick).astype(np.int16), dow, dup
 
 
 def _outages(rng: np.random.Generator, T: int, years: float) -> np.ndarray:
@@ -739,7 +747,7 @@ def _assemble(
     kind = "synthetic-control" if control else "synthetic"
     num = pc.cast(pa.array(number), pa.string())
     ref = pc.binary_join_element_wise(f"{kind}:{seed}", num, ":")
-    eid = pc.binary_join_element_wise(f"{'sync' if control else 'syn'}-{seed}-{tag}", num, "-")
+    eid = pc.binary_join_element_wise(f"{kind}:{seed}:{tag}", num, ":")  # prefixed: ingest keeps it as is
     text = pc.binary_join_element_wise(src_c, pc.take(pa.array(list(_VERBS), pa.string()), c_idx), tgt_c, "(synthetic)", " ")
     epoch = np.datetime64(first.date(), "D")
     dates = pa.array((epoch + day.astype("timedelta64[D]")).astype("datetime64[D]"), pa.date32())

@@ -92,14 +92,14 @@ def test_server_down_raises_tracking_unavailable_quickly(project: Path) -> None:
     uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(TrackingUnavailableError, match="cannot be reached.*--no-track"):
         tracking.track_train((fit(make_panel())), make_panel(), experiment=experiment(uri),
-                             model_name="logit", features=FEATURES)
+                             model_name="logit", features=FEATURES, matrix="panel")
     assert not (project / "data" / "mlflow.db").exists()
 
 
 def test_no_track_touches_nothing(project: Path) -> None:
     panel = make_panel()
     rec = tracking.track_train((fit(panel)), panel, experiment=experiment(), model_name="logit",
-                               features=FEATURES, track=False)
+                               features=FEATURES, matrix="panel", track=False)
     assert rec.run_id is None and rec.version is None
     assert tracking.track_backtest(backtest_result(panel), experiment=experiment(), track=False) is None
     assert not (project / "data" / "mlflow.db").exists()
@@ -117,7 +117,7 @@ def test_train_run_logs_params_dataset_commit_artifacts_and_registers(project: P
     cfg.write_text('name = "t"\n[panel]\nfreq = "W"\n')
     exp = experiment()
     store = SimpleNamespace(location=str(project / "data" / "store"), digest="d" * 64)
-    rec = tracking.track_train(model, panel, experiment=exp, model_name="logit", features=FEATURES,
+    rec = tracking.track_train(model, panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel",
                                store=store, config_path=cfg, metrics={"in_sample_brier": 0.2})
     assert rec.version == 1 and rec.alias == "challenger" and rec.registered_model == "tension"
     client = MlflowClient(tracking.tracking_uri())
@@ -147,10 +147,27 @@ def test_train_run_logs_params_dataset_commit_artifacts_and_registers(project: P
         loaded.predict(panel.drop(columns=["hostile_intensity"]))
 
 
-def test_champion_loaded_in_a_fresh_process_scores_exactly_as_in_process(project: Path) -> None:
-    panel = make_panel(seed=3)
-    model = (fit(panel, seed=3))
-    rec = tracking.track_train(model, panel, experiment=experiment(), model_name="logit", features=FEATURES,
+@pytest.fixture(scope="module")
+def real_panel(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """A panel built by the real pipeline from a small synthetic world (6 countries, 2.5 years)."""
+    from tension.ingest import ingest
+    from tension.panel import build_panel
+    from tension.simulate import simulate, write_world
+    from tension.store import Store
+
+    root = tmp_path_factory.mktemp("world")
+    paths = write_world(simulate(seed=1, countries=6, years=2.5), root / "world.csv")
+    ingest([paths["events"]], str(root / "store"))
+    return build_panel(Store(str(root / "store")), freq="W")
+
+
+def test_champion_loaded_in_a_fresh_process_scores_exactly_as_in_process(project: Path, real_panel) -> None:
+    from tension.backtest import fit_final
+    from tension.models import feature_matrix, make_model
+
+    panel = real_panel
+    est, info = fit_final(make_model("logit"), panel, panel["period"].max(), "W", 4)
+    rec = tracking.track_train(est, panel, experiment=experiment(), model_name="logit", features=info["features"],
                                alias="champion")
     panel.to_parquet(project / "panel.parquet")
     code = (
@@ -163,9 +180,14 @@ def test_champion_loaded_in_a_fresh_process_scores_exactly_as_in_process(project
                          env=env, capture_output=True, text=True, timeout=120, cwd="/")
     assert res.returncode == 0, res.stderr[-2000:]
     fresh = pd.read_parquet(project / "out.parquet")
+    expected = est.predict_proba(feature_matrix(panel)[info["features"]])[:, 1]
+    np.testing.assert_array_equal(fresh["probability"].to_numpy(), expected)
+    assert fresh["dyad"].tolist() == panel["dyad"].tolist()
     here = tracking.load_model(rec.model_uri).predict(panel)
     pd.testing.assert_frame_equal(fresh, here, check_dtype=False)
     assert fresh["probability"].nunique() > 10
+    inner = tracking.load_estimator(rec.model_uri)
+    assert inner.config["freq"] == "W" and inner.config["target"]["horizon"] == 4
 
 
 def test_backtest_run_has_metrics_per_model_and_horizon_artifacts_and_nested_origins(project: Path) -> None:
@@ -199,7 +221,7 @@ def test_artifact_failure_leaves_no_registered_version(project: Path, tmp_path: 
     panel = make_panel()
     with pytest.raises(Exception):  # noqa: B017 - any failure while logging artifacts
         tracking.track_train((fit(panel)), panel, experiment=experiment(), model_name="logit",
-                             features=FEATURES)
+                             features=FEATURES, matrix="panel")
     assert client.search_model_versions("name='tension'") == []
     runs = client.search_runs([client.get_experiment_by_name("tension").experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
@@ -209,7 +231,7 @@ def test_aliases_promote_and_roll_back(project: Path) -> None:
     panel = make_panel()
     exp = experiment()
     for seed in (0, 1):
-        tracking.track_train((fit(panel, seed)), panel, experiment=exp, model_name="logit", features=FEATURES)
+        tracking.track_train((fit(panel, seed)), panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel")
     assert tracking.alias_version(exp, "champion") is None
     tracking.set_alias(exp, "champion", 2)
     assert tracking.alias_version(exp, "champion") == 2 and tracking.alias_version(exp, "challenger") == 2
@@ -242,7 +264,7 @@ def test_train_and_score_against_a_real_tracking_server(server: str, project: Pa
     panel = make_panel(seed=5)
     model = (fit(panel, seed=5))
     exp = experiment()
-    rec = tracking.track_train(model, panel, experiment=exp, model_name="logit", features=FEATURES, alias="champion")
+    rec = tracking.track_train(model, panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel", alias="champion")
     bt = tracking.track_backtest(backtest_result(panel), experiment=exp, panel=panel)
     assert rec.version is not None and bt is not None
     assert tracking.alias_version(exp, "champion") == rec.version

@@ -488,45 +488,75 @@ class TensionModel(mlflow.pyfunc.PythonModel):
         self.config = dict(config)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Return ``dyad``, ``period``, ``probability`` (of the configured target) for each input row."""
-        missing = [c for c in self.features if c not in model_input.columns]
+        """Return ``dyad``, ``period``, ``probability`` (of the configured target) for each input row.
+
+        With ``config["matrix"] == "feature_matrix"`` (models trained by tension) the columns
+        come from :func:`tension.models.feature_matrix`, whose history helpers look back over
+        each dyad's earlier rows: pass whole panel histories, not only the rows to score.
+        """
+        X = self.matrix(model_input)
+        proba = np.asarray(self.estimator.predict_proba(X))[:, 1]
+        out = model_input[["dyad", "period"]].reset_index(drop=True).copy()
+        out["probability"] = proba.astype(float)
+        return out
+
+    def matrix(self, panel: pd.DataFrame) -> pd.DataFrame:
+        """The estimator's input for ``panel`` rows (the same columns, in the same order, as in training)."""
+        if self.config.get("matrix", "feature_matrix") == "feature_matrix":
+            from .models import feature_matrix
+
+            frame = panel.copy()
+            frame.attrs["freq"] = self.config.get("freq") or panel.attrs.get("freq")
+            source = feature_matrix(frame)
+        else:
+            source = panel
+        missing = [c for c in self.features if c not in source.columns]
         if missing:
             raise UsageError(
                 problem(
                     "The panel lacks columns this model was trained on.",
                     f"the columns {missing[:10]}",
-                    got=f"{len(model_input.columns)} columns",
+                    got=f"{len(panel.columns)} columns",
                     fix=f"Build the panel with freq={self.config.get('freq')!r}, dyads={self.config.get('dyads')!r} "
                     "and the same feature builders.",
                 )
             )
-        proba = np.asarray(self.estimator.predict_proba(model_input[self.features]))[:, 1]
-        out = model_input[["dyad", "period"]].reset_index(drop=True).copy()
-        out["probability"] = proba.astype(float)
-        return out
+        return source[self.features]
 
 
-def _signature_frame(panel: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    keys = [c for c in ("dyad", "period") if c in panel.columns]
-    if keys != ["dyad", "period"]:
+def _signature_frame(panel: pd.DataFrame, features: list[str], matrix: str) -> pd.DataFrame:
+    """The input columns the pyfunc requires: identifiers plus what its matrix reads."""
+    if "dyad" not in panel.columns or "period" not in panel.columns:
         raise UsageError(problem("The panel has no 'dyad' and 'period' columns.", "a panel from build_panel",
                                  got=list(panel.columns)[:8]))
-    return panel[keys + [c for c in features if c not in keys]]
+    ids = [c for c in ("dyad", "source", "target", "period") if c in panel.columns]
+    if matrix == "feature_matrix":
+        used = [c for c in panel.columns if c not in ids and (pd.api.types.is_numeric_dtype(panel[c])
+                                                              or pd.api.types.is_bool_dtype(panel[c]))]
+    else:
+        used = [c for c in features if c not in ids]
+    return panel[ids + used]
 
 
-def _feature_columns(panel: pd.DataFrame, features: list[str] | None) -> list[str]:
+def _feature_columns(estimator: Any, panel: pd.DataFrame, features: list[str] | None, matrix: str) -> list[str]:
     if features is not None:
         return list(features)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    if matrix != "feature_matrix":
+        raise UsageError(problem("Cannot tell which panel columns the model reads.", "features=[...]"))
     from .models import feature_matrix
 
     return list(feature_matrix(panel).columns)
 
 
 def _model_config(experiment: Experiment, panel: pd.DataFrame, features: list[str], model_name: str,
-                  store_digest: str | None) -> dict[str, Any]:
+                  store_digest: str | None, matrix: str) -> dict[str, Any]:
     periods = panel["period"] if "period" in panel else pd.Series([], dtype="datetime64[ns]")
     return {
         "model": model_name,
+        "matrix": matrix,
         "freq": panel.attrs.get("freq", experiment.panel.freq),
         "dyads": panel.attrs.get("dyads", experiment.panel.dyads),
         "builders": [getattr(f, "__name__", str(f)) for f in panel.attrs.get("features", ())],
@@ -561,6 +591,7 @@ def log_and_register(
     register: bool = True,
     alias: str | None = CHALLENGER,
     client: MlflowClient | None = None,
+    matrix: str = "feature_matrix",
 ) -> TrainRecord:
     """Inside an active run: log the pyfunc, then register it and set ``alias`` (in that order).
 
@@ -570,10 +601,12 @@ def log_and_register(
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("log_and_register needs an active MLflow run")
-    feats = _feature_columns(panel, features)
-    frame = _signature_frame(panel, feats)
+    feats = _feature_columns(estimator, panel, features, matrix)
+    frame = _signature_frame(panel, feats, matrix)
     example = frame.head(5).reset_index(drop=True)
-    python_model = TensionModel(estimator, feats, _model_config(experiment, panel, feats, model_name, store_digest))
+    example.attrs = dict(panel.attrs)
+    config = _model_config(experiment, panel, feats, model_name, store_digest, matrix)
+    python_model = TensionModel(estimator, feats, config)
     from mlflow.models import infer_signature
 
     with warnings.catch_warnings():
@@ -638,6 +671,7 @@ def track_train(
     alias: str | None = CHALLENGER,
     parent_run_id: str | None = None,
     run_name: str | None = None,
+    matrix: str = "feature_matrix",
 ) -> TrainRecord:
     """Log a fitted model as one run (params, data inputs, commit, importances, config, pyfunc) and register it.
 
@@ -652,7 +686,12 @@ def track_train(
     model_name
         Key of ``tension.models.MODELS`` (logged as param ``model`` and version tag).
     features
-        Columns the estimator sees; default ``tension.models.feature_matrix(panel).columns``.
+        Columns the estimator sees; default its ``feature_names_in_``, else
+        ``tension.models.feature_matrix(panel).columns``.
+    matrix
+        ``"feature_matrix"`` (default: the estimator was fitted on
+        ``tension.models.feature_matrix(panel)[features]``, as ``backtest.fit_final`` does) or
+        ``"panel"`` (fitted on ``panel[features]`` as they are).
     store
         The :class:`~tension.store.Store` (or its location) the panel came from: its manifest
         digest becomes the events dataset digest.
@@ -678,7 +717,7 @@ def track_train(
             _log_common(experiment, config_path, "train")
             mlflow.log_param("model", model_name)
             _log_events_input(store, panel)
-            feats = _feature_columns(panel, features)
+            feats = _feature_columns(estimator, panel, features, matrix)
             if isinstance(metrics, pd.DataFrame):
                 mlflow.log_metrics(metrics_dict(metrics))
             elif metrics:
@@ -688,7 +727,8 @@ def track_train(
             if imp is not None:
                 _log_table(imp, "model_info", "coefficients.csv" if "coefficient" in imp else "importances.csv")
             record = log_and_register(estimator, panel, experiment=experiment, features=feats, model_name=model_name,
-                                      store_digest=digest, register=register, alias=alias, client=client)
+                                      store_digest=digest, register=register, alias=alias, client=client,
+                                      matrix=matrix)
     return record
 
 

@@ -491,17 +491,27 @@ def _one_line(text: Any, limit: int = 160) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "\u2026"
 
 
-def _evidence(events: pd.DataFrame | None, source: str, target: str, directed: bool, start: pd.Timestamp,
-              cutoff: pd.Timestamp, family_weight: Mapping[str, float], top: int) -> list[dict[str, Any]]:
+def _events_by_dyad(events: pd.DataFrame | None, start: pd.Timestamp, cutoff: pd.Timestamp,
+                    directed: bool) -> dict[str, pd.DataFrame]:
+    """Events dated in ``[start, cutoff]`` grouped by dyad key (``S>T`` or ``A|B``): one pass for all dyads."""
     if events is None or events.empty:
-        return []
-    e = events
-    same = (e["source_country"] == source) & (e["target_country"] == target)
-    if not directed:
-        same |= (e["source_country"] == target) & (e["target_country"] == source)
-    d = pd.to_datetime(e["date"])
-    e = e[same.fillna(False).to_numpy() & (d >= start).to_numpy() & (d <= cutoff).to_numpy()]
+        return {}
+    d = pd.to_datetime(events["date"])
+    e = events[((d >= start) & (d <= cutoff)).to_numpy()]
+    e = e[e["source_country"].notna().to_numpy() & e["target_country"].notna().to_numpy()]
     if e.empty:
+        return {}
+    s, t = e["source_country"].astype(str), e["target_country"].astype(str)
+    if directed:
+        key = s + ">" + t
+    else:
+        key = pd.Series(np.where(s <= t, s + "|" + t, t + "|" + s), index=e.index)
+    return {k: g for k, g in e.groupby(key.to_numpy(), sort=False)}
+
+
+def _evidence(e: pd.DataFrame | None, source: str, target: str, family_weight: Mapping[str, float],
+              top: int) -> list[dict[str, Any]]:
+    if e is None or e.empty:
         return []
     gold = e["goldstein"].astype(float).fillna(0).abs() + 1.0
     weight = e["weight"].astype(float).fillna(1.0) if "weight" in e else 1.0
@@ -670,6 +680,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     region = assign_regions(now["source"], now["target"], regions).to_numpy()
     history = {d: g.sort_values("period") for d, g in inputs.groupby("dyad", sort=False)} if len(now) else {}
     ev_start = as_of - step * (coverage_window - 1)
+    by_dyad = _events_by_dyad(events, ev_start, cutoff, directed)
     version = model_version or str(getattr(model, "tension_version_", "") or "unversioned")
 
     frames = []
@@ -701,8 +712,8 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
             for d in drv:  # event families behind the drivers that raised the score
                 for fam in _EVENT_FAMILIES.get(d.get("group") or _group_of(d["feature"]), ()):
                     weights[fam] = weights.get(fam, 0.0) + max(d["contribution"], 0.0)
-            evidence.append(json.dumps(_evidence(events, row["source"], row["target"], directed, ev_start, cutoff,
-                                                 weights, top_evidence), ensure_ascii=False))
+            evidence.append(json.dumps(_evidence(by_dyad.get(row["dyad"]), row["source"], row["target"], weights,
+                                                 top_evidence), ensure_ascii=False))
         start, end = as_of + step, as_of + step * h
         frames.append(pd.DataFrame({
             "dyad": now["dyad"].to_numpy(), "source": now["source"].to_numpy(), "target": now["target"].to_numpy(),

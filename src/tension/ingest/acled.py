@@ -102,6 +102,7 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
     c2, o2 = resolve_names(actor_for_resolution(a2), date)
     return Parsed(
         rows=r,
+        actors_required="source",
         dataset="acled",
         date=date,
         code=code,

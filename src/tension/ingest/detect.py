@@ -6,15 +6,17 @@ Rules, first match wins (only the first 64 KiB are read):
 2. a tab-separated header with ``Event ID``, ``Event Date``, ``Source Name`` -> ``icews``;
 3. a tab-separated header with ``Event ID``, ``Event Type``, ``Actor Name`` -> ``polecat``;
 4. a comma-separated header with ``event_id_cnty``, ``event_date``, ``actor1`` -> ``acled``;
-5. no header, tab-separated, first field numeric and second YYYYMMDD: 61 fields ->
-   ``gdelt2``, 57 or 58 -> ``gdelt1``;
-6. no header, four tab-separated fields ending in a YYYY-MM-DD date -> ``icews-kg``;
+5. no header, tab-separated, first field numeric and second YYYYMMDD: most lines with 61
+   fields -> ``gdelt2``, with 57 or 58 -> ``gdelt1``;
+6. no header, most lines with four tab-separated fields, the first ending in a
+   YYYY-MM-DD date -> ``icews-kg``;
 7. a comma-separated header containing ``date`` and ``source_actor`` (or the mapped
    names) -> ``csv``.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ..config import CsvMapping
 from ..errors import UsageError, problem
@@ -68,13 +70,15 @@ def detect_format(head: bytes, name: str = "", mapping: CsvMapping | None = None
         return "polecat"
     if {"event_id_cnty", "event_date", "actor1"} <= comma_header:
         return "acled"
-    widths = sorted({len(_cells(ln, "\t")) for ln in lines})
+    counts = Counter(len(_cells(ln, "\t")) for ln in lines)
+    widths = sorted(counts)
+    usual = counts.most_common(1)[0][0]  # one malformed line must not hide the format
     if len(tabs) > 2 and tabs[0].isdigit() and _YYYYMMDD.match(tabs[1] or ""):
-        if widths == [61]:
+        if usual == 61:
             return "gdelt2"
-        if set(widths) <= {57, 58}:
+        if usual in (57, 58):
             return "gdelt1"
-    if len(tabs) == 4 and _ISO.match(tabs[3]) and widths == [4]:
+    if usual == 4 and len(tabs) == 4 and _ISO.match(tabs[3]):
         return "icews-kg"
     m = mapping or CsvMapping()
     if m.date.lower() in comma_header and m.source_actor.lower() in comma_header:

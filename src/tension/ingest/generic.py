@@ -97,6 +97,7 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
     weight = _column(r, m, "weight")
     return Parsed(
         rows=r,
+        actors_required="source",
         dataset=dataset,
         id_prefix=m.dataset,
         date=parse_dates(r.named(m.date), [DATE_ISO, DATE_COMPACT, DATE_US]),

@@ -66,5 +66,5 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
         target_country=country_codes(tgt_country, "name") if tgt_country is not None else None,
         event_id=event_id,
         source_ref=_col(r, "Story ID"),
-        require_target=True,
+        actors_required="both",
     )

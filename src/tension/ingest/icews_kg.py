@@ -39,5 +39,5 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
         code=map_unique(blank_to_null(r.col(1)), codes_for_event_names),
         source_actor=_name(r.col(0)),
         target_actor=_name(r.col(2)),
-        require_target=True,
+        actors_required="both",
     )

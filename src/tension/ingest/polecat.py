@@ -59,13 +59,14 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
     types = _col(r, "Event Type") or nulls
     modes = _col(r, "Event Mode")
     frame_types = types.to_pandas().astype(object)
-    frame_modes = None if modes is None else modes.to_pandas().astype(object)
+    frame_modes = None if modes is None else modes.to_pandas().astype(object).fillna("")  # NA modes would hide the type
     codes = cameo_for_plover(frame_types, frame_modes) if n else []
     code = pa.array(list(codes.astype(object).where(codes.notna(), None)) if n else [], pa.string())
     ev = _col(r, "Event ID") or nulls
     sc, tc = _col(r, "Actor Country"), _col(r, "Recipient Country")
     return Parsed(
         rows=r,
+        actors_required="source",
         dataset="polecat",
         date=parse_dates(_col(r, "Event Date") or nulls, [DATE_ISO]),
         code=code,

@@ -12,7 +12,8 @@ in this order:
 ``unknown_event_code``
     no CAMEO code in the project's table (``tension.taxonomy``);
 ``empty_actor``
-    no source actor, or no target actor where the format always has one (ICEWS).
+    a required actor is blank: both sides for ICEWS/ICEWS-KG, the source for ACLED,
+    POLECAT and CSV/JSONL, at least one side for GDELT (single-actor events are common).
 
 Repeated events are *not* a quarantine reason: the store counts them as duplicates.
 """
@@ -132,7 +133,8 @@ class Parsed:
     weight: pa.Array | None = None
     source_ref: pa.Array | None = None
     text: pa.Array | None = None
-    require_target: bool = False
+    actors_required: str = "either"
+    """``both`` (ICEWS), ``source`` (actor 1 always present) or ``either`` (GDELT: one side may be blank)."""
     resolve_names: bool = True
     """Fill missing countries/orgs from actor names with ``tension.actors.resolve_actors``."""
 
@@ -233,7 +235,7 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
 
     src_empty = _empty(p.source_actor)
     tgt_empty = _empty(p.target_actor)
-    no_actor = (src_empty | tgt_empty) if p.require_target else (src_empty & tgt_empty)
+    no_actor = {"both": src_empty | tgt_empty, "source": src_empty}.get(p.actors_required, src_empty & tgt_empty)
     reason[no_actor & (reason == None)] = "empty_actor"  # noqa: E711
 
     good = reason == None  # noqa: E711

@@ -307,17 +307,22 @@ def trailing_median(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _allies(countries: Sequence[str], blocs: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Bloc membership matrix ``[bloc, country]`` from ``tension.actors.ORGANISATIONS``."""
+def _bloc_members(blocs: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Members of each bloc from ``tension.actors.ORGANISATIONS`` (blocs it does not know are left out)."""
     try:
         from .actors import ORGANISATIONS
-    except ImportError:
-        ORGANISATIONS = {}
-    names = tuple(b for b in blocs if b in ORGANISATIONS)
+    except ImportError:  # actors not built yet: no allies rather than guessed ones
+        return {}
+    return {b: tuple(ORGANISATIONS[b].members) for b in blocs if b in ORGANISATIONS}
+
+
+def _allies(countries: Sequence[str], membership: Mapping[str, Sequence[str]]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Bloc membership matrix ``[bloc, country]``."""
+    names = tuple(membership)
     member = np.zeros((len(names), len(countries)), dtype=bool)
     index = {c: i for i, c in enumerate(countries)}
     for bi, b in enumerate(names):
-        for c in ORGANISATIONS[b].members:
+        for c in membership[b]:
             if c in index:
                 member[bi, index[c]] = True
     return names, member
@@ -330,12 +335,15 @@ def country_context(
     regions: Mapping[str, Sequence[str]] | None = None,
     start: Any = None,
     end: Any = None,
+    blocs: Mapping[str, Sequence[str]] | None = None,
 ) -> CountryContext:
     """The country-level pass over all long rows (see :class:`CountryContext`).
 
     The period axis runs from ``start`` (else the first period with any event) to
     ``end`` (else the last period with any event). Everything here is causal per
-    period except ``low_coverage``, which compares period t with its own trailing past.
+    period; ``low_coverage`` compares period t with its own trailing past only.
+    ``blocs`` (bloc code -> member ISO3 codes) overrides the membership that
+    ``config.ally_blocs`` takes from ``tension.actors.ORGANISATIONS``.
     """
     cfg = config or PanelConfig()
     regions = {"South Caucasus": SOUTH_CAUCASUS} if regions is None else regions
@@ -384,14 +392,14 @@ def country_context(
         "bloc_joins": per_country(n, joins),
         "bloc_exits": per_country(n, exits),
     }
-    blocs, members = _allies(countries, cfg.ally_blocs)
-    ally = (members.T.astype(np.float64) @ members.astype(np.float64)) > 0 if blocs else np.zeros((n_c, n_c), bool)
+    bloc_names, members = _allies(countries, _bloc_members(cfg.ally_blocs) if blocs is None else blocs)
+    ally = (members.T.astype(np.float64) @ members.astype(np.float64)) > 0 if bloc_names else np.zeros((n_c, n_c), bool)
     np.fill_diagonal(ally, False)
     allyf = ally.astype(np.float64)
     arrays["ally_conflict"] = allyf @ arrays["conflict"][:n_c] if n_c else arrays["conflict"] * 0
     arrays["ally_alliance_moves"] = allyf @ arrays["alliance_moves"][:n_c] if n_c else arrays["conflict"] * 0
-    bloc_conflict = np.zeros((max(n_c, 1), len(blocs), n_t))
-    for bi in range(len(blocs)):
+    bloc_conflict = np.zeros((max(n_c, 1), len(bloc_names), n_t))
+    for bi in range(len(bloc_names)):
         inb = members[bi]
         rs = conflict_rows & (ti >= 0) & inb[np.clip(ti, 0, None)] if n_c else conflict_rows
         bloc_conflict[:, bi, :] += _bincount2(si[rs], p[rs], n[rs], shape)
@@ -414,7 +422,7 @@ def country_context(
         start=p0,
         countries=countries,
         arrays=arrays,
-        blocs=blocs,
+        blocs=bloc_names,
         bloc_members=members,
         bloc_conflict=bloc_conflict,
         region_of=region_of,
@@ -534,7 +542,7 @@ class DyadArrays:
         return out
 
     def rival_bloc_conflict(self) -> np.ndarray:
-        """Material conflict of each side with the blocs of the other side that it is not in."""
+        """Material conflict of each side with the other members of the other side's blocs it is not in."""
         ctx = self.context
         out = np.zeros(self.shape)
         if not ctx.blocs:
@@ -542,11 +550,12 @@ class DyadArrays:
         m = ctx.bloc_members
         si, ti = np.clip(self.src_idx, 0, None), np.clip(self.tgt_idx, 0, None)
         known = (self.src_idx >= 0) & (self.tgt_idx >= 0)
+        own = self.both("material_conflict")  # the partner is a member: leave the dyad itself out
         for bi in range(len(ctx.blocs)):
             s_in = m[bi][si] & known
             t_in = m[bi][ti] & known
-            a = ctx.bloc_conflict[si, bi, :] * (t_in & ~s_in)[:, None]
-            b = ctx.bloc_conflict[ti, bi, :] * (s_in & ~t_in)[:, None]
+            a = (ctx.bloc_conflict[si, bi, :] - own) * (t_in & ~s_in)[:, None]
+            b = (ctx.bloc_conflict[ti, bi, :] - own) * (s_in & ~t_in)[:, None]
             out += a + b
         return out
 

@@ -70,6 +70,7 @@ def build_panel(
     start: Any = None,
     end: Any = None,
     regions: Mapping[str, Sequence[str]] | None = None,
+    blocs: Mapping[str, Sequence[str]] | None = None,
     on_progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Build the dyad panel: one row per selected dyad x period with base columns and features.
@@ -83,6 +84,8 @@ def build_panel(
     features : builders to compute (default: every registered one)
     start, end : inclusive event date range (None: everything)
     regions : region name -> ISO3 codes for the region temperature (default: South Caucasus)
+    blocs : bloc code -> member ISO3 codes for allies (default: ``config.ally_blocs`` members
+        from ``tension.actors.ORGANISATIONS``)
     on_progress : called with a step name after each step (CLI progress bar)
 
     Returns
@@ -104,7 +107,7 @@ def build_panel(
     step = on_progress or (lambda _name: None)
     counts = event_counts(source, freq, start, end)
     step("aggregate")
-    context = country_context(counts, freq, cfg, regions=regions, start=start, end=end)
+    context = country_context(counts, freq, cfg, regions=regions, start=start, end=end, blocs=blocs)
     step("country pass")
     panel = build_bucket(dyadic_rows(counts), context, dyads, cfg, features)
     step("features")

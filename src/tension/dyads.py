@@ -24,6 +24,7 @@ months, expressed in periods of the frequency), or when the analyst monitors it.
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ def channel_codes() -> dict[str, frozenset[str]]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _code_lookup() -> pd.DataFrame:
     codes = channel_codes()
     masks: dict[str, int] = {}

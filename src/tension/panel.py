@@ -53,12 +53,15 @@ def build_bucket(
     selected = arrays.selected(lookback_periods(context.freq, cfg.lookback_months), watch)
     frame = base_frame(arrays, selected)
     d_idx, t_idx = np.nonzero(selected)
+    columns: dict[str, np.ndarray] = {}
     for builder in features:
-        values = np.asarray(builder(arrays), dtype=np.float64)
+        values = np.asarray(builder(arrays))
         if values.shape != arrays.shape:
             raise ValueError(f"Feature {builder.__name__} returned shape {values.shape}, expected {arrays.shape}.")
-        frame[builder.__name__] = values[d_idx, t_idx].astype(np.float32)
-    return frame
+        columns[builder.__name__] = values[d_idx, t_idx].astype(np.float32)
+    if not columns:
+        return frame
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
 def build_panel(

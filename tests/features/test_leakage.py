@@ -41,7 +41,7 @@ def _assert_same_up_to(full: pd.DataFrame, cut: pd.DataFrame, t: pd.Timestamp) -
 
 
 # no shrink phase: each example builds two panels, and shrinking one took minutes
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(
     raw=st.lists(event_row, min_size=3, max_size=40),
     cut_week=st.integers(0, 14),
@@ -65,7 +65,7 @@ def test_events_after_t_never_change_values_at_t(raw: list[tuple], cut_week: int
     full = build_panel(events(rows), freq="W", dyads=kind, blocs=BLOCS)
     # the cut world still knows week t has passed (as a forecaster at t does): end = t's Sunday
     cut = build_panel(events(other), freq="W", dyads=kind, blocs=BLOCS, end=None if keep_axis else t + pd.Timedelta(days=6))
-    _assert_same_up_to(full, cut, t)
+    _assert_same_up_to(full, cut, min(t, full["period"].max()))
 
 
 def test_builds_are_deterministic_and_rows_keep_their_order() -> None:
@@ -83,19 +83,28 @@ def test_builds_are_deterministic_and_rows_keep_their_order() -> None:
     assert not keys.duplicated().any()
 
 
-@pytest.mark.parametrize("builder", FEATURES, ids=lambda f: f.__name__)
-def test_each_feature_ignores_the_future(builder) -> None:
-    """Per builder: values at t with and without all events after t are identical (NaN == NaN)."""
+@pytest.fixture(scope="module")
+def full_and_cut() -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """One random world built twice: with every event, and with only the events up to week 8."""
     rng = np.random.default_rng(11)
     raw = [(int(rng.integers(0, 16)), int(rng.integers(0, 7)), str(rng.choice(COUNTRIES)),
             str(rng.choice(COUNTRIES + ("",))), str(rng.choice(sorted(CODES))), str(rng.choice(["", "CSTO"]))) for _ in range(150)]
     rows = _rows(raw)
     t = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=8)
     past = [r for r in rows if r[0] < t + pd.Timedelta(days=7)]
-    full = build_panel(events(rows), freq="W", features=(builder,), blocs=BLOCS)
-    cut = build_panel(events(past), freq="W", features=(builder,), blocs=BLOCS, end=t + pd.Timedelta(days=6))
+    full = build_panel(events(rows), freq="W", blocs=BLOCS)
+    cut = build_panel(events(past), freq="W", blocs=BLOCS, end=t + pd.Timedelta(days=6))
+    return full, cut, t
+
+
+@pytest.mark.parametrize("builder", FEATURES, ids=lambda f: f.__name__)
+def test_each_feature_ignores_the_future(builder, full_and_cut) -> None:
+    """Per builder: values at t with and without all events after t are identical (NaN == NaN)."""
+    full, cut, t = full_and_cut
     name = builder.__name__
     a = full.loc[full["period"] <= t, name].to_numpy()
     b = cut.loc[cut["period"] <= t, name].to_numpy()
+    assert len(a) > 20
     np.testing.assert_array_equal(a, b)
     assert full[name].dtype == np.float32
+    assert np.isfinite(full[name]).any(), f"{name} is never finite on a busy world"

@@ -129,7 +129,7 @@ class _Batch:
         self._existing: dict[str, pa.Table] = {}
 
     # -- events -------------------------------------------------------------------------
-    def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 500_000) -> tuple[int, int, int]:
+    def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 200_000) -> tuple[int, int, int]:
         """Add events to this batch; returns (stored, duplicates, stored two-country dyads) for these rows.
 
         Rows whose ``event_id`` is already in the store (same month) or earlier in this
@@ -154,13 +154,17 @@ class _Batch:
         firsts = pa.table({"event_id": table["event_id"], "i": idx}).group_by("event_id", use_threads=False).aggregate([("i", "min")])
         keep = np.zeros(n, dtype=bool)
         keep[firsts["i_min"].to_numpy()] = True
-        months = pc.strftime(pc.cast(table["date"], pa.timestamp("s")), format="%Y-%m")
+        days = table["date"].combine_chunks().to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        month_no = days.astype("datetime64[M]").astype(np.int64)
+        keep_idx = np.flatnonzero(keep)
+        order = keep_idx[np.argsort(month_no[keep_idx], kind="stable")]
+        bounds = np.flatnonzero(np.diff(month_no[order])) + 1
         stored = 0
         dyads = 0
-        for month in pc.unique(months).to_pylist():
-            in_month = pc.equal(months, month).to_numpy(zero_copy_only=False)
-            sel = in_month & keep
-            part = table.filter(pa.array(sel))
+        for group in np.split(order, bounds) if len(order) else []:
+            m = int(month_no[group[0]])
+            month = f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
+            part = table.take(pa.array(group))
             ids = part["event_id"]
             existing = self._existing_ids(month)
             dup = np.zeros(part.num_rows, dtype=bool)
@@ -173,8 +177,11 @@ class _Batch:
                 dup |= hit
             seen = self._seen.get(month)
             if seen:
-                dup |= pc.is_in(ids, value_set=pa.concat_arrays(seen)).to_numpy(zero_copy_only=False)
-            part = part.filter(pa.array(~dup))
+                if len(seen) > 1:
+                    seen[:] = [pa.concat_arrays(seen)]
+                dup |= pc.is_in(ids, value_set=seen[0]).to_numpy(zero_copy_only=False)
+            if dup.any():
+                part = part.filter(pa.array(~dup))
             if part.num_rows:
                 self._seen.setdefault(month, []).append(part["event_id"].combine_chunks())
                 self._buffers.setdefault(month, []).append(part)

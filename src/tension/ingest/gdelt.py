@@ -21,13 +21,17 @@ from ..config import CsvMapping
 from .text import Rows, delimited_rows
 from .validate import DATE_COMPACT, Parsed, blank_to_null, country_codes, org_of_names, parse_dates, to_number
 
+COLUMNS = (0, 1, 5, 6, 7, 15, 16, 17, 26, 31, 57, 60)
+"""Field positions read (the rest of the 57-61 columns is skipped)."""
 V1_COUNTS = (57, 58)
 V2_COUNTS = (61,)
 
 
 def _rows(counts: tuple[int, ...]):  # noqa: ANN202
     def rows(fh: IO[bytes], mapping: CsvMapping | None = None, on_bytes: Callable[[int], None] | None = None) -> Iterator[Rows]:
-        return delimited_rows(fh, "\t", header=False, expected=lambda n: np.isin(n, counts), on_bytes=on_bytes)
+        return delimited_rows(
+            fh, "\t", header=False, expected=lambda n: np.isin(n, counts), columns=COLUMNS, width=counts[-1], on_bytes=on_bytes
+        )
 
     return rows
 
@@ -52,11 +56,7 @@ def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
     o1 = pc.if_else(pc.is_valid(c1), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(6))))
     o2 = pc.if_else(pc.is_valid(c2), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(16))))
     n = len(r)
-    url = np.full(n, None, dtype=object)
-    for count, index in url_index.items():
-        has = r.ncols == count
-        if has.any():
-            url[has] = r.subset(has).col(index).to_numpy(zero_copy_only=False)
+    url = r.col(url_index[r.width]) if r.width in url_index else pa.nulls(n, pa.string())
     weight = to_number(r.col(31))
     return Parsed(
         rows=r,
@@ -71,7 +71,7 @@ def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
         target_org=o2,
         event_id=pc.binary_join_element_wise("gdelt", pc.utf8_trim_whitespace(r.col(0)), ":"),
         weight=weight,
-        source_ref=blank_to_null(pa.array(url, pa.string())),
+        source_ref=blank_to_null(url),
         resolve_names=False,
     )
 

@@ -20,7 +20,7 @@ NAME = "icews-kg"
 
 def rows(fh: IO[bytes], mapping: CsvMapping | None = None, on_bytes: Callable[[int], None] | None = None) -> Iterator[Rows]:
     """Split the file; exactly four fields per line."""
-    return delimited_rows(fh, "\t", header=False, expected=lambda n: n == 4, on_bytes=on_bytes)
+    return delimited_rows(fh, "\t", header=False, expected=lambda n: n == 4, width=4, on_bytes=on_bytes)
 
 
 def _name(values):  # noqa: ANN001, ANN202

@@ -1,11 +1,16 @@
-"""Turning source bytes into rows: chunked line splitting, encoding checks, column counts.
+"""Turning source bytes into rows: chunked reading, encoding checks, column counts.
 
-Each chunk of a file becomes a :class:`Rows`: the fields of every well-formed record
-(an Arrow list array), its physical line number and raw text. Records with invalid
-UTF-8 or the wrong number of columns are set aside as quarantine rows with their line
-number, so one bad line never costs the good ones. Delimited files without quoting
-(ICEWS, GDELT, POLECAT, ICEWS-KG) are split in Arrow in large blocks; quoted CSV
-(ACLED, analysts' files) goes through the standard ``csv`` module; JSONL line by line.
+Each block of a file becomes a :class:`Rows`: the well-formed records as an Arrow table of
+strings (columns ``c0``, ``c1``, ...), the physical line number of each record, and a way
+to get a record's raw text back. Records with invalid UTF-8 or the wrong number of
+columns are set aside (with line number and raw text) before parsing, so one bad line
+never costs the good ones.
+
+Unquoted delimited files (ICEWS, GDELT, POLECAT, ICEWS-KG) are read in large blocks:
+numpy finds the line breaks and counts the separators per line, Python's UTF-8 decoder
+checks only the lines holding non-ASCII bytes, and ``pyarrow.csv`` parses the good lines
+(multithreaded, only the columns the reader needs). Quoted CSV (ACLED, analysts' files)
+goes through the standard ``csv`` module; JSONL line by line.
 """
 from __future__ import annotations
 
@@ -18,45 +23,41 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 CHUNK_BYTES = 32 * 1024 * 1024
 """Bytes per block read from a delimited file (a block always ends on a line break)."""
 
-_EMPTY_LIST = pa.array([], pa.list_(pa.string()))
-
 
 @dataclass
 class Rows:
-    """Well-formed records of one chunk, plus the records refused on the way."""
+    """Well-formed records of one block, plus the records refused on the way."""
 
-    fields: pa.ListArray
-    """One list of field strings per record."""
-    ncols: np.ndarray
+    table: pa.Table
+    """String columns ``c<i>`` (only those the reader asked for), one row per record."""
     line: np.ndarray
     """Physical line number (1-based) where each record starts."""
-    raw: pa.Array
-    """The record's raw text (string)."""
+    width: int
+    """Number of fields every record in this block has."""
+    raw_of: Callable[[np.ndarray], list[str]]
+    """Raw text of the records at the given row positions."""
     header: list[str] | None = None
     bad: list[tuple[int, str, str]] = field(default_factory=list)
     """Refused records: (line, reason, raw text)."""
     records: int = 0
-    """Records seen in this chunk (good + refused; blank lines are not records)."""
+    """Records seen in this block (good + refused; blank lines are not records)."""
 
     def __len__(self) -> int:
         return len(self.line)
 
     def col(self, index: int) -> pa.Array:
-        """Field ``index`` of every record (null where a record is shorter)."""
-        if len(self) == 0:
-            return pa.array([], pa.string())
-        ok = self.ncols > index
-        if ok.all():
-            return pc.list_element(self.fields, index)
-        out = pc.list_element(self.fields.filter(pa.array(ok)), index).to_numpy(zero_copy_only=False)
-        full = np.full(len(self), None, dtype=object)
-        full[ok] = out
-        return pa.array(full, pa.string())
+        """Field ``index`` of every record (nulls when the records are shorter)."""
+        name = f"c{index}"
+        if index >= self.width or name not in self.table.column_names:
+            if index < self.width:
+                raise KeyError(f"column {index} was not read; add it to the reader's columns")
+            return pa.nulls(len(self), pa.string())
+        return self.table.column(name).combine_chunks()
 
     def named(self, name: str) -> pa.Array | None:
         """The column called ``name`` in the header, or None when the header lacks it."""
@@ -64,64 +65,67 @@ class Rows:
             return None
         return self.col(self.header.index(name))
 
-    def subset(self, mask: np.ndarray) -> Rows:
-        m = pa.array(mask)
-        return Rows(self.fields.filter(m), self.ncols[mask], self.line[mask], self.raw.filter(m), self.header, [], 0)
+
+def _string_table(columns: list[list[str]], width: int) -> pa.Table:
+    return pa.table({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(columns)}) if columns else pa.table(
+        {f"c{i}": pa.array([], pa.string()) for i in range(width)}
+    )
 
 
-def _decode_lines(lines: pa.Array, first_line: int) -> tuple[pa.Array, list[tuple[int, str, str]], np.ndarray]:
-    """Binary lines -> string lines; invalid UTF-8 lines are reported, not raised."""
-    try:
-        return lines.cast(pa.string()), [], np.ones(len(lines), dtype=bool)
-    except pa.ArrowInvalid:
-        pass
-    ok = np.ones(len(lines), dtype=bool)
-    bad = []
-    for i, value in enumerate(lines.to_pylist()):
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError:
-            ok[i] = False
-            bad.append((first_line + i, "bad_encoding", value.decode("utf-8", errors="backslashreplace").rstrip("\r\n")))
-    return lines.filter(pa.array(ok)).cast(pa.string()), bad, ok
-
-
-def _split_block(data: bytes, first_line: int, delimiter: str) -> tuple[pa.ListArray, np.ndarray, np.ndarray, pa.Array, list[tuple[int, str, str]], int]:
-    buf = np.frombuffer(data, dtype=np.uint8)
+def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start, end (exclusive, without CR/LF) of each line in a buffer ending with LF."""
     nl = np.flatnonzero(buf == 10)
-    ends = nl + 1
-    if len(data) and (len(nl) == 0 or nl[-1] != len(data) - 1):
-        ends = np.concatenate([ends, [len(data)]])
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
-    n = len(ends)
-    lines = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    line_no = np.arange(first_line, first_line + n, dtype=np.int64)
-    text, bad, ok = _decode_lines(lines, first_line)
-    line_no = line_no[ok]
-    text = pc.utf8_rtrim(text.cast(pa.string()), characters="\r\n")
-    nonblank = pc.not_equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0).to_numpy(zero_copy_only=False)
-    records = int(nonblank.sum()) + len(bad)
-    if not nonblank.all():
-        text = text.filter(pa.array(nonblank))
-        line_no = line_no[nonblank]
-    fields = pc.split_pattern(text, delimiter)
-    ncols = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
-    return fields, ncols, line_no, text, bad, records
+    starts = np.empty(len(nl), dtype=np.int64)
+    starts[0:1] = 0
+    starts[1:] = nl[:-1] + 1
+    ends = nl.astype(np.int64)
+    cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - cr
+    return starts, ends, nl
+
+
+def _fields_per_line(buf: np.ndarray, starts: np.ndarray, sep: int) -> np.ndarray:
+    # each line's range [start_i, start_i+1) holds its LF, so no range is empty
+    return np.add.reduceat((buf == sep).view(np.uint8), starts, dtype=np.int32).astype(np.int64) + 1
+
+
+def _bad_utf8_lines(data: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, nl: np.ndarray) -> np.ndarray:
+    """Lines that are not valid UTF-8 (only lines with non-ASCII bytes are decoded)."""
+    bad = np.zeros(len(starts), dtype=bool)
+    high = np.flatnonzero(buf >= 128)
+    if len(high) == 0:
+        return bad
+    try:
+        data.decode("utf-8")
+        return bad
+    except UnicodeDecodeError:
+        pass
+    for i in np.unique(np.searchsorted(nl, high)):
+        try:
+            data[starts[i] : ends[i]].decode("utf-8")
+        except UnicodeDecodeError:
+            bad[i] = True
+    return bad
 
 
 def delimited_rows(
     fh: IO[bytes],
     delimiter: str = "\t",
     header: bool = False,
-    expected: Callable[[int], bool] | None = None,
+    expected: Callable[[np.ndarray], np.ndarray] | None = None,
+    columns: Sequence[int] | None = None,
+    width: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     on_bytes: Callable[[int], None] | None = None,
 ) -> Iterator[Rows]:
-    """Split an unquoted delimited file into :class:`Rows` blocks.
+    """Read an unquoted delimited file as :class:`Rows` blocks.
 
-    ``expected(ncols)`` says which column counts are well formed (default: the header's
-    count); other records are refused as ``wrong_column_count``.
+    ``expected(ncols)`` says which field counts are well formed (default: the header's);
+    other records are refused as ``wrong_column_count``. ``columns`` limits which field
+    positions are materialised (default: all). ``width`` is the usual field count, which
+    enables the one-pass fast path (the header's count when there is a header).
     """
+    sep = ord(delimiter)
     names: list[str] | None = None
     line = 1
     carry = b""
@@ -137,37 +141,136 @@ def delimited_rows(
         line = 2
         if expected is None:
             width = len(names)
-            expected = lambda n: n == width  # noqa: E731
+            expected = lambda n, _w=width: n == _w  # noqa: E731
     while True:
         block = fh.read(chunk_bytes)
         if on_bytes and block:
             on_bytes(len(block))
-        if not block:
-            data, carry = carry, b""
-        else:
+        if block:
             data = carry + block
             cut = data.rfind(b"\n")
             if cut < 0:
                 carry = data
                 continue
             data, carry = data[: cut + 1], data[cut + 1 :]
-        if not data:
-            break
-        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        fields, ncols, line_no, text, bad, records = _split_block(data, line, delimiter)
-        line += n_lines
-        ok = expected(ncols) if expected is not None else np.ones(len(ncols), dtype=bool)
-        ok = np.asarray(ok, dtype=bool)
-        if not ok.all():
-            wrong = np.flatnonzero(~ok)
-            raws = text.take(pa.array(wrong)).to_pylist()
-            bad.extend((int(line_no[i]), "wrong_column_count", r) for i, r in zip(wrong, raws))
-            m = pa.array(ok)
-            fields, ncols, line_no, text = fields.filter(m), ncols[ok], line_no[ok], text.filter(m)
-        bad.sort()
-        yield Rows(fields, ncols, line_no, text, names, bad, records)
+        else:
+            data, carry = carry, b""
+            if data and not data.endswith(b"\n"):
+                data += b"\n"
+        if data:
+            yield from _block_rows(data, line, sep, names, expected, columns, width)
+            line += data.count(b"\n")
         if not block:
             break
+
+
+def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | None, on_invalid: Any = None) -> pa.Table:
+    wanted = [c for c in (columns if columns is not None else range(width)) if c < width]
+    return pacsv.read_csv(
+        io.BytesIO(payload),
+        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(
+            delimiter=chr(sep), quote_char=False, escape_char=False, ignore_empty_lines=False, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[f"c{i}" for i in wanted],
+            column_types={f"c{i}": pa.string() for i in wanted},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _fast_block(data: bytes, first_line: int, sep: int, names: list[str] | None, width: int | None, columns: Sequence[int] | None) -> Rows | None:
+    """The common case in one pass: valid UTF-8, no blank line, every line ``width`` fields.
+
+    Returns None when any of that does not hold (the careful path then finds the bad lines).
+    """
+    if width is None or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+        return None
+    if (np.frombuffer(data, dtype=np.uint8) >= 128).any():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    invalid: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(row)
+        return "skip"
+
+    table = _read_block(data, width, sep, columns, on_invalid)
+    if invalid:
+        return None
+    n = data.count(b"\n")
+    if table.num_rows != n:
+        return None
+    bounds: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def raw_of(positions: np.ndarray) -> list[str]:
+        if not bounds:
+            starts, ends, _ = _line_bounds(np.frombuffer(data, dtype=np.uint8))
+            bounds.append((starts, ends))
+        starts, ends = bounds[0]
+        return [data[starts[p] : ends[p]].decode("utf-8", errors="backslashreplace") for p in positions]
+
+    return Rows(table, np.arange(first_line, first_line + n, dtype=np.int64), width, raw_of, names, [], n)
+
+
+def _block_rows(
+    data: bytes,
+    first_line: int,
+    sep: int,
+    names: list[str] | None,
+    expected: Callable[[np.ndarray], np.ndarray] | None,
+    columns: Sequence[int] | None,
+    width_hint: int | None = None,
+) -> Iterator[Rows]:
+    fast = _fast_block(data, first_line, sep, names, width_hint, columns)
+    if fast is not None:
+        yield fast
+        return
+    buf = np.frombuffer(data, dtype=np.uint8)
+    starts, ends, nl = _line_bounds(buf)
+    ncols = _fields_per_line(buf, starts, sep)
+    blank = ends == starts
+    bad_enc = _bad_utf8_lines(data, buf, starts, ends, nl)
+    ok = ~blank & ~bad_enc
+    wrong = ok & ~np.asarray(expected(ncols) if expected is not None else np.ones(len(nl), dtype=bool), dtype=bool)
+    ok &= ~wrong
+
+    def raw(i: int) -> str:
+        return data[starts[i] : ends[i]].decode("utf-8", errors="backslashreplace")
+
+    bad = [(first_line + int(i), "bad_encoding", raw(i)) for i in np.flatnonzero(bad_enc)]
+    bad += [(first_line + int(i), "wrong_column_count", raw(i)) for i in np.flatnonzero(wrong)]
+    bad.sort()
+    records = int((~blank).sum())
+    widths = np.unique(ncols[ok]) if ok.any() else np.array([], dtype=np.int64)
+    if len(widths) == 0:
+        yield Rows(_string_table([], 0), np.array([], dtype=np.int64), 0, lambda idx: [], names, bad, records)
+        return
+    for k, width in enumerate(widths):
+        sel = ok & (ncols == width)
+        idx = np.flatnonzero(sel)
+        if sel.all():
+            payload = data
+        else:
+            # contiguous runs of selected lines, whole (pyarrow reads CRLF itself)
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], sel.view(np.int8), [0]])))
+            payload = b"".join(data[starts[a] : nl[b - 1] + 1] for a, b in zip(edges[::2], edges[1::2]))
+        table = _read_block(payload, int(width), sep, columns)
+
+        def raw_of(positions: np.ndarray, _idx: np.ndarray = idx) -> list[str]:
+            return [raw(int(_idx[p])) for p in positions]
+
+        yield Rows(table, first_line + idx, int(width), raw_of, names, bad if k == 0 else [], records if k == 0 else 0)
+
+
+def _py_rows(buf: list[list[str]], lines: list[int], raws: list[str], width: int, names: list[str] | None, bad: list, records: int) -> Rows:
+    cols = [list(c) for c in zip(*buf)] if buf else []
+    table = _string_table(cols, width)
+    return Rows(table, np.array(lines, dtype=np.int64), width, lambda idx: [raws[int(i)] for i in idx], names, bad, records)
 
 
 def csv_rows(
@@ -190,14 +293,6 @@ def csv_rows(
     bad: list[tuple[int, str, str]] = []
     records = 0
     start = reader.line_num + 1
-
-    def flush() -> Rows:
-        nonlocal buf, lines, raws, bad, records
-        fields = pa.array(buf, pa.list_(pa.string())) if buf else _EMPTY_LIST
-        out = Rows(fields, np.full(len(buf), width, dtype=np.int64), np.array(lines, dtype=np.int64), pa.array(raws, pa.string()), names, bad, records)
-        buf, lines, raws, bad, records = [], [], [], [], 0
-        return out
-
     for row in reader:
         line = start
         start = reader.line_num + 1
@@ -215,11 +310,10 @@ def csv_rows(
         lines.append(line)
         raws.append(joined)
         if len(buf) >= chunk_records:
-            yield flush()
-    if on_bytes:
-        on_bytes(0)
+            yield _py_rows(buf, lines, raws, width, names, bad, records)
+            buf, lines, raws, bad, records = [], [], [], [], 0
     if buf or bad or records:
-        yield flush()
+        yield _py_rows(buf, lines, raws, width, names, bad, records)
 
 
 def jsonl_rows(fh: IO[bytes], names: Sequence[str], chunk_records: int = 200_000) -> Iterator[Rows]:
@@ -229,14 +323,6 @@ def jsonl_rows(fh: IO[bytes], names: Sequence[str], chunk_records: int = 200_000
     raws: list[str] = []
     bad: list[tuple[int, str, str]] = []
     records = 0
-
-    def flush() -> Rows:
-        nonlocal buf, lines, raws, bad, records
-        fields = pa.array(buf, pa.list_(pa.string())) if buf else _EMPTY_LIST
-        out = Rows(fields, np.full(len(buf), len(names), dtype=np.int64), np.array(lines, dtype=np.int64), pa.array(raws, pa.string()), list(names), bad, records)
-        buf, lines, raws, bad, records = [], [], [], [], 0
-        return out
-
     for i, raw in enumerate(fh, start=1):
         if not raw.strip():
             continue
@@ -257,6 +343,7 @@ def jsonl_rows(fh: IO[bytes], names: Sequence[str], chunk_records: int = 200_000
         lines.append(i)
         raws.append(line)
         if len(buf) >= chunk_records:
-            yield flush()
+            yield _py_rows(buf, lines, raws, len(names), list(names), bad, records)
+            buf, lines, raws, bad, records = [], [], [], [], 0
     if buf or bad or records:
-        yield flush()
+        yield _py_rows(buf, lines, raws, len(names), list(names), bad, records)

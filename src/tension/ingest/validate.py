@@ -241,7 +241,7 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     good = reason == None  # noqa: E711
     if not good.all():
         bad_idx = np.flatnonzero(~good)
-        raws = rows.raw.take(pa.array(bad_idx)).to_pylist()
+        raws = rows.raw_of(bad_idx)
         quarantine.extend((int(rows.line[i]), str(reason[i]), r) for i, r in zip(bad_idx, raws))
         quarantine.sort()
     keep = pa.array(good)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,11 @@ def ingest(
     for p in paths:
         if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
             total += os.path.getsize(p)
+    started = time.perf_counter()
     with progress("Ingesting", total=total or None) as advance:
         report = run_ingest(paths, target, format=format, mapping=mapping, on_progress=lambda n, name: advance(n, description=name))
     payload = report.as_dict()
+    payload["seconds"] = round(time.perf_counter() - started, 3)
     payload["strict"] = strict
     payload["exit_code"] = 6 if strict and report.total.quarantined else 0
     lines = [

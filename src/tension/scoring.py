@@ -491,45 +491,53 @@ def _one_line(text: Any, limit: int = 160) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "\u2026"
 
 
-def _events_by_dyad(events: pd.DataFrame | None, start: pd.Timestamp, cutoff: pd.Timestamp,
-                    directed: bool) -> dict[str, pd.DataFrame]:
-    """Events dated in ``[start, cutoff]`` grouped by dyad key (``S>T`` or ``A|B``): one pass for all dyads."""
+def _events_window(events: pd.DataFrame | None, start: pd.Timestamp, cutoff: pd.Timestamp,
+                   directed: bool) -> pd.DataFrame:
+    """Events dated in ``[start, cutoff]`` with their dyad key (``S>T`` or ``A|B``) and severity."""
     if events is None or events.empty:
-        return {}
+        return pd.DataFrame(columns=["dyad", "family"])
     d = pd.to_datetime(events["date"])
     e = events[((d >= start) & (d <= cutoff)).to_numpy()]
     e = e[e["source_country"].notna().to_numpy() & e["target_country"].notna().to_numpy()]
     if e.empty:
-        return {}
-    s, t = e["source_country"].astype(str), e["target_country"].astype(str)
-    if directed:
-        key = s + ">" + t
-    else:
-        key = pd.Series(np.where(s <= t, s + "|" + t, t + "|" + s), index=e.index)
-    return {k: g for k, g in e.groupby(key.to_numpy(), sort=False)}
-
-
-def _evidence(e: pd.DataFrame | None, source: str, target: str, family_weight: Mapping[str, float],
-              top: int) -> list[dict[str, Any]]:
-    if e is None or e.empty:
-        return []
-    gold = e["goldstein"].astype(float).fillna(0).abs() + 1.0
+        return pd.DataFrame(columns=["dyad", "family"])
+    s, t = e["source_country"].astype(str).to_numpy(), e["target_country"].astype(str).to_numpy()
+    key = np.char.add(np.char.add(s.astype(str), ">"), t.astype(str)) if directed else np.where(
+        s <= t, np.char.add(np.char.add(s.astype(str), "|"), t.astype(str)),
+        np.char.add(np.char.add(t.astype(str), "|"), s.astype(str)))
+    gold = e["goldstein"].astype(float).fillna(0)
     weight = e["weight"].astype(float).fillna(1.0) if "weight" in e else 1.0
-    fam = e["family"].map(lambda f: family_weight.get(f, 0.0)).astype(float)
-    strength = fam * gold * weight
-    if not (strength > 0).any():  # no positive family driver: the most severe hostile events
-        strength = (e["goldstein"].astype(float).fillna(0) < 0) * gold * weight
-    e = e.assign(_s=strength.to_numpy(), _d=pd.to_datetime(e["date"]))
-    e = e[e["_s"] > 0].sort_values(["_s", "_d"], ascending=[False, False], kind="stable").head(top)
-    out = []
-    for _, r in e.iterrows():
+    cols = [c for c in ("event_id", "family", "text", "source_ref", "source_actor", "target_actor", "cameo_code")
+            if c in e]
+    return e[cols].assign(dyad=key, _d=pd.to_datetime(e["date"]).to_numpy(),
+                          _sev=((gold.abs() + 1.0) * weight).to_numpy(), _hostile=(gold < 0).to_numpy())
+
+
+def _evidence(window: pd.DataFrame, weights: pd.DataFrame, top: int) -> dict[str, list[dict[str, Any]]]:
+    """The ``top`` events per dyad behind its positive drivers (see module doc), in one vectorised pass.
+
+    ``weights`` has ``dyad, family, weight``: the summed positive contribution of the drivers that
+    count events of that family.
+    """
+    if window.empty:
+        return {}
+    w = window.merge(weights, on=["dyad", "family"], how="left") if len(weights) else window.assign(weight=0.0)
+    strength = w["weight"].astype(float).fillna(0.0).to_numpy() * w["_sev"].to_numpy()
+    any_pos = pd.Series(strength > 0).groupby(w["dyad"].to_numpy()).transform("any").to_numpy()
+    strength = np.where(any_pos, strength, w["_hostile"].to_numpy() * w["_sev"].to_numpy())
+    w = w.assign(_s=strength)
+    w = w[w["_s"] > 0].sort_values(["dyad", "_s", "_d"], ascending=[True, False, False], kind="stable")
+    w = w.groupby("dyad", sort=False).head(top)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in w.to_dict("records"):
         text = _one_line(r.get("text"))
         if not text:
-            text = _one_line(f"{r.get('source_actor') or source} -> {r.get('target_actor') or target}: "
+            text = _one_line(f"{r.get('source_actor') or ''} -> {r.get('target_actor') or ''}: "
                              f"CAMEO {r.get('cameo_code')} ({r.get('family')})")
-        out.append({"event_id": str(r["event_id"]), "date": r["_d"].date().isoformat(), "text": text,
-                    "source_ref": "" if pd.isna(r.get("source_ref")) else str(r.get("source_ref")),
-                    "family": str(r.get("family"))})
+        ref = r.get("source_ref")
+        out.setdefault(r["dyad"], []).append({
+            "event_id": str(r["event_id"]), "date": pd.Timestamp(r["_d"]).date().isoformat(), "text": text,
+            "source_ref": "" if ref is None or pd.isna(ref) else str(ref), "family": str(r.get("family"))})
     return out
 
 
@@ -680,7 +688,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     region = assign_regions(now["source"], now["target"], regions).to_numpy()
     history = {d: g.sort_values("period") for d, g in inputs.groupby("dyad", sort=False)} if len(now) else {}
     ev_start = as_of - step * (coverage_window - 1)
-    by_dyad = _events_by_dyad(events, ev_start, cutoff, directed)
+    window = _events_window(events, ev_start, cutoff, directed)
     version = model_version or str(getattr(model, "tension_version_", "") or "unversioned")
 
     frames = []
@@ -702,18 +710,18 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
         n_cal = _calibration_counts(p, calibration, h)
         lower, upper = beta_band(p, n_cal, level)
         prev = _previous_probability(previous, as_of, h)
-        drivers, evidence = [], []
+        drivers, weights = [], []
         center, scale = X.median(numeric_only=True), X.std(numeric_only=True).replace(0, 1).fillna(1)
         for i, row in now.iterrows():
             drv = _drivers_row(att, i, row, history.get(row["dyad"]), directed, freq, X.loc[i], top_drivers,
                                (center, scale))
             drivers.append(json.dumps(drv, ensure_ascii=False))
-            weights: dict[str, float] = {}
             for d in drv:  # event families behind the drivers that raised the score
-                for fam in _EVENT_FAMILIES.get(d.get("group") or _group_of(d["feature"]), ()):
-                    weights[fam] = weights.get(fam, 0.0) + max(d["contribution"], 0.0)
-            evidence.append(json.dumps(_evidence(by_dyad.get(row["dyad"]), row["source"], row["target"], weights,
-                                                 top_evidence), ensure_ascii=False))
+                for fam in _EVENT_FAMILIES.get(_group_of(d["feature"]), ()):
+                    weights.append((row["dyad"], fam, max(d["contribution"], 0.0)))
+        wdf = pd.DataFrame(weights, columns=["dyad", "family", "weight"]).groupby(["dyad", "family"], as_index=False).sum()
+        found = _evidence(window, wdf, top_evidence)
+        evidence = [json.dumps(found.get(d, []), ensure_ascii=False) for d in now["dyad"]]
         start, end = as_of + step, as_of + step * h
         frames.append(pd.DataFrame({
             "dyad": now["dyad"].to_numpy(), "source": now["source"].to_numpy(), "target": now["target"].to_numpy(),

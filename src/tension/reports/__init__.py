@@ -1,0 +1,11 @@
+"""Reports for analysts: a self-contained HTML page (inline SVG, strict CSP, autoescaped), Markdown, CSV, JSON.
+
+>>> from tension.reports import render_report, FORMATS
+>>> FORMATS
+('html', 'md', 'csv', 'json')
+"""
+from __future__ import annotations
+
+from .render import CSP, FORMATS, load_scores, md_escape, render_report, render_timeline
+
+__all__ = ["render_report", "render_timeline", "load_scores", "md_escape", "FORMATS", "CSP"]

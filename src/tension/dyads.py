@@ -162,7 +162,10 @@ def _period_of(day: Any, freq: str) -> int:
     return int(d.astype("datetime64[M]").astype(np.int64))
 
 
-def _relation(con: duckdb.DuckDBPyConnection, source: Any) -> str:
+_NEEDED = ["date", "source_country", "source_org", "target_country", "target_org", "cameo_code", "quad_class", "goldstein", "family"]
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any = None, end: Any = None) -> str:
     """Register the events with DuckDB; return the SQL to select from."""
     if isinstance(source, pd.DataFrame):
         con.register("events_input", source)
@@ -171,13 +174,16 @@ def _relation(con: duckdb.DuckDBPyConnection, source: Any) -> str:
         from .store import Store
 
         source = Store(str(source))
-    files = source.files() if hasattr(source, "files") else None
-    if files is None:
+    if not hasattr(source, "files"):
         raise UsageError(problem("Cannot read events from this source.", "a Store, a store folder or an events DataFrame", type(source).__name__))
+    if not getattr(source, "is_local", True):  # object storage: let the store read, DuckDB aggregates
+        con.register("events_input", source.read_table(start, end, columns=_NEEDED))
+        return "events_input"
+    files = source.files(start, end)
     if not files:
-        raise UsageError(problem("The event store holds no events.", "at least one committed Parquet file", "0 files", "Ingest events first: tension ingest FILE."))
+        raise UsageError(problem("The event store holds no events in the requested range.", "at least one committed Parquet file", "0 files", "Ingest events first: tension ingest FILE."))
     quoted = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}])"
+    return f"read_parquet([{quoted}], union_by_name = true)"
 
 
 def _side(country: str, org: str) -> str:
@@ -198,7 +204,7 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     _check(freq, "directed")
     con = duckdb.connect()
     try:
-        rel = _relation(con, source)
+        rel = _relation(con, source, start, end)
         con.register("code_lookup", _code_lookup())
         where = []
         if start is not None:

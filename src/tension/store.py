@@ -141,13 +141,9 @@ class _Batch:
         if table.num_rows == 0:
             return 0, 0, 0
         n = table.num_rows
+        table = table.set_column(EVENT_COLUMNS.index("batch_id"), "batch_id", _constant(self.batch_id, n, pa.string()))
         table = table.set_column(
-            EVENT_COLUMNS.index("batch_id"), "batch_id", pa.array(np.full(n, self.batch_id, dtype=object), pa.string())
-        )
-        table = table.set_column(
-            EVENT_COLUMNS.index("ingested_at"),
-            "ingested_at",
-            pa.array(np.full(n, np.datetime64(self.ingested_at.replace(tzinfo=None), "us")), pa.timestamp("us", tz="UTC")),
+            EVENT_COLUMNS.index("ingested_at"), "ingested_at", _constant(self.ingested_at, n, pa.timestamp("us", tz="UTC"))
         )
         # first occurrence of each event_id within these rows
         idx = pa.array(np.arange(n, dtype=np.int64))
@@ -164,7 +160,8 @@ class _Batch:
         for group in np.split(order, bounds) if len(order) else []:
             m = int(month_no[group[0]])
             month = f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
-            part = table.take(pa.array(group))
+            whole = len(group) == n and group[0] == 0 and bool((np.diff(group) == 1).all())
+            part = table if whole else table.take(pa.array(group))
             ids = part["event_id"]
             existing = self._existing_ids(month)
             dup = np.zeros(part.num_rows, dtype=bool)
@@ -251,6 +248,11 @@ class _Batch:
         manifest["files"].extend(self.files)
         self.store._commit(manifest)
         return AppendResult(self.batch_id, self.stored, self.duplicates, self.quarantined, dict(self.duplicates_of))
+
+
+def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    """``n`` copies of ``value`` (built in Arrow, not in Python)."""
+    return pc.fill_null(pa.nulls(n, typ), pa.scalar(value, typ))
 
 
 def _dyad_count(table: pa.Table) -> int:

@@ -199,6 +199,10 @@ def _resolve_missing(
     return (c if country is None else pc.coalesce(country, c)), (o if org is None else pc.coalesce(org, o))
 
 
+def _constant(value: str, n: int) -> pa.Array:
+    return pc.fill_null(pa.nulls(n, pa.string()), value)
+
+
 def content_ids(prefix: str, columns: Sequence[pa.Array]) -> pa.Array:
     """Stable ids ``<prefix>:h<32 hex>`` from a BLAKE2b hash of the given columns' text."""
     lists = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in columns]
@@ -291,12 +295,12 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
         "goldstein": codes["goldstein"],
         "family": codes["family"],
         "weight": weight,
-        "dataset": pa.array(np.full(m, p.dataset, dtype=object), pa.string()) if isinstance(p.dataset, str) else g(p.dataset),
+        "dataset": _constant(p.dataset, m) if isinstance(p.dataset, str) else g(p.dataset),
         "source_ref": g(p.source_ref) if p.source_ref is not None else nulls,
         "text": g(p.text) if p.text is not None else nulls,
         "batch_id": nulls,
         "ingested_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
-        "source_file": pa.array(np.full(m, source_file, dtype=object), pa.string()),
+        "source_file": _constant(source_file, m),
         "source_line": pa.array(rows.line[good], pa.int64()),
     }
     table = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)

@@ -1,0 +1,114 @@
+"""Malformed input, generated: the counting identity and the quarantine reasons always hold."""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tension.ingest import ingest, read_events
+from tension.ingest.text import delimited_rows
+from tension.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ACTORS = ["Armenia", "Azerbaijan", "Government (Russia)", "Citizen (Georgia)", "Wholly Unknown Actor"]
+EVENTS = ["Accuse", "Make statement", "Use conventional military force", "Consult"]
+DATES = ["2014-01-01", "2014-02-28", "2014-06-14", "2015-12-31"]
+
+good_row = st.tuples(
+    st.just("good"), st.sampled_from(ACTORS), st.sampled_from(EVENTS), st.sampled_from(ACTORS), st.sampled_from(DATES), st.booleans()
+)
+bad_row = st.sampled_from(
+    [
+        ("wrong_column_count", "Armenia\tAccuse\tAzerbaijan"),
+        ("wrong_column_count", "Armenia\tAccuse\tAzerbaijan\t2014-01-01\textra"),
+        ("bad_date", "Armenia\tAccuse\tAzerbaijan\t2014-02-30"),
+        ("bad_date", "Armenia\tAccuse\tAzerbaijan\tyesterday"),
+        ("bad_date", "Armenia\tAccuse\tAzerbaijan\t2999-01-01"),
+        ("unknown_event_code", "Armenia\tInvent a new verb\tAzerbaijan\t2014-01-01"),
+        ("empty_actor", "\tAccuse\tAzerbaijan\t2014-01-01"),
+        ("empty_actor", "Armenia\tAccuse\t  \t2014-01-01"),
+        ("bad_encoding", b"Armenia\tAccuse\t\xc3\x28Baku\t2014-01-01".decode("latin-1")),
+        ("blank", ""),
+    ]
+)
+
+
+def _write(rows: list[tuple], path: Path) -> tuple[dict[int, str], int, set[tuple[str, ...]]]:
+    """Write rows; return expected {line: reason}, records, distinct good events."""
+    expected: dict[int, str] = {}
+    distinct: set[tuple[str, ...]] = set()
+    records = 0
+    out = bytearray()
+    for line, row in enumerate(rows, start=1):
+        if row[0] == "good":
+            _, s, e, t, d, underscores = row
+            text = "\t".join([s, e, t, d])
+            if underscores:
+                text = text.replace(" ", "_")
+            distinct.add((s, e, t, d))
+            records += 1
+            out += text.encode("utf-8") + b"\n"
+        else:
+            reason, text = row
+            if reason != "blank":
+                expected[line] = reason
+                records += 1
+            out += text.encode("latin-1") + b"\n"
+    path.write_bytes(bytes(out))
+    return expected, records, distinct
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.one_of(good_row, bad_row), min_size=1, max_size=40), retract_first=st.booleans())
+def test_identity_and_reasons_hold_for_malformed_files(rows: list[tuple], retract_first: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "kg.txt"
+        expected, records, distinct = _write(rows, path)
+        store = Store(Path(tmp) / "store")
+        first = ingest([path], store, format="icews-kg")
+        t = first.total
+        assert t.read == records == t.stored + t.duplicates + t.quarantined
+        assert t.stored == len(distinct)
+        quarantine = store.quarantine()
+        assert dict(zip(quarantine["source_line"].astype(int), quarantine["reason"])) == expected
+        assert t.quarantined_by_reason == {r: list(expected.values()).count(r) for r in set(expected.values())}
+        # a second delivery of the same file stores nothing; compact and retract keep the identity
+        second = ingest([path], store, format="icews-kg")
+        assert second.total.stored == 0 and second.total.duplicates == records - len(expected)
+        store.compact()
+        store.retract(first.batch_id if retract_first else second.batch_id)
+        summary = store.summary()
+        assert summary["identity_holds"]
+        assert summary["events"] == (0 if retract_first else len(distinct))
+        assert summary["read"] == summary["stored"] + summary["duplicates"] + summary["quarantined"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(chunk=st.integers(min_value=1, max_value=400))
+def test_block_boundaries_do_not_change_rows_or_line_numbers(chunk: int) -> None:
+    data = (FIXTURES / "icews14_kg.txt").read_bytes()
+    whole = list(delimited_rows(io.BytesIO(data), "\t", expected=lambda n: n == 4, width=4))
+    parts = list(delimited_rows(io.BytesIO(data), "\t", expected=lambda n: n == 4, width=4, chunk_bytes=chunk))
+
+    def flat(blocks: list) -> tuple[list[int], list[tuple], int]:
+        lines = [int(x) for b in blocks for x in b.line]
+        bad = sorted(x for b in blocks for x in b.bad)
+        return lines, bad, sum(b.records for b in blocks)
+
+    assert flat(parts) == flat(whole)
+    assert flat(whole)[2] == 11
+
+
+def test_crlf_line_endings_read_like_lf(tmp_path: Path) -> None:
+    data = (FIXTURES / "gdelt2.export.CSV").read_bytes()
+    crlf = tmp_path / "crlf.export.CSV"
+    crlf.write_bytes(data.replace(b"\n", b"\r\n"))
+    a, b = read_events(FIXTURES / "gdelt2.export.CSV"), read_events(crlf)
+    cols = ["event_id", "source_actor", "source_ref", "source_line"]
+    assert a.events[cols].equals(b.events[cols])
+    assert a.quarantine[["source_line", "reason"]].equals(b.quarantine[["source_line", "reason"]])
+    assert not np.any(b.events["source_ref"].str.endswith("\r").fillna(False))

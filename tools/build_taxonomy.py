@@ -60,13 +60,15 @@ PLOVER_TYPE_CODES: dict[str, str] = {
     "ACCUSE": "110", "REJECT": "120", "THREATEN": "130", "PROTEST": "140",
     "SANCTION": "160", "MOBILIZE": "150", "COERCE": "170", "ASSAULT": "180",
 }
-# (type, mode) -> CAMEO code, where a PLOVER mode names one CAMEO code closely.
+# (type, mode) -> CAMEO code, where a PLOVER mode names one CAMEO code closely and that code
+# maps back to the same PLOVER type. Modes left out (RETREAT/resign, SANCTION/convict: their
+# closest CAMEO codes 0831 and 116 belong to CONCEDE and ACCUSE) use the type-level code.
 PLOVER_MODE_CODES: dict[tuple[str, str], str] = {
     ("CONSULT", "visit"): "042", ("CONSULT", "third-party"): "044",
     ("CONSULT", "multilateral"): "040", ("CONSULT", "phone"): "041",
     ("RETREAT", "withdraw"): "0874", ("RETREAT", "release"): "084",
     ("RETREAT", "disarm"): "0873", ("RETREAT", "ceasefire"): "0871",
-    ("RETREAT", "access"): "0863", ("RETREAT", "resign"): "0831",
+    ("RETREAT", "access"): "0863",
     ("REQUEST", "assist"): "103", ("REQUEST", "change"): "104",
     ("REQUEST", "yield"): "105", ("REQUEST", "meet"): "106",
     ("ACCUSE", "disapprove"): "111", ("ACCUSE", "investigate"): "090",
@@ -79,7 +81,7 @@ PLOVER_MODE_CODES: dict[tuple[str, str], str] = {
     ("PROTEST", "demo"): "141", ("PROTEST", "riot"): "145", ("PROTEST", "strike"): "143",
     ("PROTEST", "hunger"): "142", ("PROTEST", "boycott"): "143",
     ("PROTEST", "obstruct"): "144", ("PROTEST", "vandalize"): "145",
-    ("SANCTION", "convict"): "116", ("SANCTION", "expel"): "166",
+    ("SANCTION", "expel"): "166",
     ("SANCTION", "withdraw"): "161", ("SANCTION", "discontinue"): "162",
     ("MOBILIZE", "troops"): "154", ("MOBILIZE", "weapons"): "152",
     ("MOBILIZE", "police"): "153", ("MOBILIZE", "militia"): "154",
@@ -145,7 +147,7 @@ def build_plover(cameo: list[dict[str, object]]) -> list[dict[str, object]]:
     out = []
     for ptype, code in PLOVER_TYPE_CODES.items():
         modes = [m.strip() for m in types[ptype]["modes"].split(";") if m.strip()]
-        entries = [("", code)] + [(m, PLOVER_MODE_CODES[(ptype, m)]) for m in modes]
+        entries = [("", code)] + [(m, PLOVER_MODE_CODES[(ptype, m)]) for m in modes if (ptype, m) in PLOVER_MODE_CODES]
         for mode, mcode in entries:
             if mcode not in known:
                 raise SystemExit(f"representative code {mcode} for {ptype}/{mode} is not a CAMEO code")

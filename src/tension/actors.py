@@ -305,8 +305,10 @@ _OFFICE_WORDS = frozenset(
     rebels insurgents protesters protestors demonstrators students workers businessmen business prosecutors
     prosecutor judges judge warplanes jets aircraft fighter fighters drones gunmen commandos the of and
     top senior high ranking armed public general staff chief commander commanders officers officer
-    counterpart counterparts foreign-minister head heads republic federal central bank economy finance trade
-    health energy justice education nuclear negotiators negotiator team peacekeepers peacekeeping""".split()
+    counterpart counterparts head heads republic federal central bank economy finance trade health energy
+    justice education nuclear negotiators negotiator team peacekeepers peacekeeping bar association embassy
+    consulate coast agency ministry's navy's airline airlines airways television radio news
+    press newspaper spokesperson officials' customs immigration police's""".split()
 )
 _SECTOR = re.compile(r"^(?P<sector>.*?)\s*\((?P<inner>[^()]+)\)\s*$")
 
@@ -324,13 +326,15 @@ def _inner(text: str) -> tuple[str | None, str | None]:
 
 
 def _phrase(key: str) -> str | None:
-    """'<demonym> <office words>' or '<office words> of <country>' -> country."""
+    """'<demonym or country> <office words>' ("Russian Foreign Ministry", "UAE Armed Forces") or
+    '<office words> of <country>' ("Government of Armenia") -> country."""
     words = key.split()
     if len(words) >= 2:
         for n in (2, 1):
             head, rest = " ".join(words[:n]), words[n:]
-            if rest and head in _demonyms() and all(w.strip("'s") in _OFFICE_WORDS for w in rest):
-                return _demonyms()[head]
+            iso3 = _demonyms().get(head) or _country_names().get(head)
+            if rest and iso3 and all(w in _OFFICE_WORDS for w in rest):
+                return iso3
         for n in (1, 2, 3):
             head, rest = " ".join(words[:n]), words[n:]
             if head.endswith("'s"):

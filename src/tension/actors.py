@@ -193,8 +193,10 @@ def _key(text: object) -> str:
     """Matching key: accents, case, underscores, hyphens, blank runs and a leading 'the ' removed."""
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return ""
-    decomposed = unicodedata.normalize("NFKD", str(text).translate(_QUOTES))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = str(text)
+    if not plain.isascii():
+        decomposed = unicodedata.normalize("NFKD", plain.translate(_QUOTES))
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     key = _BLANKS.sub(" ", plain).strip().casefold()
     if key.startswith("the "):
         key = key[4:]
@@ -376,15 +378,16 @@ def _resolve_static(name: object) -> tuple[str | None, str | None, int]:
     return None, None, -1
 
 
-def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Codes into the distinct values (-1 for missing) and the distinct values as a plain list."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes, pd.Index(uniques)
+    return codes, list(np.asarray(uniques, dtype=object))
 
 
 def _take(mapped: list[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Broadcast one result per distinct value back to the rows (code -1 -> the trailing NA)."""
     arr = np.array(mapped + [None], dtype=object)
-    out = pd.Series(arr[codes], index=index, dtype=object)
-    return out.astype("str").where(out.notna(), None) if len(out) else pd.Series([], index=index, dtype="str")
+    return pd.Series(arr[codes], index=index, dtype="str")
 
 
 def resolve_actors(names: pd.Series, dates: pd.Series | None = None, detail: bool = False) -> pd.DataFrame:

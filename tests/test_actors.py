@@ -234,3 +234,18 @@ def test_real_icews_sample_resolution_share(shared_data):
                      & (source["country"] != target["country"])).mean()
     print(f"ICEWS05-15 sample: both sides a country {both:.2%}, two different countries {two_countries:.2%}")
     assert both >= 0.65
+
+
+@pytest.mark.parametrize(
+    ("name", "country"),
+    [("Military Forces of Russia (2000-)", "RUS"), ("Police Forces of Ukraine (2019-)", "UKR"),
+     ("Civilians (Ukraine)", "UKR"), ("Cabinet / Council of Ministers / Advisors (Holy See (Vatican City State))", "VAT")],
+)
+def test_acled_year_ranges_and_nested_brackets(name, country):
+    assert one(name) == (country, None)
+
+
+def test_timezone_aware_dates_are_accepted():
+    dates = pd.Series(pd.to_datetime(["2019-06-01", "2015-06-01"])).dt.tz_localize("UTC")
+    out = resolve_actors(pd.Series(["Nikol Pashinyan", "Nikol Pashinyan"]), dates)
+    assert out.loc[0, "country"] == "ARM" and pd.isna(out.loc[1, "country"])

@@ -24,7 +24,8 @@ underscores, hyphens, repeated blanks and a leading "the"):
    "Children (Palestinian Territory, Occupied)": the part in brackets is resolved by
    rules 1-3;
 6. phrases "<demonym> <office words>" ("Russian Foreign Ministry") and "<office words> of
-   <country>" ("Government of Armenia");
+   <country>" ("Government of Armenia"); an ACLED year range is dropped first ("Military
+   Forces of Russia (2000-)");
 7. codes: an upper-case ISO alpha-3 code or a user-assigned ``X..`` code.
 
 Examples
@@ -69,6 +70,7 @@ BLOC_KINDS: frozenset[str] = frozenset({"alliance", "bloc"})
 """Organisation kinds whose join/leave/cooperate events are alliance moves (see ``apply_bloc_rule``)."""
 
 _USER_ASSIGNED = re.compile(r"^X[A-Z]{2}$")
+_YEARS = re.compile(r"^\d{4}\s*-\s*(\d{4})?$")
 _CODE3 = re.compile(r"^[A-Z]{3}$")
 
 
@@ -312,11 +314,10 @@ _OFFICE_WORDS = frozenset(
     consulate coast agency ministry's navy's airline airlines airways television radio news
     press newspaper spokesperson officials' customs immigration police's""".split()
 )
-_SECTOR = re.compile(r"^(?P<sector>.*?)\s*\((?P<inner>[^()]+)\)\s*$")
 
 
 def _inner(text: str) -> tuple[str | None, str | None]:
-    """Resolve the bracketed part of a "Sector (X)" name: country, organisation or party."""
+    """Resolve the bracketed part of a "Sector (X)" name: country, organisation, party or a nested sector."""
     key = _key(text)
     if key in _country_aliases():
         return _country_aliases()[key], None
@@ -324,7 +325,22 @@ def _inner(text: str) -> tuple[str | None, str | None]:
         return None, _org_index()[key]
     if key in _party_index():
         return _party_index()[key], None
-    return None, None
+    nested = _trailing_group(text)
+    return _inner(nested) if nested else (None, None)
+
+
+def _trailing_group(text: str) -> str | None:
+    """The text inside the last balanced bracket group that ends the string, e.g. "A (B (C))" -> "B (C)"."""
+    text = text.rstrip()
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for pos in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[pos], 0)
+        if depth == 0:
+            inner = text[pos + 1 : -1].strip()
+            return inner or None
+    return None
 
 
 def _phrase(key: str) -> str | None:
@@ -366,9 +382,11 @@ def _resolve_static(name: object) -> tuple[str | None, str | None, int]:
     ids, _ = _person_index()
     if key in ids:
         return None, None, ids[key]
-    match = _SECTOR.match(raw.replace("_", " "))
-    if match:
-        country, org = _inner(match.group("inner"))
+    inner = _trailing_group(raw.replace("_", " "))
+    if inner and _YEARS.match(inner):  # ACLED: "Military Forces of Russia (2000-)"
+        return _resolve_static(raw.replace("_", " ").rstrip()[: -len(inner) - 2])
+    if inner:
+        country, org = _inner(inner)
         if country or org:
             return country, org, -1
     if (country := _phrase(key)) is not None:
@@ -442,7 +460,7 @@ def _how(name: object, static: tuple[str | None, str | None, int]) -> str | None
         return "country"
     if key in _party_index():
         return "party"
-    if _SECTOR.match(str(name).replace("_", " ")):
+    if _trailing_group(str(name).replace("_", " ")):
         return "sector"
     return "phrase" if _phrase(key) else "code"
 
@@ -459,7 +477,10 @@ def _resolve_people(person: np.ndarray, dates: pd.Series | None, index: pd.Index
     if len(dates) != len(person):
         raise UsageError(problem("Actor names and dates differ in length.", f"{len(person)} dates", len(dates),
                                  "Pass dates aligned to the names."))
-    day = pd.to_datetime(pd.Series(dates).to_numpy()[rows], errors="coerce")
+    day = pd.to_datetime(pd.Series(pd.Series(dates).to_numpy()[rows]), errors="coerce")
+    if getattr(day.dt, "tz", None) is not None:
+        day = day.dt.tz_convert("UTC").dt.tz_localize(None)
+    day = day.to_numpy()
     frame = pd.DataFrame({"row": rows, "person": person[rows], "day": day})
     merged = frame.merge(terms, on="person", how="inner")
     inside = merged[(merged["day"] >= merged["start"]) & (merged["day"] <= merged["end"])]

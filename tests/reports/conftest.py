@@ -21,8 +21,12 @@ def report_world(tmp_path_factory) -> dict:
     from tension.simulate import simulate
     from tension.targets import make_target
 
-    w = simulate(seed=5, countries=7, years=1.5)
+    w = simulate(seed=5, countries=6, years=1.5)
     events = w.events.copy()
+    # one pair falls silent for the last 14 weeks: it must read "insufficient data", not "low risk"
+    end = pd.to_datetime(events["date"]).max()
+    pair = events["source_country"].isin(["XAE", "XAF"]) & events["target_country"].isin(["XAE", "XAF"])
+    events = events[~(pair & (pd.to_datetime(events["date"]) > end - pd.Timedelta(weeks=14))).to_numpy()]
     panel = build_panel(events, freq="W", dyads="undirected")
     last = panel["period"].max()
     # plant hostile text in the most recent hostile events and in actor names
@@ -39,7 +43,7 @@ def report_world(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("report_world")
     ledger = Ledger(root / "ledger")
     previous = None
-    for d in weeks[-10:-1]:
+    for d in weeks[-7:-1]:
         s = score(model, panel[panel["period"] <= d], horizons=(H,), regions=REGIONS, previous=previous,
                   model_version="tension/7", events=events)
         ledger.issue(s, panel=panel[panel["period"] <= d])
@@ -60,7 +64,7 @@ def report_world(tmp_path_factory) -> dict:
             "horizon": H, "freq": "W", "predictions": preds}
     health = {"unresolved_actors": {"Unknown gunmen " + EVIL: 12, "Sources": 3}, "quarantined": {"unknown_event_code": 4},
               "events": len(events)}
-    examples = events[idx[:6]].copy() if False else events.loc[idx[:6]].copy()
+    examples = events.loc[idx[:6]].copy()
     return {"scores": scores, "panel": panel, "events": events, "ledger": ledger, "card": card, "health": health,
             "examples": examples, "root": Path(root), "model": model}
 

@@ -36,7 +36,7 @@ def sparkline(values: Sequence[float], width: int = 120, height: int = 26, marke
             f'<polyline fill="none" stroke="{_INK}" stroke-width="1.2" points="{pts}"/>{dot}</svg>')
 
 
-def figure_svg(fig) -> str:
+def figure_svg(fig, css: str = "chart small") -> str:
     """A matplotlib Figure as an inline ``<svg>`` element (XML prolog and DOCTYPE stripped)."""
     import matplotlib
 
@@ -45,7 +45,7 @@ def figure_svg(fig) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart"', text, count=1)
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="' + css + '"', text, count=1)
     return text
 
 

@@ -45,11 +45,12 @@ Drivers
     - A model without ``predict_proba`` attributions (none of the above works): the
       drivers list says so in words and ``drivers_method`` is ``"none"``.
 Evidence
-    From ``events``: the dyad's events in the ``coverage_window`` periods up to the
-    data cutoff whose family carries a positive driver, the most severe first
-    (|Goldstein| x weight x the family's contribution), each with ``event_id``,
-    ``date``, a one-line ``text`` and ``source_ref``. With no positive family
-    driver, the most severe hostile events are listed.
+    From ``events``: the dyad's hostile events (Goldstein < 0; alliance moves of any
+    sign) in the ``coverage_window`` periods up to the data cutoff, weighted by the
+    positive contribution of the drivers that count their family (incidents, denials,
+    hostility dynamics, ...), then by severity (|Goldstein| + 1) x weight, most recent
+    first among ties; each with ``event_id``, ``date``, a one-line ``text`` and
+    ``source_ref``. With no positive driver, the most severe hostile events are listed.
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ GROUP_LABELS: dict[str, str] = {
 }
 _EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "incidents": ("incident",), "denials": ("denial",), "alliances": ("alliance_move",),
-    "relationship": ("cooperation", "incident", "denial"), "dynamics": ("incident", "denial"),
+    "relationship": ("incident", "denial"), "dynamics": ("incident", "denial"),
     "history": ("incident",),
 }
 _UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
@@ -522,7 +523,9 @@ def _evidence(window: pd.DataFrame, weights: pd.DataFrame, top: int) -> dict[str
     if window.empty:
         return {}
     w = window.merge(weights, on=["dyad", "family"], how="left") if len(weights) else window.assign(weight=0.0)
-    strength = w["weight"].astype(float).fillna(0.0).to_numpy() * w["_sev"].to_numpy()
+    # hostile events (Goldstein < 0) carry the hostile groups; alliance moves count whatever their sign
+    counts = w["_hostile"].to_numpy() | (w["family"] == "alliance_move").to_numpy()
+    strength = w["weight"].astype(float).fillna(0.0).to_numpy() * w["_sev"].to_numpy() * counts
     any_pos = pd.Series(strength > 0).groupby(w["dyad"].to_numpy()).transform("any").to_numpy()
     strength = np.where(any_pos, strength, w["_hostile"].to_numpy() * w["_sev"].to_numpy())
     w = w.assign(_s=strength)

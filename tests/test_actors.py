@@ -249,3 +249,9 @@ def test_timezone_aware_dates_are_accepted():
     dates = pd.Series(pd.to_datetime(["2019-06-01", "2015-06-01"])).dt.tz_localize("UTC")
     out = resolve_actors(pd.Series(["Nikol Pashinyan", "Nikol Pashinyan"]), dates)
     assert out.loc[0, "country"] == "ARM" and pd.isna(out.loc[1, "country"])
+
+
+def test_unresolved_counts_lists_names_for_the_report():
+    names = pd.Series(["Armenia", "Xyzzy", "Xyzzy", "", None, "Media (Africa)"])
+    counts = actors.unresolved_counts(names, resolve_actors(names))
+    assert counts == {"Xyzzy": 2, "Media (Africa)": 1}

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +63,7 @@ __all__ = [
     "resolve_country_codes",
     "is_country_code",
     "leaders_table",
+    "unresolved_counts",
     "SCHEMES",
 ]
 
@@ -446,6 +448,21 @@ def resolve_actors(names: pd.Series, dates: pd.Series | None = None, detail: boo
     if detail:
         out["how"] = _take([_how(u, s) for u, s in zip(uniques, static, strict=True)], codes, names.index)
     return out
+
+
+def unresolved_counts(names: pd.Series, resolved: pd.DataFrame) -> Counter[str]:
+    """Counter of the non-empty actor names that resolved to neither a country nor an organisation.
+
+    ``resolved`` is the output of :func:`resolve_actors` for ``names`` (same length, by position).
+
+    >>> names = pd.Series(["Armenia", "Xyz", "Xyz", ""])
+    >>> unresolved_counts(names, resolve_actors(names))
+    Counter({'Xyz': 2})
+    """
+    missing = resolved["country"].isna().to_numpy() & resolved["org"].isna().to_numpy()
+    texts = pd.Series(names.to_numpy()[missing], dtype="str").str.strip()
+    counts = texts[texts.notna() & (texts != "")].value_counts()
+    return Counter(dict(zip(counts.index, counts.to_numpy().tolist(), strict=True)))
 
 
 def _how(name: object, static: tuple[str | None, str | None, int]) -> str | None:

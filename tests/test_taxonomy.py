@@ -130,6 +130,8 @@ def test_named_code_sets():
     assert tx.MATERIAL_CONFLICT_ROOTS == {"15", "16", "17", "18", "19", "20"}
     assert "11" in tx.ACCUSE and "1125" in tx.ACCUSE and "120" not in tx.ACCUSE
     assert tx.FIGHT.isdisjoint(tx.ASSAULT)
+    assert tx.CRITICIZE == {"111"} and tx.ACCUSATIONS == {"112", "1121", "1122", "1123", "1124", "1125"}
+    assert (tx.CRITICIZE | tx.ACCUSATIONS) < tx.ACCUSE
     assert tx.FAMILY_CODES["incident"] == tx.FORCE_POSTURE | tx.COERCE | tx.ASSAULT | tx.FIGHT | tx.MASS_VIOLENCE
     assert tx.FAMILY_CODES["denial"] == tx.DENY | tx.ACCUSE | tx.REJECT | tx.THREATEN
     with pytest.raises(KeyError, match="Unknown CAMEO code"):

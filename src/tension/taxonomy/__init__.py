@@ -82,6 +82,8 @@ __all__ = [
     "MATERIAL_CONFLICT_ROOTS",
     "DENY",
     "ACCUSE",
+    "CRITICIZE",
+    "ACCUSATIONS",
     "REJECT",
     "THREATEN",
     "FORCE_POSTURE",
@@ -161,6 +163,10 @@ DENY: frozenset[str] = frozenset({"016"})
 """Deny responsibility (root 01, but hostile: the target is the accuser)."""
 ACCUSE: frozenset[str] = _codes_from_prefix("11")
 """Disapprove, criticize or denounce, accuse (1121-1125), rally opposition, complain, sue, find guilty."""
+CRITICIZE: frozenset[str] = frozenset({"111"})
+"""Criticize or denounce (part of :data:`ACCUSE`)."""
+ACCUSATIONS: frozenset[str] = _codes_from_prefix("112")
+"""Accuse, of crime, human rights abuses, aggression, war crimes, espionage (112, 1121-1125; part of :data:`ACCUSE`)."""
 REJECT: frozenset[str] = _codes_from_prefix("12")
 """Reject cooperation, aid, reform, meetings, mediation, settlements; refuse to yield; defy; veto."""
 THREATEN: frozenset[str] = _codes_from_prefix("13")

@@ -239,6 +239,8 @@ def test_real_icews_sample_resolution_share(shared_data):
 @pytest.mark.parametrize(
     ("name", "country"),
     [("Military Forces of Russia (2000-)", "RUS"), ("Police Forces of Ukraine (2019-)", "UKR"),
+     ("Military Forces of Russia (2000-) Air Force", "RUS"), ("Government of South Sudan", "SSD"),
+     ("Ministry of Foreign Affairs of Armenia", "ARM"),
      ("Civilians (Ukraine)", "UKR"), ("Cabinet / Council of Ministers / Advisors (Holy See (Vatican City State))", "VAT")],
 )
 def test_acled_year_ranges_and_nested_brackets(name, country):

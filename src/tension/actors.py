@@ -72,7 +72,7 @@ BLOC_KINDS: frozenset[str] = frozenset({"alliance", "bloc"})
 """Organisation kinds whose join/leave/cooperate events are alliance moves (see ``apply_bloc_rule``)."""
 
 _USER_ASSIGNED = re.compile(r"^X[A-Z]{2}$")
-_YEARS = re.compile(r"^\d{4}\s*-\s*(\d{4})?$")
+_YEAR_GROUP = re.compile(r"\(\s*\d{4}\s*-\s*(?:\d{4})?\s*\)")
 _CODE3 = re.compile(r"^[A-Z]{3}$")
 
 
@@ -361,9 +361,13 @@ def _phrase(key: str) -> str | None:
                 iso3 = _country_names().get(head[:-2])
                 if iso3 and rest and all(w in _OFFICE_WORDS for w in rest):
                     return iso3
-    left, sep, right = key.rpartition(" of ")
+    left, sep, right = key.partition(" of ")
     if sep and left and all(w in _OFFICE_WORDS for w in left.split()):
-        return _country_names().get(right)
+        tail = right.split()
+        for n in range(len(tail), 0, -1):  # longest country name first: "south sudan" before "sudan"
+            if iso3 := _country_names().get(" ".join(tail[:n])):
+                return iso3 if all(w in _OFFICE_WORDS for w in tail[n:]) else None
+        return _phrase(right) if " of " in right else None
     return None
 
 
@@ -384,9 +388,9 @@ def _resolve_static(name: object) -> tuple[str | None, str | None, int]:
     ids, _ = _person_index()
     if key in ids:
         return None, None, ids[key]
+    if _YEAR_GROUP.search(raw):  # ACLED: "Military Forces of Russia (2000-) Air Force"
+        return _resolve_static(" ".join(_YEAR_GROUP.sub(" ", raw).split()))
     inner = _trailing_group(raw.replace("_", " "))
-    if inner and _YEARS.match(inner):  # ACLED: "Military Forces of Russia (2000-)"
-        return _resolve_static(raw.replace("_", " ").rstrip()[: -len(inner) - 2])
     if inner:
         country, org = _inner(inner)
         if country or org:

@@ -181,14 +181,26 @@ def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | N
     )
 
 
-def _fast_block(data: bytes, first_line: int, sep: int, names: list[str] | None, width: int | None, columns: Sequence[int] | None) -> Rows | None:
-    """The common case in one pass: valid UTF-8, no blank line, every line ``width`` fields.
+_FEW_INVALID = 1000
 
-    Returns None when any of that does not hold (the careful path then finds the bad lines).
+
+def _fast_block(
+    data: bytes,
+    first_line: int,
+    sep: int,
+    names: list[str] | None,
+    width: int | None,
+    columns: Sequence[int] | None,
+    expected: Callable[[np.ndarray], np.ndarray] | None,
+) -> Rows | None:
+    """The common case in one pass: valid UTF-8, no blank line, (nearly) every line ``width`` fields.
+
+    A few rows with another field count are found by their text and quarantined as
+    ``wrong_column_count``. Returns None when the block needs the careful path.
     """
     if width is None or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
         return None
-    if (np.frombuffer(data, dtype=np.uint8) >= 128).any():
+    if not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
@@ -196,25 +208,46 @@ def _fast_block(data: bytes, first_line: int, sep: int, names: list[str] | None,
     invalid: list[Any] = []
 
     def on_invalid(row: Any) -> str:
-        invalid.append(row)
-        return "skip"
+        invalid.append(row.text)
+        return "skip" if len(invalid) <= _FEW_INVALID else "error"
 
-    table = _read_block(data, width, sep, columns, on_invalid)
-    if invalid:
+    try:
+        table = _read_block(data, width, sep, columns, on_invalid)
+    except pa.ArrowInvalid:
         return None
     n = data.count(b"\n")
-    if table.num_rows != n:
+    if table.num_rows + len(invalid) != n:
         return None
+    if invalid and expected is not None:
+        counts = np.array([t.count(chr(sep)) + 1 for t in invalid])
+        if np.asarray(expected(counts), dtype=bool).any():
+            return None  # another valid width (GDELT 1.0: 57 and 58): the careful path splits by width
+    bad_lines: set[int] = set()
+    for text in set(invalid):
+        needle = text.encode("utf-8")
+        pos = data.find(needle)
+        while pos >= 0:
+            end = pos + len(needle)
+            at_start = pos == 0 or data[pos - 1] == 10
+            at_end = data[end : end + 1] == b"\n" or data[end : end + 2] == b"\r\n"
+            if at_start and at_end:
+                bad_lines.add(data.count(b"\n", 0, pos))
+            pos = data.find(needle, pos + 1)
+    if len(bad_lines) != len(invalid):
+        return None
+    order = sorted(bad_lines)
+    idx = np.delete(np.arange(n, dtype=np.int64), order) if order else np.arange(n, dtype=np.int64)
     bounds: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def raw_of(positions: np.ndarray) -> list[str]:
+    def raw(i: int) -> str:
         if not bounds:
             starts, ends, _ = _line_bounds(np.frombuffer(data, dtype=np.uint8))
             bounds.append((starts, ends))
         starts, ends = bounds[0]
-        return [data[starts[p] : ends[p]].decode("utf-8", errors="backslashreplace") for p in positions]
+        return data[starts[i] : ends[i]].decode("utf-8", errors="backslashreplace")
 
-    return Rows(table, np.arange(first_line, first_line + n, dtype=np.int64), width, raw_of, names, [], n)
+    bad = [(first_line + i, "wrong_column_count", raw(i)) for i in order]
+    return Rows(table, first_line + idx, width, lambda positions: [raw(int(idx[p])) for p in positions], names, bad, n)
 
 
 def _block_rows(
@@ -226,7 +259,7 @@ def _block_rows(
     columns: Sequence[int] | None,
     width_hint: int | None = None,
 ) -> Iterator[Rows]:
-    fast = _fast_block(data, first_line, sep, names, width_hint, columns)
+    fast = _fast_block(data, first_line, sep, names, width_hint, columns, expected)
     if fast is not None:
         yield fast
         return

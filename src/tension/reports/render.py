@@ -219,6 +219,8 @@ def _health(health: Mapping[str, Any] | None, scores: pd.DataFrame, events: pd.D
         recent = panel[panel["period"] > panel["period"].max() - pd.Timedelta(weeks=12)]
         low = recent.groupby("period")["low_coverage"].any()
         h["low_periods"] = [d.date() for d in low[low].index]
+    if "unresolved_actors" not in h and events is not None and len(events):
+        h["unresolved_actors"] = _unresolved(events)
     unresolved = h.get("unresolved_actors") or {}
     if isinstance(unresolved, Mapping):
         unresolved = sorted(unresolved.items(), key=lambda kv: -kv[1])
@@ -227,6 +229,20 @@ def _health(health: Mapping[str, Any] | None, scores: pd.DataFrame, events: pd.D
     h["quarantined"] = [(str(k), int(v)) for k, v in dict(quarantined).items()]
     h.setdefault("last_event_date", "unknown")
     return h
+
+
+def _unresolved(events: pd.DataFrame) -> dict[str, int]:
+    """Actor strings stored with neither a country nor an organisation, by number of events."""
+    names = []
+    for side in ("source", "target"):
+        cols = [f"{side}_actor", f"{side}_country", f"{side}_org"]
+        if all(c in events for c in cols):
+            blank = events[f"{side}_country"].isna() & events[f"{side}_org"].isna() & events[f"{side}_actor"].notna()
+            names.append(events.loc[blank, f"{side}_actor"].astype(str))
+    if not names:
+        return {}
+    counts = pd.concat(names).value_counts()
+    return {str(k): int(v) for k, v in counts.head(15).items()}
 
 
 def _track(ledger: Any, threshold: float) -> dict[str, Any] | None:

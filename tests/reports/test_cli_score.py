@@ -1,0 +1,106 @@
+"""`tension score | report | ledger` end to end: real store, real MLflow SQLite registry, real files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tension.cli import main
+
+H = 4
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A project with a synthetic world in its store and a registered champion trained 12 weeks before its end.
+
+    Module-scoped (the MLflow registration is the slow part); each test keeps its own ledger.
+    """
+    project = tmp_path_factory.mktemp("project")
+    (project / "data").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        mp.delenv("TENSION_STORE", raising=False)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        yield _train(project)
+
+
+def _train(project: Path) -> dict:
+    from tension.backtest import fit_final
+    from tension.config import load_experiment
+    from tension.models import make_logit
+    from tension.panel import build_panel
+    from tension.simulate import simulate
+    from tension.store import Store
+    from tension.tracking import track_train
+
+    world = simulate(seed=2, countries=6, years=1.5)
+    store = Store(str(project / "data" / "store"))
+    store.append(world.events.drop(columns=["batch_id", "ingested_at"], errors="ignore"))
+    exp = load_experiment(None)
+    panel = build_panel(store, freq="W", dyads="directed", config=exp.panel, regions=exp.regions)
+    weeks = sorted(panel["period"].unique())
+    cutoff = weeks[-12]
+    est, info = fit_final(make_logit(), panel, cutoff, "W", horizon=H)
+    track_train(est, panel[panel["period"] <= cutoff], experiment=exp, model_name="logit", store=store,
+                alias="champion", features=info["features"])
+    return {"weeks": weeks, "project": project}
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_score_issue_resolve_and_report_from_the_command_line(trained, capsys, tmp_path):
+    weeks, project = trained["weeks"], trained["project"]
+    first, second = weeks[-9], weeks[-8]
+    book = ["--ledger", str(tmp_path / "ledger")]
+    assert main(["score", "--as-of", str(first.date()), "--issue", "--json", *book]) == 0
+    out = _json(capsys)
+    assert out["model_version"] == "tension/1" and out["issued"] > 0 and out["horizons"] == [H]
+    assert Path(out["out"]).is_file()
+    assert main(["score", "--as-of", str(second.date()), "--issue", "--json",
+                 "--out", str(project / "s2.csv"), *book]) == 0
+    second_out = _json(capsys)
+    s2 = pd.read_csv(project / "s2.csv")
+    assert s2["change"].notna().any()  # measured against the first issue
+
+    assert main(["ledger", "resolve", "--json", *book]) == 0
+    resolved = _json(capsys)
+    assert resolved["resolved"] == out["issued"] + second_out["issued"] and resolved["open"] == 0
+
+    assert main(["ledger", "report", "--json", "--threshold", "0.3", *book]) == 0
+    record = _json(capsys)
+    forecasters = {r["forecaster"] for r in record["track_record"]}
+    assert forecasters == {"model", "base_rate", "persistence"} and record["issued"] == resolved["resolved"]
+
+    assert main(["report", "--scores", str(project / "s2.csv"), "--json", *book]) == 0
+    rep = _json(capsys)
+    html = Path(rep["out"]).read_text()
+    assert rep["track_record"] and 'id="track"' in html and "tension/1" in html
+    assert main(["report", "--format", "md", "--out", str(project / "r.md")]) == 0
+    assert (project / "r.md").read_text().startswith("# Escalation risk watchlist")
+
+
+def test_backfill_is_issued_as_hindcasts_kept_out_of_the_record(trained, capsys, tmp_path):
+    weeks = trained["weeks"]
+    book = ["--ledger", str(tmp_path / "ledger")]
+    assert main(["score", "--from", str(weeks[-10].date()), "--to", str(weeks[-8].date()), "--issue", "--json",
+                 "--out", str(tmp_path / "back.parquet"), *book]) == 0
+    out = _json(capsys)
+    assert out["hindcast"] and len(out["as_of"]) == 3
+    assert main(["ledger", "resolve", "--json", *book]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "report", "--json", *book]) == 0
+    rec = _json(capsys)
+    assert rec["hindcasts"] == out["issued"] and rec["issued"] == 0 and rec["track_record"] == []
+
+
+def test_only_registry_uris_are_accepted(trained, capsys):
+    assert main(["score", "--model", "runs:/abc/model"]) == 2
+    assert "Only registry models can be scored" in capsys.readouterr().err
+    assert main(["score", "--horizon", "1,3"]) == 2  # the champion forecasts h=4 only
+    assert "--horizon 4" in capsys.readouterr().err
+    assert main(["report", "--format", "pdf"]) == 2

@@ -257,3 +257,9 @@ def test_unresolved_counts_lists_names_for_the_report():
     names = pd.Series(["Armenia", "Xyzzy", "Xyzzy", "", None, "Media (Africa)"])
     counts = actors.unresolved_counts(names, resolve_actors(names))
     assert counts == {"Xyzzy": 2, "Media (Africa)": 1}
+
+
+def test_titles_before_a_person_are_ignored():
+    assert one("Gen Prayut Chan-o-cha", "2014-06-01") == ("THA", None)
+    assert one("Tan Sri Muhyiddin Yassin", "2012-01-01") == ("MYS", None)
+    assert one("Dr. Nobody Known", "2012-01-01") == (None, None)

@@ -17,9 +17,10 @@ underscores, hyphens, repeated blanks and a leading "the"):
    "Moscow", "the Kremlin", "White House", "Azerbaijani", "Armenians");
 3. parties and armed groups that belong to one country (``data/actors_parties.tsv``);
 4. people in office (``data/actors_leaders.tsv``: heads of state and government, foreign
-   ministers, heads of international organisations, with their terms): when a date is
-   given, a person resolves only on days inside one of their terms; without dates, to
-   their single country (or organisation);
+   ministers, other ministers, governors and party leaders, heads of international
+   organisations, each with their terms; titles such as "Gen" or "Sheikh" are ignored):
+   when a date is given, a person resolves only on days inside one of their terms;
+   without dates, to their single country (or organisation);
 5. ICEWS "Sector (Country)" names: "Government (Armenia)", "Party Member (Kuomintang)",
    "Children (Palestinian Territory, Occupied)": the part in brackets is resolved by
    rules 1-3;
@@ -72,6 +73,12 @@ BLOC_KINDS: frozenset[str] = frozenset({"alliance", "bloc"})
 """Organisation kinds whose join/leave/cooperate events are alliance moves (see ``apply_bloc_rule``)."""
 
 _USER_ASSIGNED = re.compile(r"^X[A-Z]{2}$")
+_TITLES = re.compile(
+    r"^(?:(?:gen|general|lt gen|maj gen|brig gen|col|adm|admiral|dr|prof|president|prime minister|minister|"
+    r"foreign minister|sheikh|shaikh|sheikha|tan sri|datuk seri|datuk|dato|datin|king|queen|prince|princess|"
+    r"emir|sultan|ayatollah|grand ayatollah|mr|mrs|ms|sir|dame|lord|lady|chief|alhaji|senator|sen|rep|"
+    r"gov|governor|mayor|ambassador|h ?e|his excellency|her excellency)\.?\s+)+"
+)
 _YEAR_GROUP = re.compile(r"\(\s*\d{4}\s*-\s*(?:\d{4})?\s*\)")
 _CODE3 = re.compile(r"^[A-Z]{3}$")
 
@@ -388,6 +395,9 @@ def _resolve_static(name: object) -> tuple[str | None, str | None, int]:
     ids, _ = _person_index()
     if key in ids:
         return None, None, ids[key]
+    untitled = _TITLES.sub("", key)
+    if untitled != key and untitled in ids:  # "Gen Prayut Chan-o-cha", "Tan Sri Muhyiddin Yassin"
+        return None, None, ids[untitled]
     if _YEAR_GROUP.search(raw):  # ACLED: "Military Forces of Russia (2000-) Air Force"
         return _resolve_static(" ".join(_YEAR_GROUP.sub(" ", raw).split()))
     inner = _trailing_group(raw.replace("_", " "))

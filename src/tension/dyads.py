@@ -196,10 +196,13 @@ def _side(country: str, org: str) -> str:
 def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = None) -> pd.DataFrame:
     """Group events into long rows ``s, t, p, family, mask, n, g, h`` with one DuckDB query.
 
-    ``s``/``t``: source/target side (ISO3, ``@ORG`` or ``""``); ``p``: integer period;
-    ``mask``: code-set bits (:data:`CHANNELS`); ``n`` events, ``g`` Goldstein sum,
-    ``h`` hostile sum. Every event is counted, dyadic or not (coverage needs all).
-    Dates are filtered to ``start <= date <= end`` (inclusive, either may be None).
+    ``s``/``t``: source/target side (ISO3, ``@ORG`` or ``""``; categoricals sharing one
+    sorted category list); ``p``: integer period; ``family``: index in
+    :data:`tension.schema.FAMILIES`; ``mask``: code-set bits (:data:`CHANNELS`);
+    ``n`` events, ``g`` Goldstein sum, ``h`` hostile sum (-Goldstein of negative events).
+    Every event is counted, dyadic or not (coverage needs all). Rows are not unique per
+    key (sum them); order is arbitrary. Dates are filtered to ``start <= date <= end``
+    (inclusive, either may be None).
     """
     _check(freq, "directed")
     con = duckdb.connect()
@@ -212,19 +215,24 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
         if end is not None:
             where.append(f"CAST(date AS DATE) <= DATE '{pd.Timestamp(end).date()}'")
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        quad = " | ".join(f"(CASE WHEN e.quad_class = {q} THEN {_BIT[name]} ELSE 0 END)" for name, q in _QUAD_BITS.items())
+        quad = " | ".join(f"(CASE WHEN a.quad_class = {q} THEN {_BIT[name]} ELSE 0 END)" for name, q in _QUAD_BITS.items())
+        # group on the raw columns first (as cheap as a bare GROUP BY); side keys, code-set
+        # masks and family indices are then computed on the far fewer aggregated rows
         sql = f"""
-            SELECT {_side('e.source_country', 'e.source_org')} AS s,
-                   {_side('e.target_country', 'e.target_org')} AS t,
-                   {_period_sql(freq, 'e.date')} AS p,
-                   coalesce(e.family, 'other') AS family,
-                   coalesce(l.mask, 0) | {quad} AS mask,
-                   count(*) AS n,
-                   coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
-                   coalesce(sum(CASE WHEN e.goldstein < 0 THEN -e.goldstein ELSE 0 END), 0)::DOUBLE AS h
-            FROM (SELECT * FROM {rel} {clause}) e
-            LEFT JOIN code_lookup l ON e.cameo_code = l.cameo_code
-            GROUP BY ALL
+            WITH a AS (
+                SELECT source_country, source_org, target_country, target_org,
+                       {_period_sql(freq, 'date')} AS p, family, cameo_code, quad_class,
+                       count(*) AS n,
+                       coalesce(sum(goldstein), 0)::DOUBLE AS g,
+                       coalesce(sum(CASE WHEN goldstein < 0 THEN -goldstein ELSE 0 END), 0)::DOUBLE AS h
+                FROM {rel} {clause}
+                GROUP BY ALL
+            )
+            SELECT {_side('a.source_country', 'a.source_org')} AS s,
+                   {_side('a.target_country', 'a.target_org')} AS t,
+                   a.p::INTEGER AS p, coalesce(a.family, 'other') AS family,
+                   (coalesce(l.mask, 0) | {quad})::INTEGER AS mask, a.n::DOUBLE AS n, a.g, a.h
+            FROM a LEFT JOIN code_lookup l ON a.cameo_code = l.cameo_code
         """
         table = con.sql(sql).to_arrow_table()
     finally:
@@ -232,18 +240,33 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     return _counts_frame(table)
 
 
+def _shared_categories(s: pa.ChunkedArray, t: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Dictionary-encode two string columns onto one sorted category list (C++ speed)."""
+    ds = pc.dictionary_encode(s.combine_chunks()) if s.num_chunks != 1 else pc.dictionary_encode(s.chunk(0))
+    dt = pc.dictionary_encode(t.combine_chunks()) if t.num_chunks != 1 else pc.dictionary_encode(t.chunk(0))
+    cats = sorted(set(ds.dictionary.to_pylist()) | set(dt.dictionary.to_pylist()))
+    pos = {c: i for i, c in enumerate(cats)}
+    lut_s = np.array([pos[c] for c in ds.dictionary.to_pylist()], dtype=np.int32)
+    lut_t = np.array([pos[c] for c in dt.dictionary.to_pylist()], dtype=np.int32)
+    codes_s = lut_s[ds.indices.to_numpy(zero_copy_only=False)] if len(lut_s) else np.zeros(0, np.int32)
+    codes_t = lut_t[dt.indices.to_numpy(zero_copy_only=False)] if len(lut_t) else np.zeros(0, np.int32)
+    return codes_s, codes_t, pd.Index(cats, dtype=object)
+
+
 def _counts_frame(table: pa.Table) -> pd.DataFrame:
     fam = pc.index_in(table["family"], value_set=pa.array(FAMILIES)).fill_null(len(FAMILIES) - 1)
+    codes_s, codes_t, cats = _shared_categories(table["s"], table["t"])
+    dtype = pd.CategoricalDtype(cats)
     return pd.DataFrame(
         {
-            "s": table["s"].to_pandas(),
-            "t": table["t"].to_pandas(),
+            "s": pd.Categorical.from_codes(codes_s, dtype=dtype),
+            "t": pd.Categorical.from_codes(codes_t, dtype=dtype),
             "p": table["p"].to_numpy().astype(np.int64),
             "family": fam.to_numpy().astype(np.int8),
             "mask": table["mask"].to_numpy().astype(np.int64),
-            "n": table["n"].to_numpy().astype(np.float64),
-            "g": table["g"].to_numpy().astype(np.float64),
-            "h": table["h"].to_numpy().astype(np.float64),
+            "n": table["n"].to_numpy(),
+            "g": table["g"].to_numpy(),
+            "h": table["h"].to_numpy(),
         }
     )
 
@@ -261,7 +284,7 @@ class CountryContext:
     events with anyone, organisations included), ``bloc_joins`` / ``bloc_exits``
     (events with an organisation: alliance moves with Goldstein >= 0 / reductions of
     relations or negative alliance moves), ``ally_conflict`` / ``ally_alliance_moves``
-    (the same summed over the country's allies: members of the blocs it belongs to),
+    (the same summed over the country's allies: members of the blocs it belongs to).
     ``bloc_conflict[c, b, p]``: material conflict between country c and members of bloc b.
     ``region_of[c]``: index of the country's (first) region, -1 unknown; ``region_totals[r, p]``:
     material conflict between two countries with at least one in region r.
@@ -287,18 +310,27 @@ class CountryContext:
     def periods(self) -> np.ndarray:
         return period_dates(self.start + np.arange(self.n_periods), self.freq)
 
-    def index_of(self, codes: Sequence[str] | pd.Series) -> np.ndarray:
+    def index_of(self, codes: Sequence[str] | pd.Series | pd.Index) -> np.ndarray:
         """Position of each country code in :attr:`countries` (-1 when absent)."""
-        lookup = pd.Series(np.arange(len(self.countries)), index=pd.Index(self.countries, dtype=object))
-        idx = pd.Series(np.asarray(codes, dtype=object)).map(lookup)
-        return idx.fillna(-1).to_numpy(dtype=np.int64)
+        return pd.Index(self.countries, dtype=object).get_indexer(pd.Index(np.asarray(codes, dtype=object)))
 
 
-def _is_country(keys: pd.Series) -> np.ndarray:
-    k = keys.to_numpy(dtype=object)
-    return np.array([bool(x) and not str(x).startswith("@") for x in k], dtype=bool) if len(k) < 64 else (
-        (keys.str.len() > 0) & ~keys.str.startswith("@")
-    ).to_numpy(dtype=bool)
+def _key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Category codes and categories of a side-key column (categorical or plain strings)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), column.cat.categories
+    codes, cats = pd.factorize(column.astype(object).fillna(""))
+    return codes, pd.Index(cats, dtype=object)
+
+
+def _country_lut(cats: pd.Index, countries: Sequence[str]) -> np.ndarray:
+    """category code -> country index (-1 for organisations, empty or unknown keys)."""
+    lut = pd.Index(countries, dtype=object).get_indexer(pd.Index(np.asarray(cats, dtype=object)))
+    return np.append(lut, -1).astype(np.int64)  # code -1 (missing) -> last entry
+
+
+def _is_country_key(cats: pd.Index) -> np.ndarray:
+    return np.array([bool(c) and not str(c).startswith("@") for c in cats], dtype=bool)
 
 
 def _bincount2(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -360,42 +392,45 @@ def country_context(
     p0 = _period_of(start, freq) if start is not None else int(counts["p"].min())
     p1 = _period_of(end, freq) if end is not None else int(counts["p"].max())
     n_t = p1 - p0 + 1
-    counts = counts[(counts["p"] >= p0) & (counts["p"] <= p1)]
-    p = counts["p"].to_numpy() - p0
-    n = counts["n"].to_numpy()
-    s_c = _is_country(counts["s"])
-    t_c = _is_country(counts["t"])
-    countries = tuple(sorted(set(counts["s"][s_c]) | set(counts["t"][t_c])))
-    index = {c: i for i, c in enumerate(countries)}
+    inside = ((counts["p"] >= p0) & (counts["p"] <= p1)).to_numpy()
+    p = counts["p"].to_numpy()[inside] - p0
+    n = counts["n"].to_numpy()[inside]
+    cs, cats_s = _key_codes(counts["s"])
+    ct, cats_t = _key_codes(counts["t"])
+    cs, ct = cs[inside], ct[inside]
+    present_s = np.unique(cs[cs >= 0])
+    present_t = np.unique(ct[ct >= 0])
+    keys = set(np.asarray(cats_s, dtype=object)[present_s]) | set(np.asarray(cats_t, dtype=object)[present_t])
+    countries = tuple(sorted(k for k in keys if k and not str(k).startswith("@")))
     n_c = len(countries)
-    si = counts["s"].map(index).fillna(-1).to_numpy(dtype=np.int64)
-    ti = counts["t"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    si = _country_lut(cats_s, countries)[cs]
+    ti = _country_lut(cats_t, countries)[ct]
+    org_s = np.append(np.char.startswith(np.asarray(cats_s, dtype=str), "@"), False)[cs]
+    org_t = np.append(np.char.startswith(np.asarray(cats_t, dtype=str), "@"), False)[ct]
     shape = (max(n_c, 1), n_t)
     events_global = np.bincount(p, weights=n, minlength=n_t).astype(np.float64)
 
-    def per_country(weights: np.ndarray, rows: np.ndarray, count_same_once: bool = True) -> np.ndarray:
-        both = (si >= 0) & (ti >= 0) & (si == ti)
-        out = np.zeros(shape)
-        ms = si >= 0
-        out += _bincount2(si[ms], p[ms], weights[ms] * rows[ms], shape)
-        mt = (ti >= 0) & ~(both if count_same_once else np.zeros_like(both))
-        out += _bincount2(ti[mt], p[mt], weights[mt] * rows[mt], shape)
+    ms, mt_any = si >= 0, ti >= 0
+    mt = mt_any & ~(ms & (si == ti))  # a domestic event counts once for its country
+
+    def per_country(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = _bincount2(si[ms & rows], p[ms & rows], weights[ms & rows], shape)
+        out += _bincount2(ti[mt & rows], p[mt & rows], weights[mt & rows], shape)
         return out
 
-    mask = counts["mask"].to_numpy()
-    fam = counts["family"].to_numpy()
-    dyadic = (si >= 0) & (ti >= 0) & (si != ti)
+    mask = counts["mask"].to_numpy()[inside]
+    fam = counts["family"].to_numpy()[inside]
+    g = counts["g"].to_numpy()[inside]
+    dyadic = ms & mt_any & (si != ti)
     conflict_rows = dyadic & ((mask & _BIT["material_conflict"]) > 0)
     alliance = fam == FAMILIES.index("alliance_move")
-    org_row = (counts["s"].str.startswith("@") | counts["t"].str.startswith("@")).to_numpy(dtype=bool)
-    g = counts["g"].to_numpy()
+    org_row = org_s | org_t
     exits = org_row & (((mask & _BIT["reduce_relations"]) > 0) | (alliance & (g < 0)))
     joins = org_row & alliance & (g >= 0) & ~exits
-    ones = np.ones_like(n, dtype=bool)
     arrays: dict[str, np.ndarray] = {
-        "volume": per_country(n, ones),
+        "volume": per_country(n, np.ones_like(ms)),
         "conflict": per_country(n, conflict_rows),
-        "hostile": per_country(counts["h"].to_numpy(), dyadic),
+        "hostile": per_country(counts["h"].to_numpy()[inside], dyadic),
         "alliance_moves": per_country(n, alliance),
         "bloc_joins": per_country(n, joins),
         "bloc_exits": per_country(n, exits),
@@ -403,22 +438,23 @@ def country_context(
     bloc_names, members = _allies(countries, _bloc_members(cfg.ally_blocs) if blocs is None else blocs)
     ally = (members.T.astype(np.float64) @ members.astype(np.float64)) > 0 if bloc_names else np.zeros((n_c, n_c), bool)
     np.fill_diagonal(ally, False)
-    allyf = ally.astype(np.float64)
-    arrays["ally_conflict"] = allyf @ arrays["conflict"][:n_c] if n_c else arrays["conflict"] * 0
-    arrays["ally_alliance_moves"] = allyf @ arrays["alliance_moves"][:n_c] if n_c else arrays["conflict"] * 0
-    bloc_conflict = np.zeros((max(n_c, 1), len(bloc_names), n_t))
+    allyf = np.zeros(shape[:1] * 2)
+    allyf[:n_c, :n_c] = ally
+    arrays["ally_conflict"] = allyf @ arrays["conflict"]
+    arrays["ally_alliance_moves"] = allyf @ arrays["alliance_moves"]
+    bloc_conflict = np.zeros((shape[0], len(bloc_names), n_t))
     for bi in range(len(bloc_names)):
-        inb = members[bi]
-        rs = conflict_rows & (ti >= 0) & inb[np.clip(ti, 0, None)] if n_c else conflict_rows
+        inb = np.append(members[bi], False)  # index -1 -> False
+        rs = conflict_rows & inb[ti]
         bloc_conflict[:, bi, :] += _bincount2(si[rs], p[rs], n[rs], shape)
-        rt = conflict_rows & (si >= 0) & inb[np.clip(si, 0, None)] if n_c else conflict_rows
+        rt = conflict_rows & inb[si]
         bloc_conflict[:, bi, :] += _bincount2(ti[rt], p[rt], n[rt], shape)
     region_of = np.full(n_c, -1, dtype=np.int64)
     region_totals = np.zeros((len(regions), n_t))
     for ri, members_r in enumerate(regions.values()):
-        inr = np.array([c in set(members_r) for c in countries], dtype=bool)
-        region_of[inr & (region_of < 0)] = ri
-        rows = conflict_rows & (inr[np.clip(si, 0, None)] | inr[np.clip(ti, 0, None)]) if n_c else conflict_rows
+        inr = np.array([c in set(members_r) for c in countries] + [False], dtype=bool)
+        region_of[inr[:-1] & (region_of < 0)] = ri
+        rows = conflict_rows & (inr[si] | inr[ti])
         region_totals[ri] = np.bincount(p[rows], weights=n[rows], minlength=n_t)
     window = lookback_periods(freq, cfg.coverage_window_months)
     med = trailing_median(events_global, window)
@@ -449,11 +485,16 @@ def bucket_of(source: str, target: str, n_buckets: int) -> int:
     return zlib.crc32(f"{a}|{b}".encode()) % max(1, n_buckets)
 
 
-def _rolling_any(x: np.ndarray, window: int) -> np.ndarray:
-    cs = np.cumsum(x, axis=1)
-    out = cs.copy()
-    out[:, window:] -= cs[:, :-window]
-    return out > 0
+def _rolling(cs: np.ndarray, window: int) -> np.ndarray:
+    """Trailing-window sums from cumulative sums along axis 1."""
+    out = np.empty_like(cs)
+    w = min(window, cs.shape[1])
+    out[:, :w] = cs[:, :w]
+    np.subtract(cs[:, w:], cs[:, :-w] if w else cs[:, w:], out=out[:, w:])
+    return out
+
+
+Channel = str | tuple[str, ...]
 
 
 @dataclass
@@ -461,10 +502,12 @@ class DyadArrays:
     """Dense ``dyad x period`` arrays of one bucket, read by the feature builders.
 
     Dyads are sorted by label; periods run over the whole panel axis. For a directed
-    dyad ``A>B``, :meth:`fwd` reads events A->B and :meth:`rev` events B->A; for an
-    undirected dyad ``A|B`` (A < B), fwd is A->B and rev is B->A. :meth:`own` is the
-    dyad's own series (directed: fwd; undirected: both). Channels: ``events``,
-    ``goldstein``, ``hostile``, a family name, or a code-set channel of :data:`CHANNELS`.
+    dyad ``A>B``, ``fwd`` is events A->B and ``rev`` events B->A; for an undirected
+    dyad ``A|B`` (A < B), fwd is A->B and rev is B->A. ``own`` is the dyad's own
+    series (directed: fwd; undirected: both). A channel is ``events``, ``goldstein``,
+    ``hostile``, a family name, ``<family>_intensity``, a code-set channel of
+    :data:`CHANNELS`, or a tuple of code-set channels (events in any of them).
+    Series and their cumulative sums are memoised: builders stay pure and cheap.
     """
 
     kind: str
@@ -474,11 +517,10 @@ class DyadArrays:
     target: np.ndarray
     src_idx: np.ndarray
     tgt_idx: np.ndarray
-    pair_fwd: np.ndarray
-    pair_rev: np.ndarray
-    rows: pd.DataFrame
-    n_pairs: int
-    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: Mapping[str, Mapping[str, np.ndarray]]
+    rev_index: np.ndarray | None = None
+    """Directed panels: position of each dyad's reverse dyad (-1: none); rev series are gathers of fwd ones."""
+    _cache: dict[Any, np.ndarray] = field(default_factory=dict)
 
     @property
     def freq(self) -> str:
@@ -488,69 +530,119 @@ class DyadArrays:
     def shape(self) -> tuple[int, int]:
         return (len(self.labels), self.context.n_periods)
 
-    def _pair(self, channel: str) -> np.ndarray:
-        if channel not in self._cache:
-            r = self.rows
-            if channel == "events":
-                w = r["n"].to_numpy()
-            elif channel == "goldstein":
-                w = r["g"].to_numpy()
-            elif channel == "hostile":
-                w = r["h"].to_numpy()
-            elif channel in FAMILIES:
-                w = np.where(r["family"].to_numpy() == FAMILIES.index(channel), r["n"].to_numpy(), 0.0)
-            elif channel.endswith("_intensity") and channel.removesuffix("_intensity") in FAMILIES:
-                fam = FAMILIES.index(channel.removesuffix("_intensity"))
-                w = np.where(r["family"].to_numpy() == fam, r["g"].to_numpy(), 0.0)
-            elif channel in _BIT:
-                w = np.where((r["mask"].to_numpy() & _BIT[channel]) > 0, r["n"].to_numpy(), 0.0)
+    def _weights(self, r: Mapping[str, np.ndarray], channel: Channel) -> np.ndarray:
+        if isinstance(channel, tuple):
+            bits = 0
+            for c in channel:
+                bits |= _BIT[c]
+            return np.where((r["mask"] & bits) > 0, r["n"], 0.0)
+        if channel == "events":
+            return r["n"]
+        if channel == "goldstein":
+            return r["g"]
+        if channel == "hostile":
+            return r["h"]
+        if channel in FAMILIES:
+            return np.where(r["family"] == FAMILIES.index(channel), r["n"], 0.0)
+        if channel.endswith("_intensity") and channel.removesuffix("_intensity") in FAMILIES:
+            return np.where(r["family"] == FAMILIES.index(channel.removesuffix("_intensity")), r["g"], 0.0)
+        if channel in _BIT:
+            return np.where((r["mask"] & _BIT[channel]) > 0, r["n"], 0.0)
+        raise KeyError(f"Unknown channel {channel!r}; known: events, goldstein, hostile, {FAMILIES}, {CHANNELS}")
+
+    def series(self, direction: str, channel: Channel) -> np.ndarray:
+        """``direction`` in fwd / rev / both / own; events of ``channel`` per dyad and period."""
+        if direction == "own":
+            direction = "fwd" if self.kind == "directed" else "both"
+        key = (direction, channel)
+        if key not in self._cache:
+            if direction == "both":
+                out = self.series("fwd", channel) + self.series("rev", channel)
+            elif direction == "rev" and self.rev_index is not None:
+                out = self._reverse(self.series("fwd", channel))
             else:
-                raise KeyError(f"Unknown channel {channel!r}; known: events, goldstein, hostile, {FAMILIES}, {CHANNELS}")
-            shape = (self.n_pairs + 1, self.context.n_periods)  # last row: the empty pair
-            self._cache[channel] = _bincount2(r["pair"].to_numpy(), r["pp"].to_numpy(), w, shape)
-        return self._cache[channel]
+                r = self.rows[direction]
+                size = self.shape[0] * self.shape[1]
+                out = np.bincount(r["flat"], weights=self._weights(r, channel), minlength=size).reshape(self.shape)
+            self._cache[key] = out
+        return self._cache[key]
 
-    def fwd(self, channel: str) -> np.ndarray:
+    def _reverse(self, fwd: np.ndarray) -> np.ndarray:
+        assert self.rev_index is not None
+        out = fwd[np.clip(self.rev_index, 0, None)]
+        out[self.rev_index < 0] = 0
+        return out
+
+    def fwd(self, channel: Channel) -> np.ndarray:
         """Events source -> target of ``channel`` per dyad and period."""
-        return self._pair(channel)[self.pair_fwd]
+        return self.series("fwd", channel)
 
-    def rev(self, channel: str) -> np.ndarray:
+    def rev(self, channel: Channel) -> np.ndarray:
         """Events target -> source of ``channel`` per dyad and period."""
-        return self._pair(channel)[self.pair_rev]
+        return self.series("rev", channel)
 
-    def both(self, channel: str) -> np.ndarray:
+    def both(self, channel: Channel) -> np.ndarray:
         """Events in either direction."""
-        return self.fwd(channel) + self.rev(channel)
+        return self.series("both", channel)
 
-    def own(self, channel: str) -> np.ndarray:
+    def own(self, channel: Channel) -> np.ndarray:
         """The dyad's own series: directed -> fwd, undirected -> both directions."""
-        return self.fwd(channel) if self.kind == "directed" else self.both(channel)
+        return self.series("own", channel)
+
+    def cumsum(self, direction: str, channel: Channel) -> np.ndarray:
+        """Cumulative sum over periods of :meth:`series` (memoised; float32: counts are exact)."""
+        key = ("cumsum", "fwd" if direction == "own" and self.kind == "directed" else ("both" if direction == "own" else direction), channel)
+        if key not in self._cache:
+            if key[1] == "rev" and self.rev_index is not None:
+                self._cache[key] = self._reverse(self.cumsum("fwd", channel))
+            elif key[1] == "both":
+                self._cache[key] = self.cumsum("fwd", channel) + self.cumsum("rev", channel)
+            else:
+                self._cache[key] = np.cumsum(self.series(direction, channel), axis=1, dtype=np.float32)
+        return self._cache[key]
+
+    def window_sum(self, direction: str, channel: Channel, window: int) -> np.ndarray:
+        """Sum of :meth:`series` over the last ``window`` periods up to and including t (float32)."""
+        return _rolling(self.cumsum(direction, channel), window)
 
     def ctx(self, name: str, side: str) -> np.ndarray:
         """Country-level array ``name`` for the dyad's ``source`` or ``target`` side."""
+        return self._take_country(self.context.arrays[name], side)
+
+    def _take_country(self, arr: np.ndarray, side: str) -> np.ndarray:
         idx = self.src_idx if side == "source" else self.tgt_idx
-        arr = self.context.arrays[name]
-        out = arr[np.clip(idx, 0, None)] if arr.shape[0] else np.zeros((len(idx), self.context.n_periods))
+        out = arr[np.clip(idx, 0, None)] if arr.shape[0] else np.zeros(self.shape)
         out[idx < 0] = 0.0
         return out
 
-    def region_conflict(self) -> np.ndarray:
-        """Material conflict in the region(s) of either side (each region once); NaN when neither side's region is known."""
+    def ctx_window_sum(self, name: str, window: int, sides: tuple[str, ...] = ("source", "target")) -> np.ndarray:
+        """Sum over the last ``window`` periods of country array ``name``, added over ``sides``."""
+        key = ("ctx_roll", name, window)
+        if key not in self._cache:
+            self._cache[key] = _rolling(np.cumsum(self.context.arrays[name], axis=1), window)
+        rolled = self._cache[key]
+        out = self._take_country(rolled, sides[0])
+        for side in sides[1:]:
+            out += self._take_country(rolled, side)
+        return out
+
+    def region_conflict(self, window: int = 1) -> np.ndarray:
+        """Material conflict in the region(s) of either side (each region once) over the last ``window`` periods; NaN when neither side's region is known."""
         ctx = self.context
-        rs = np.where(self.src_idx >= 0, ctx.region_of[np.clip(self.src_idx, 0, None)], -1) if len(ctx.region_of) else np.full(len(self.src_idx), -1)
-        rt = np.where(self.tgt_idx >= 0, ctx.region_of[np.clip(self.tgt_idx, 0, None)], -1) if len(ctx.region_of) else np.full(len(self.tgt_idx), -1)
+        lut = np.append(ctx.region_of, -1)
+        rs, rt = lut[self.src_idx], lut[self.tgt_idx]
         out = np.full(self.shape, np.nan)
         if ctx.region_totals.shape[0] == 0:
             return out
-        zero = np.zeros((1, ctx.n_periods))
-        totals = np.vstack([ctx.region_totals, zero])  # row -1: no region
-        known = (rs >= 0) | (rt >= 0)
-        value = totals[rs] + np.where((rt != rs)[:, None], totals[rt], 0.0)
-        out[known] = value[known]
+        rolled = _rolling(np.cumsum(ctx.region_totals, axis=1), window)
+        totals = np.vstack([rolled, np.zeros((1, ctx.n_periods))])  # row -1: no region
+        known = np.flatnonzero((rs >= 0) | (rt >= 0))
+        same = rt[known] == rs[known]
+        out[known] = totals[rs[known]] + np.where(same[:, None], 0.0, totals[rt[known]])
         return out
 
-    def rival_bloc_conflict(self) -> np.ndarray:
-        """Material conflict of each side with the other members of the other side's blocs it is not in."""
+    def rival_bloc_conflict(self, window: int = 1) -> np.ndarray:
+        """Material conflict over the last ``window`` periods of each side with the other members of the other side's blocs it is not in."""
         ctx = self.context
         out = np.zeros(self.shape)
         if not ctx.blocs:
@@ -558,13 +650,18 @@ class DyadArrays:
         m = ctx.bloc_members
         si, ti = np.clip(self.src_idx, 0, None), np.clip(self.tgt_idx, 0, None)
         known = (self.src_idx >= 0) & (self.tgt_idx >= 0)
-        own = self.both("material_conflict")  # the partner is a member: leave the dyad itself out
+        rolled = _rolling(np.cumsum(ctx.bloc_conflict, axis=2).reshape(-1, ctx.n_periods), window).reshape(ctx.bloc_conflict.shape)
+        own = None
         for bi in range(len(ctx.blocs)):
             s_in = m[bi][si] & known
             t_in = m[bi][ti] & known
-            a = (ctx.bloc_conflict[si, bi, :] - own) * (t_in & ~s_in)[:, None]
-            b = (ctx.bloc_conflict[ti, bi, :] - own) * (s_in & ~t_in)[:, None]
-            out += a + b
+            a_rows, b_rows = np.flatnonzero(t_in & ~s_in), np.flatnonzero(s_in & ~t_in)
+            if len(a_rows) + len(b_rows) == 0:
+                continue
+            if own is None:  # the partner is a member: leave the dyad itself out
+                own = self.window_sum("both", "material_conflict", window)
+            out[a_rows] += rolled[si[a_rows], bi, :] - own[a_rows]
+            out[b_rows] += rolled[ti[b_rows], bi, :] - own[b_rows]
         return out
 
     @property
@@ -577,7 +674,7 @@ class DyadArrays:
 
     def selected(self, lookback: int, monitored: Iterable[str] = ()) -> np.ndarray:
         """Past-only selection mask: any own event in the last ``lookback`` periods, or monitored."""
-        sel = _rolling_any(self.own("events"), lookback)
+        sel = self.window_sum("own", "events", lookback) > 0
         watch = np.isin(self.labels, dyad_labels(_parse_monitored(monitored, self.kind), self.kind))
         sel[watch] = True
         return sel
@@ -592,14 +689,17 @@ def _parse_monitored(monitored: Iterable[str], kind: str) -> list[tuple[str, str
         if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
             raise UsageError(problem(f"Cannot read the monitored dyad {item!r}.", "'ARM|AZE' or 'RUS>AZE' (two different ISO3 codes)", item))
         a, b = parts
-        if kind == "undirected" or sep == ">":
-            pairs.append((a, b) if kind == "directed" else tuple(sorted((a, b))))  # type: ignore[arg-type]
+        if kind == "undirected":
+            pairs.append(tuple(sorted((a, b))))  # type: ignore[arg-type]
+        elif sep == ">":
+            pairs.append((a, b))
         else:
             pairs.extend([(a, b), (b, a)])
     return sorted(set(pairs))
 
 
 def dyad_labels(pairs: Iterable[tuple[str, str]], kind: str) -> list[str]:
+    """``A>B`` (directed) or ``A|B`` (undirected) labels of country pairs."""
     sep = ">" if kind == "directed" else "|"
     return [f"{a}{sep}{b}" for a, b in pairs]
 
@@ -612,58 +712,81 @@ def dyad_arrays(
 ) -> DyadArrays:
     """Dense arrays for the dyads of one bucket (its long rows: all history, both directions).
 
-    ``bucket`` holds long rows of :func:`event_counts` between two different countries.
-    Monitored dyads whose countries are in this bucket's rows or in ``monitored`` are added.
+    ``bucket`` holds long rows of :func:`event_counts` between two different countries
+    (:func:`dyadic_rows`). Dyads listed in ``monitored`` are added even without events.
     """
     _check(context.freq, kind)
     p0, n_t = context.start, context.n_periods
-    b = bucket[(bucket["p"] >= p0) & (bucket["p"] < p0 + n_t)]
+    inside = ((bucket["p"] >= p0) & (bucket["p"] < p0 + n_t)).to_numpy()
+    cs, cats_s = _key_codes(bucket["s"])
+    ct, cats_t = _key_codes(bucket["t"])
     n_c = len(context.countries)
-    key = context.index_of(b["s"]) * (n_c + 1) + context.index_of(b["t"])
-    ukeys, pair_codes = np.unique(key, return_inverse=True)
-    names = context.countries
-    ordered = [(names[k // (n_c + 1)], names[k % (n_c + 1)]) for k in ukeys.tolist()]
+    si = _country_lut(cats_s, context.countries)[cs[inside]]
+    ti = _country_lut(cats_t, context.countries)[ct[inside]]
+    ok = (si >= 0) & (ti >= 0) & (si != ti)
+    cols = {k: bucket[k].to_numpy()[inside][ok] for k in ("family", "mask", "n", "g", "h")}
+    pp = bucket["p"].to_numpy()[inside][ok] - p0
+    si, ti = si[ok], ti[ok]
     if kind == "directed":
-        dyads = set(ordered)
+        lo, hi = si, ti
     else:
-        dyads = {tuple(sorted(x)) for x in ordered}
-    dyads |= set(_parse_monitored(monitored, kind))
-    dyads_sorted = sorted(dyads)
-    pos = {pair: i for i, pair in enumerate(ordered)}
-    empty = len(ordered)
+        lo, hi = np.minimum(si, ti), np.maximum(si, ti)
+    key = np.unique(lo * (n_c + 1) + hi)
+    names = context.countries
+    pairs = {(names[k // (n_c + 1)], names[k % (n_c + 1)]) for k in key.tolist()}
+    pairs |= set(_parse_monitored(monitored, kind))
+    dyads_sorted = sorted(pairs)
     src = np.array([a for a, _ in dyads_sorted], dtype=object)
-    tgt = np.array([b_ for _, b_ in dyads_sorted], dtype=object)
-    rows = pd.DataFrame(
-        {
-            "pair": pair_codes.astype(np.int64),
-            "pp": b["p"].to_numpy() - p0,
-            "family": b["family"].to_numpy(),
-            "mask": b["mask"].to_numpy(),
-            "n": b["n"].to_numpy(),
-            "g": b["g"].to_numpy(),
-            "h": b["h"].to_numpy(),
-        }
-    )
+    tgt = np.array([b for _, b in dyads_sorted], dtype=object)
+    src_idx, tgt_idx = context.index_of(src), context.index_of(tgt)
+    # row -> dyad position: look up (a, b) keys among the dyads' keys
+    dyad_key = np.where((src_idx >= 0) & (tgt_idx >= 0), src_idx * (n_c + 1) + tgt_idx, -1)
+    order = np.argsort(dyad_key, kind="stable")
+    sorted_keys = dyad_key[order]
+
+    def position(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        k = a * (n_c + 1) + b
+        at = np.clip(np.searchsorted(sorted_keys, k), 0, max(len(sorted_keys) - 1, 0))
+        hit = (sorted_keys[at] == k) if len(sorted_keys) else np.zeros(len(k), bool)
+        return np.where(hit, order[at] if len(order) else -1, -1)
+
+    rev_index = None
+    if kind == "directed":
+        fwd_pos, rev_pos = position(si, ti), np.full(len(si), -1)  # rev series are gathers of fwd ones
+        rev_index = np.where((src_idx >= 0) & (tgt_idx >= 0), position(tgt_idx, src_idx), -1)
+    else:
+        forward = si < ti
+        pos = position(lo, hi)
+        fwd_pos, rev_pos = np.where(forward, pos, -1), np.where(~forward, pos, -1)
+    rows = {}
+    for name, where in (("fwd", fwd_pos), ("rev", rev_pos)):
+        take = where >= 0
+        rows[name] = {k: v[take] for k, v in cols.items()}
+        rows[name]["flat"] = where[take] * n_t + pp[take]
     return DyadArrays(
         kind=kind,
         context=context,
         labels=np.array(dyad_labels(dyads_sorted, kind), dtype=object),
         source=src,
         target=tgt,
-        src_idx=context.index_of(list(src)),
-        tgt_idx=context.index_of(list(tgt)),
-        pair_fwd=np.array([pos.get((a, b_), empty) for a, b_ in dyads_sorted], dtype=np.int64),
-        pair_rev=np.array([pos.get((b_, a), empty) for a, b_ in dyads_sorted], dtype=np.int64),
+        src_idx=src_idx,
+        tgt_idx=tgt_idx,
         rows=rows,
-        n_pairs=len(ordered),
+        rev_index=rev_index,
     )
 
 
 def dyadic_rows(counts: pd.DataFrame) -> pd.DataFrame:
     """Long rows between two different countries (the rows buckets are made of)."""
-    s_c = _is_country(counts["s"])
-    t_c = _is_country(counts["t"])
-    keep = s_c & t_c & (counts["s"].to_numpy(dtype=object) != counts["t"].to_numpy(dtype=object))
+    cs, cats_s = _key_codes(counts["s"])
+    ct, cats_t = _key_codes(counts["t"])
+    is_s = np.append(_is_country_key(cats_s), False)[cs]
+    is_t = np.append(_is_country_key(cats_t), False)[ct]
+    keep = is_s & is_t
+    if cats_s.equals(cats_t):
+        keep &= cs != ct
+    else:
+        keep &= counts["s"].astype(object).to_numpy() != counts["t"].astype(object).to_numpy()
     return counts[keep]
 
 
@@ -684,27 +807,44 @@ BASE_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _strings(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[index]`` as a pandas ``str`` array (one Arrow take, no Python strings per row)."""
+    return pd.Series(pd.array(values.astype(object), dtype="str")).take(index).array
+
+
+def base_columns(arrays: DyadArrays) -> dict[str, np.ndarray | None]:
+    """Dense ``dyad x period`` arrays of the base columns that are numbers."""
+    out: dict[str, np.ndarray] = {}
+    for f in FAMILIES:
+        out[f"{f}_count"] = arrays.own(f)
+    for f in FAMILIES:
+        out[f"{f}_intensity"] = arrays.own(f"{f}_intensity")
+    out["material_conflict_count"] = arrays.own("material_conflict")
+    out["hostile_intensity"] = arrays.own("hostile")
+    out["events_dyad"] = arrays.own("events")
+    return out
+
+
+_INT_BASE = {f"{f}_count" for f in FAMILIES} | {"material_conflict_count", "events_dyad"}
+
+
 def base_frame(arrays: DyadArrays, selected: np.ndarray) -> pd.DataFrame:
     """Base panel columns for the selected cells, sorted by (dyad, period)."""
-    d_idx, t_idx = np.nonzero(selected)
-    periods = arrays.context.periods
-    labels = pd.array(arrays.labels, dtype="str")
+    flat = np.flatnonzero(selected.ravel())
+    n_t = arrays.shape[1]
+    d_idx, t_idx = flat // n_t, flat % n_t
     out: dict[str, Any] = {
-        "dyad": pd.Series(labels).take(d_idx).reset_index(drop=True),
-        "source": pd.Series(pd.array(arrays.source, dtype="str")).take(d_idx).reset_index(drop=True),
-        "target": pd.Series(pd.array(arrays.target, dtype="str")).take(d_idx).reset_index(drop=True),
-        "period": periods[t_idx],
+        "dyad": _strings(arrays.labels, d_idx),
+        "source": _strings(arrays.source, d_idx),
+        "target": _strings(arrays.target, d_idx),
+        "period": arrays.context.periods[t_idx],
     }
-    for f in FAMILIES:
-        out[f"{f}_count"] = arrays.own(f)[d_idx, t_idx].astype(np.int32)
-    for f in FAMILIES:
-        out[f"{f}_intensity"] = arrays.own(f"{f}_intensity")[d_idx, t_idx].astype(np.float32)
-    out["material_conflict_count"] = arrays.own("material_conflict")[d_idx, t_idx].astype(np.int32)
-    out["hostile_intensity"] = arrays.own("hostile")[d_idx, t_idx].astype(np.float32)
-    out["events_dyad"] = arrays.own("events")[d_idx, t_idx].astype(np.int32)
+    for name, values in base_columns(arrays).items():
+        dtype = np.int32 if name in _INT_BASE else np.float32
+        out[name] = values.ravel()[flat].astype(dtype)
     out["events_global"] = arrays.context.events_global[t_idx].astype(np.int64)
-    out["events_source"] = arrays.ctx("volume", "source")[d_idx, t_idx].astype(np.int64)
-    out["events_target"] = arrays.ctx("volume", "target")[d_idx, t_idx].astype(np.int64)
+    out["events_source"] = arrays.ctx("volume", "source").ravel()[flat].astype(np.int64)
+    out["events_target"] = arrays.ctx("volume", "target").ravel()[flat].astype(np.int64)
     out["low_coverage"] = arrays.context.low_coverage[t_idx]
     return pd.DataFrame(out)
 

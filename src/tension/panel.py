@@ -52,16 +52,23 @@ def build_bucket(
     arrays = dyad_arrays(bucket, context, dyads, watch)
     selected = arrays.selected(lookback_periods(context.freq, cfg.lookback_months), watch)
     frame = base_frame(arrays, selected)
-    d_idx, t_idx = np.nonzero(selected)
-    columns: dict[str, np.ndarray] = {}
-    for builder in features:
+    if not features:
+        return frame
+    flat = np.flatnonzero(selected.ravel())
+    every = len(flat) == selected.size
+    block = np.empty((len(features), len(flat)), dtype=np.float32)  # one float32 block, no per-column copies
+    for i, builder in enumerate(features):
         values = np.asarray(builder(arrays))
         if values.shape != arrays.shape:
             raise ValueError(f"Feature {builder.__name__} returned shape {values.shape}, expected {arrays.shape}.")
-        columns[builder.__name__] = values[d_idx, t_idx].astype(np.float32)
-    if not columns:
-        return frame
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+        if every:
+            block[i] = values.reshape(-1)
+        elif values.dtype == np.float32 and values.flags.c_contiguous:
+            np.take(values.reshape(-1), flat, out=block[i])
+        else:
+            block[i] = values[selected]
+    feats = pd.DataFrame(block.T, columns=[f.__name__ for f in features], index=frame.index, copy=False)
+    return pd.concat([frame, feats], axis=1)
 
 
 def build_panel(

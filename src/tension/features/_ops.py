@@ -39,15 +39,35 @@ def shift(x: np.ndarray, lag: int, fill: float = 0.0) -> np.ndarray:
     return out
 
 
+def periods_seen(n_periods: int, window: int) -> np.ndarray:
+    """Number of periods in a trailing window at each t (``min(t + 1, window)``), shape ``(n_periods,)``."""
+    return np.minimum(np.arange(1, n_periods + 1), window).astype(np.float64)
+
+
+def trend_from_sums(x: np.ndarray, cs: np.ndarray, window: int) -> np.ndarray:
+    """:func:`trend` with the cumulative sum of ``x`` given (saves a pass)."""
+    n_t = x.shape[1]
+    t_idx = np.arange(n_t, dtype=np.float64)
+    n = periods_seen(n_t, window)
+    sx = cs - shift(cs, window)
+    ct = np.cumsum(t_idx)
+    st = ct - np.concatenate([np.zeros(min(window, n_t)), ct[: n_t - window]]) if window < n_t else ct
+    ctt = np.cumsum(t_idx**2)
+    stt = ctt - np.concatenate([np.zeros(min(window, n_t)), ctt[: n_t - window]]) if window < n_t else ctt
+    ctx = np.cumsum(x * t_idx, axis=1)
+    stx = ctx - shift(ctx, window)
+    den = n * stt - st**2  # per period, shared by all dyads
+    inv = np.where(den > 0, 1.0 / np.where(den > 0, den, 1.0), 0.0)
+    return (n * stx - st * sx) * inv
+
+
 def ewma(x: np.ndarray, span: int) -> np.ndarray:
     """Exponentially weighted level, ``alpha = 2 / (span + 1)``, started at 0 (forward recursion)."""
     alpha = 2.0 / (span + 1.0)
-    out = np.empty(x.shape, dtype=np.float64)
-    level = np.zeros(x.shape[0])
-    for t in range(x.shape[1]):
-        level = (1 - alpha) * level + alpha * x[:, t]
-        out[:, t] = level
-    return out
+    xt = np.ascontiguousarray(x.T) * alpha  # time-major: each step is one contiguous row
+    for t in range(1, xt.shape[0]):
+        xt[t] += (1 - alpha) * xt[t - 1]
+    return xt.T
 
 
 def trend(x: np.ndarray, window: int) -> np.ndarray:

@@ -9,30 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..dyads import DyadArrays
-from ._ops import rolling_sum
 
 
 def context_source_conflict_others_4p(a: DyadArrays) -> np.ndarray:
     """Material conflict of the source with countries other than the target; count; last 4 periods."""
-    return rolling_sum(a.ctx("conflict", "source") - a.both("material_conflict"), 4)
+    return a.ctx_window_sum("conflict", 4, ("source",)) - a.window_sum("both", "material_conflict", 4)
 
 
 def context_target_conflict_others_4p(a: DyadArrays) -> np.ndarray:
     """Material conflict of the target with countries other than the source; count; last 4 periods."""
-    return rolling_sum(a.ctx("conflict", "target") - a.both("material_conflict"), 4)
+    return a.ctx_window_sum("conflict", 4, ("target",)) - a.window_sum("both", "material_conflict", 4)
 
 
 def context_ally_conflict_4p(a: DyadArrays) -> np.ndarray:
     """Material conflict of either side's allies (fellow bloc members) with anyone; count; last 4 periods."""
-    return rolling_sum(a.ctx("ally_conflict", "source") + a.ctx("ally_conflict", "target"), 4)
+    return a.ctx_window_sum("ally_conflict", 4)
 
 
 def context_rival_bloc_conflict_4p(a: DyadArrays) -> np.ndarray:
     """Material conflict of each side with members of the other side's blocs it does not belong to; count; last 4 periods."""
-    return rolling_sum(a.rival_bloc_conflict(), 4)
+    return a.rival_bloc_conflict(4)
 
 
 def context_region_conflict_4p(a: DyadArrays) -> np.ndarray:
     """Material conflict between countries of either side's region (each region once); count; NaN when no known region; last 4 periods."""
-    temp = a.region_conflict()
-    return np.where(np.isnan(temp), np.nan, rolling_sum(np.nan_to_num(temp), 4))
+    return a.region_conflict(4)

@@ -7,39 +7,40 @@ from __future__ import annotations
 import numpy as np
 
 from ..dyads import DyadArrays
-from ._ops import rolling_sum
+
+VIOLENCE = ("assault", "fight", "mass_violence")
 
 
 def incidents_material_conflict_4p(a: DyadArrays) -> np.ndarray:
     """Material-conflict events (CAMEO roots 15-20) of the dyad; count; last 4 periods."""
-    return rolling_sum(a.own("material_conflict"), 4)
+    return a.window_sum("own", "material_conflict", 4)
 
 
 def incidents_material_conflict_12p(a: DyadArrays) -> np.ndarray:
     """Material-conflict events (CAMEO roots 15-20) of the dyad; count; last 12 periods."""
-    return rolling_sum(a.own("material_conflict"), 12)
+    return a.window_sum("own", "material_conflict", 12)
 
 
 def incidents_hostile_intensity_4p(a: DyadArrays) -> np.ndarray:
     """Hostile intensity of the dyad (sum of -Goldstein over negative events); Goldstein points; last 4 periods."""
-    return rolling_sum(a.own("hostile"), 4)
+    return a.window_sum("own", "hostile", 4)
 
 
 def incidents_force_posture_4p(a: DyadArrays) -> np.ndarray:
     """Force-posture events (CAMEO 15x: mobilise, exercise, blockade); count; last 4 periods."""
-    return rolling_sum(a.own("force_posture"), 4)
+    return a.window_sum("own", "force_posture", 4)
 
 
 def incidents_coercion_4p(a: DyadArrays) -> np.ndarray:
     """Coercion events (CAMEO 17x: seize, arrest, restrict); count; last 4 periods."""
-    return rolling_sum(a.own("coerce"), 4)
+    return a.window_sum("own", "coerce", 4)
 
 
 def incidents_violence_4p(a: DyadArrays) -> np.ndarray:
     """Violent events (CAMEO 18x assault, 19x fight, 20x mass violence); count; last 4 periods."""
-    return rolling_sum(a.own("assault") + a.own("fight") + a.own("mass_violence"), 4)
+    return a.window_sum("own", VIOLENCE, 4)
 
 
 def incidents_violence_12p(a: DyadArrays) -> np.ndarray:
     """Violent events (CAMEO 18x, 19x, 20x); count; last 12 periods."""
-    return rolling_sum(a.own("assault") + a.own("fight") + a.own("mass_violence"), 12)
+    return a.window_sum("own", VIOLENCE, 12)

@@ -67,7 +67,7 @@ _WEEK_EPOCH = "1970-01-05"  # a Monday
 CHANNEL_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "deny": ("DENY", ("016",)),
     "reject": ("REJECT", ("12",)),
-    "accuse": ("ACCUSE", ("112",)),
+    "accuse": ("ACCUSE", ("11",)),
     "criticize": ("CRITICIZE", ("111",)),
     "threaten": ("THREATEN", ("13",)),
     "force_posture": ("FORCE_POSTURE", ("15",)),

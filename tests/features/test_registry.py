@@ -60,3 +60,11 @@ def test_describe_and_feature_columns() -> None:
 
     panel = pd.DataFrame(columns=["dyad", "period", "dynamics_hostile_ewma_4p", "incidents_material_conflict_4p"])
     assert feature_columns(panel) == ["incidents_material_conflict_4p", "dynamics_hostile_ewma_4p"]
+
+
+def test_panel_doc_lists_every_feature_with_its_docstring() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "panel.md").read_text(encoding="utf-8")
+    for row in describe_features().itertuples():
+        assert f"| `{row.name}` | {row.doc} |" in doc, f"docs/panel.md is out of date for {row.name}"

@@ -31,7 +31,7 @@ def denials_reject_by_target_4p(a: DyadArrays) -> np.ndarray:
 
 
 def denials_accuse_by_source_4p(a: DyadArrays) -> np.ndarray:
-    """Accusations (taxonomy ACCUSE set, else CAMEO 112) by source toward target; count; last 4 periods."""
+    """Accusations and disapproval (taxonomy ACCUSE set, CAMEO 11x) by source toward target; count; last 4 periods."""
     return a.window_sum("fwd", "accuse", 4)
 
 
@@ -41,7 +41,7 @@ def denials_accuse_by_target_4p(a: DyadArrays) -> np.ndarray:
 
 
 def denials_criticize_by_source_4p(a: DyadArrays) -> np.ndarray:
-    """Criticism or denunciation (CAMEO 111) by source toward target; count; last 4 periods."""
+    """Criticism or denunciation (CAMEO 111, also inside ACCUSE) by source toward target; count; last 4 periods."""
     return a.window_sum("fwd", "criticize", 4)
 
 

@@ -77,6 +77,8 @@ class TargetConfig:
     horizon: int = 4
     q: int = 12
     quantile: float = 0.9
+    lookback: int = 52
+    """Surge: trailing periods whose h-period sums set the dyad's own quantile."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class BacktestConfig:
     gap: int | None = None
     alert_threshold: float = 0.3
     top_k: int = 10
+    train_start: str | None = None
+    """First period used for training (None: the panel's first)."""
+    leakage_checks: int = 3
+    """Origins at which the panel is rebuilt from truncated events to prove no look-ahead."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,24 @@ class RetrainConfig:
     min_volume_ratio: float = 0.3
     max_unknown_code_share: float = 0.05
     max_unresolved_share: float = 0.5
+    max_share_jump: float = 0.2
+    """Block when this run's unknown-code or unresolved-actor share exceeds the history's by more."""
+    health_history: int = 12
+    """Periods before the latest one whose median is the expected volume per source."""
+    as_of: str = ""
+    """Reference day (``YYYY-MM-DD``); the latest complete period before it is scored. Empty: today."""
+    format: str = "auto"
+    """``--format`` of the inbox files."""
+    fetch_since: str = ""
+    """First day fetched from ``fetch`` feeds; empty: ``health_history`` periods before ``as_of``."""
+    fetch_list_url: str = ""
+    """Master list URL replacing the feed's own (a mirror)."""
+    lock: str = ""
+    """Lock file; empty: ``retrain.lock`` beside the store."""
+    ledger: str = ""
+    """Ledger folder; empty: ``ledger`` beside the store."""
+    reports: str = ""
+    """Report folder; empty: ``reports`` beside the store."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +155,9 @@ class AlertsConfig:
     threshold: float = 0.5
     jump: float = 0.2
     webhook: str = ""
+    """URL to POST alerts to as JSON; ``env:NAME`` reads it from the environment (for secrets)."""
     file: str = ""
+    """JSON-lines file alerts are appended to; empty: ``alerts.jsonl`` beside the store."""
 
 
 @dataclass(frozen=True)

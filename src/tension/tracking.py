@@ -78,6 +78,10 @@ __all__ = [
     "track_health",
     "log_and_register",
     "set_alias",
+    "version_tags",
+    "model_versions",
+    "job_run",
+    "log_job_step",
     "alias_version",
     "load_model",
     "load_estimator",
@@ -592,6 +596,7 @@ def log_and_register(
     alias: str | None = CHALLENGER,
     client: MlflowClient | None = None,
     matrix: str = "feature_matrix",
+    version_tags: Mapping[str, str] | None = None,
 ) -> TrainRecord:
     """Inside an active run: log the pyfunc, then register it and set ``alias`` (in that order).
 
@@ -635,7 +640,8 @@ def log_and_register(
             raise
     try:
         mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id, model_id=info.model_id,
-                                         tags={"model": model_name, "store_digest": store_digest or "unknown"})
+                                         tags={"model": model_name, "store_digest": store_digest or "unknown",
+                                               **{k: str(v) for k, v in (version_tags or {}).items()}})
     except Exception:
         if created:  # leave no empty registered model behind
             with contextlib.suppress(Exception):
@@ -672,6 +678,7 @@ def track_train(
     parent_run_id: str | None = None,
     run_name: str | None = None,
     matrix: str = "feature_matrix",
+    version_tags: Mapping[str, str] | None = None,
 ) -> TrainRecord:
     """Log a fitted model as one run (params, data inputs, commit, importances, config, pyfunc) and register it.
 
@@ -701,6 +708,10 @@ def track_train(
         ``False`` (``--no-track``): do nothing and return an empty record.
     register, alias
         Register a version under ``experiment.tracking.registered_model`` and point ``alias`` at it.
+    version_tags
+        Extra tags on the model version (the job records ``config_digest``).
+    parent_run_id, run_name
+        Nest the run under a job's run; its display name.
 
     Returns
     -------
@@ -728,7 +739,7 @@ def track_train(
                 _log_table(imp, "model_info", "coefficients.csv" if "coefficient" in imp else "importances.csv")
             record = log_and_register(estimator, panel, experiment=experiment, features=feats, model_name=model_name,
                                       store_digest=digest, register=register, alias=alias, client=client,
-                                      matrix=matrix)
+                                      matrix=matrix, version_tags=version_tags)
     return record
 
 
@@ -884,6 +895,14 @@ def alias_version(experiment: Experiment | None = None, alias: str = CHAMPION) -
         return None
 
 
+def version_tags(experiment: Experiment | None, version_: int) -> dict[str, str]:
+    """Tags of one model version (``model``, ``store_digest``, ``config_digest`` ...)."""
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return dict(client.get_model_version(experiment.tracking.registered_model, str(version_)).tags or {})
+
+
 def set_alias(experiment: Experiment | None, alias: str, version_: int) -> None:
     """Point ``alias`` of the registered model at ``version_`` (used for promotion and rollback)."""
     experiment = experiment or Experiment()
@@ -905,9 +924,15 @@ def model_versions(experiment: Experiment | None = None) -> pd.DataFrame:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     name = experiment.tracking.registered_model
     rows = []
+    try:
+        by_version: dict[int, list[str]] = {}
+        for alias, v in (client.get_registered_model(name).aliases or {}).items():
+            by_version.setdefault(int(v), []).append(alias)
+    except MlflowException:
+        by_version = {}
     for mv in client.search_model_versions(f"name='{name}'"):
         rows.append({"version": int(mv.version), "run_id": mv.run_id, "status": mv.status,
-                     "aliases": ",".join(sorted(getattr(mv, "aliases", []) or []))})
+                     "aliases": ",".join(sorted(by_version.get(int(mv.version), [])))})
     return pd.DataFrame(rows, columns=["version", "run_id", "status", "aliases"]).sort_values("version").reset_index(drop=True)
 
 

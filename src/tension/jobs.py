@@ -1,0 +1,631 @@
+"""The scheduled retraining job (``tension retrain``): lock, data-health gate, promotion gate, alerts.
+
+:func:`retrain` runs these steps, writing one JSON line per step to stderr
+(``{"step", "status", "seconds", "counts", "message"}``) and the same to the job's
+MLflow run:
+
+1. ``lock``: a file lock; a second run waits up to ``wait`` seconds, then exits 4.
+2. ``tracking``: the MLflow store answers (exit 5 otherwise, before anything is written).
+3. ``fetch``: optional, the ``[retrain] fetch`` feeds into the inbox.
+4. ``ingest``: inbox files not ingested before (by name and SHA-256), one batch.
+5. ``health``: expected vs received events per source in the latest complete period, and
+   this run's unknown-code and unresolved-actor shares against history; a failure is
+   logged to MLflow and blocks everything after it (exit 3).
+6. ``panel``: the panel up to the latest complete period.
+7. ``train``: a challenger (``[models] candidate``), registered with alias ``challenger``;
+   skipped when neither the data (store digest) nor the configuration changed since the
+   champion was trained.
+8. ``backtest``: champion and challenger recipes refitted on the same recent origins.
+9. ``promote``: the only step that moves ``champion``, if the challenger is better by
+   ``promote_margin`` on ``promote_metric`` (or there is no champion yet).
+10. ``score`` / ``issue`` / ``report`` / ``alerts``: the champion's scores enter the
+    ledger, a report is rendered, alert crossings are written and POSTed. Each runs only if
+    its stage exists in this installation; otherwise the job stops and says so.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from .config import AlertsConfig, Experiment, RetrainConfig, default_store, project_data_dir
+from .errors import DataHealthError, LockHeldError, TensionError, UsageError, problem
+
+__all__ = [
+    "JobReport",
+    "retrain",
+    "latest_complete_period",
+    "period_start",
+    "health_check",
+    "find_alerts",
+    "send_alerts",
+    "LOWER_IS_BETTER",
+    "INGESTED_FILE",
+]
+
+INGESTED_FILE = ".ingested.json"
+LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece", "missed_escalation_rate"})
+"""Metrics where smaller wins; every other metric of ``backtest.metrics`` is higher-is-better."""
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_start(dates: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
+    """The period label (Monday of the ISO week, first of the month, or the day) of each date."""
+    d = pd.Series(pd.to_datetime(dates)).dt.normalize()
+    freq = freq.upper()
+    if freq == "W":
+        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+    if freq == "M":
+        return d.dt.to_period("M").dt.to_timestamp()
+    if freq == "D":
+        return d
+    raise UsageError(problem("The panel frequency is unknown.", "D, W or M", freq))
+
+
+def _offset(freq: str, n: int = 1) -> pd.DateOffset:
+    return {"D": pd.DateOffset(days=n), "W": pd.DateOffset(weeks=n), "M": pd.DateOffset(months=n)}[freq.upper()]
+
+
+def latest_complete_period(as_of: Any, freq: str) -> pd.Timestamp:
+    """The last period that ended before ``as_of`` (the period containing ``as_of`` is not complete)."""
+    current = period_start(pd.Series([pd.Timestamp(as_of)]), freq).iloc[0]
+    return pd.Timestamp(current - _offset(freq))
+
+
+# --------------------------------------------------------------------------- data health
+
+
+def health_check(
+    events: pd.DataFrame,
+    latest: pd.Timestamp,
+    freq: str,
+    config: RetrainConfig,
+    run_counts: Mapping[str, Any] | None = None,
+    history_counts: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The data-health gate: does the latest period look like the ones before it?
+
+    Parameters
+    ----------
+    events
+        Events with ``date`` and ``dataset`` covering at least ``config.health_history``
+        periods before ``latest`` (older rows are ignored).
+    latest
+        The latest complete period (its label).
+    run_counts, history_counts
+        ``read``, ``quarantined_unknown``, ``unresolved_events`` of this run's ingest and of
+        the store's whole history (``Store.summary``); shares are compared when both are given.
+
+    Returns
+    -------
+    dict
+        ``passed``, ``problems`` (messages), ``sources`` (one row per dataset: expected,
+        received, ratio), and the shares.
+    """
+    latest = pd.Timestamp(latest)
+    first = latest - _offset(freq, config.health_history)
+    ev = events[["date", "dataset"]].copy()
+    ev["period"] = period_start(ev["date"], freq).to_numpy()
+    ev = ev[(ev["period"] >= first) & (ev["period"] <= latest)]
+    grid = pd.date_range(first, latest, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq.upper()])
+    counts = (ev.groupby(["dataset", "period"]).size().unstack("period")
+              .reindex(columns=grid, fill_value=0).fillna(0)) if len(ev) else pd.DataFrame(columns=grid)
+    problems: list[str] = []
+    sources = []
+    for dataset, row in counts.iterrows():
+        history, received = row.iloc[:-1], float(row.iloc[-1])
+        expected = float(np.median(history)) if len(history) else 0.0
+        ratio = received / expected if expected > 0 else float("nan")
+        sources.append({"dataset": str(dataset), "expected": expected, "received": received, "ratio": ratio})
+        if expected > 0 and received < config.min_volume_ratio * expected:
+            problems.append(
+                f"Source {dataset!r} collapsed in the period of {latest.date()}: {int(received)} events received, "
+                f"about {expected:.0f} expected (median of the previous {config.health_history} periods; "
+                f"the gate needs at least {config.min_volume_ratio:.0%} of that). A feed outage or a missing inbox "
+                "file? Fetch or add the missing files and run again."
+            )
+    if not sources:
+        problems.append(f"No events at all in the {config.health_history} periods up to {latest.date()}. "
+                        "Check the inbox and the store, or set [retrain] as_of.")
+    report: dict[str, Any] = {"latest_period": str(latest.date()), "sources": sources}
+    for key, name, limit in (("quarantined_unknown", "unknown event codes", config.max_unknown_code_share),
+                             ("unresolved_events", "unresolved actors", config.max_unresolved_share)):
+        run_read = float((run_counts or {}).get("read", 0) or 0)
+        if run_read <= 0:
+            continue
+        share = float((run_counts or {}).get(key, 0) or 0) / run_read
+        report[f"{key}_share"] = share
+        hist_read = float((history_counts or {}).get("read", 0) or 0) - run_read
+        hist_share = None
+        if hist_read > 0:
+            hist_share = (float((history_counts or {}).get(key, 0) or 0) - float((run_counts or {}).get(key, 0) or 0)) / hist_read
+            report[f"{key}_history_share"] = hist_share
+        if share > limit and (hist_share is None or share > hist_share + config.max_share_jump or share > 2 * limit):
+            problems.append(
+                f"This run's share of {name} is {share:.1%}, above the limit of {limit:.1%}"
+                + (f" and {share - hist_share:+.1%} against history ({hist_share:.1%})" if hist_share is not None else "")
+                + ". A format change at the source? Inspect the quarantine (`tension store`), fix the mapping, retract the batch."
+            )
+    report["passed"] = not problems
+    report["problems"] = problems
+    return report
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def find_alerts(scores: pd.DataFrame, config: AlertsConfig, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Threshold and jump crossings in a scores table.
+
+    ``threshold``: probability at or above ``config.threshold`` where the previous issued
+    score (``probability - change``) was below it or absent. ``jump``: ``change`` at or
+    above ``config.jump``. One row per crossing: dyad, horizon, as_of, probability, change,
+    kind, message.
+    """
+    if scores is None or scores.empty:
+        return pd.DataFrame(columns=["dyad", "horizon", "as_of", "probability", "change", "kind", "message"])
+    s = scores.copy()
+    change = s["change"].astype(float) if "change" in s else pd.Series(np.nan, index=s.index)
+    before = s["probability"].astype(float) - change
+    rows = []
+    for i, r in s.iterrows():
+        p, c, b = float(r["probability"]), change.loc[i], before.loc[i]
+        base = {"dyad": r["dyad"], "horizon": int(r["horizon"]), "as_of": str(pd.Timestamp(r["as_of"]).date()),
+                "probability": p, "change": None if pd.isna(c) else float(c)}
+        if p >= config.threshold and (pd.isna(b) or b < config.threshold):
+            rows.append({**base, "kind": "threshold",
+                         "message": f"{r['dyad']}: escalation risk {p:.0%} crossed {config.threshold:.0%} "
+                                    f"(horizon {int(r['horizon'])})"})
+        if not pd.isna(c) and c >= config.jump:
+            rows.append({**base, "kind": "jump",
+                         "message": f"{r['dyad']}: escalation risk rose {c:+.0%} to {p:.0%} (horizon {int(r['horizon'])})"})
+    return pd.DataFrame(rows, columns=["dyad", "horizon", "as_of", "probability", "change", "kind", "message"])
+
+
+def _webhook_url(value: str) -> str:
+    if value.startswith("env:"):
+        return os.environ.get(value[4:], "")
+    return value
+
+
+def send_alerts(alerts: pd.DataFrame, file: str | Path, webhook: str = "", timeout: float = 10.0) -> dict[str, Any]:
+    """Append alerts to a JSON-lines file and POST them as one JSON object to ``webhook``.
+
+    Returns ``{"alerts", "file", "posted", "webhook_error"}``; a failing webhook is reported,
+    not raised (the alerts are already in the file).
+    """
+    records = json.loads(alerts.to_json(orient="records")) if len(alerts) else []
+    out: dict[str, Any] = {"alerts": len(records), "file": str(file), "posted": False, "webhook_error": None}
+    if not records:
+        return out
+    path = Path(file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec) + "\n")
+    url = _webhook_url(webhook)
+    if url:
+        body = json.dumps({"source": "tension", "alerts": records}).encode()
+        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured URL
+                out["posted"] = 200 <= resp.status < 300
+        except (urllib.error.URLError, OSError) as exc:
+            out["webhook_error"] = str(getattr(exc, "reason", exc))
+    return out
+
+
+# --------------------------------------------------------------------------- the job
+
+
+@dataclass
+class JobReport:
+    """What one retrain did: its steps (as logged), the aliases after it, and a summary line."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    champion: int | None = None
+    challenger: int | None = None
+    promoted: bool = False
+    health: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class _Steps:
+    """Times steps and writes one JSON line per step to stderr (and to the MLflow job run)."""
+
+    def __init__(self, report: JobReport, log: Callable[[str], None]) -> None:
+        self.report = report
+        self.log = log
+        self.on_step: Callable[[dict[str, Any]], None] | None = None
+
+    def record(self, step: str, status: str, seconds: float = 0.0, counts: Mapping[str, Any] | None = None,
+               message: str = "") -> None:
+        line = {"step": step, "status": status, "seconds": round(seconds, 3), "counts": dict(counts or {})}
+        if message:
+            line["message"] = message
+        self.report.steps.append(line)
+        self.log(json.dumps(line, default=str))
+        if self.on_step is not None:
+            try:
+                self.on_step(line)
+            except TensionError:
+                pass
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict[str, Any]]:
+        """Run a step; the yielded dict collects ``counts``, ``status`` and ``message``."""
+        info: dict[str, Any] = {"counts": {}, "status": "ok", "message": ""}
+        t0 = time.perf_counter()
+        try:
+            yield info
+        except BaseException as exc:
+            status = "blocked" if isinstance(exc, DataHealthError) else "failed"
+            self.record(name, status, time.perf_counter() - t0, info["counts"], str(exc).splitlines()[0][:300])
+            raise
+        self.record(name, info["status"], time.perf_counter() - t0, info["counts"], info["message"])
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _beside_store(store: str, name: str) -> Path:
+    if "://" in store:
+        return project_data_dir() / name
+    return Path(store).resolve().parent / name
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _new_inbox_files(inbox: Path) -> tuple[list[Path], dict[str, Any]]:
+    """Inbox files whose (name, SHA-256) is not in ``<inbox>/.ingested.json``."""
+    from .fetch import inbox_files
+
+    state_path = inbox / INGESTED_FILE
+    state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {"files": {}}
+    new = []
+    for path in inbox_files(inbox):
+        digest = _sha256(path)
+        if state["files"].get(path.name, {}).get("sha256") != digest:
+            new.append(path)
+            state["files"][path.name] = {"sha256": digest, "size": path.stat().st_size}
+    return new, state
+
+
+def _save_state(inbox: Path, state: dict[str, Any]) -> None:
+    tmp = inbox / f"{INGESTED_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, inbox / INGESTED_FILE)
+
+
+def config_digest(experiment: Experiment) -> str:
+    """Digest of everything that shapes a model (panel, target, backtest, models), not the job settings."""
+    parts = {k: dataclasses.asdict(getattr(experiment, k)) for k in ("panel", "target", "backtest", "models")}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _better(metric: str, challenger: float, champion: float, margin: float) -> bool:
+    if not np.isfinite(challenger):
+        return False
+    if not np.isfinite(champion):
+        return True
+    if metric in LOWER_IS_BETTER:
+        return challenger < champion - margin
+    return challenger > champion + margin
+
+
+def retrain(
+    experiment: Experiment,
+    *,
+    config_path: str | Path | None = None,
+    wait: float = 0.0,
+    as_of: Any = None,
+    store: str | None = None,
+    track: bool = True,
+    log: Callable[[str], None] = _stderr,
+) -> JobReport:
+    """Run the scheduled job once; see the module docstring for the steps.
+
+    Raises
+    ------
+    LockHeldError
+        Another retrain holds the lock after ``wait`` seconds (exit 4).
+    TrackingUnavailableError
+        MLflow cannot be reached (exit 5); checked before anything is ingested.
+    DataHealthError
+        The data-health gate blocked promotion and publication (exit 3).
+    """
+    cfg = experiment.retrain
+    report = JobReport()
+    steps = _Steps(report, log)
+    store_loc = store or experiment.store or default_store()
+    if not cfg.inbox:
+        raise UsageError(problem("The retrain job has no inbox.", "[retrain] inbox = \"path/to/inbox\"",
+                                 fix="Add it to the config file: the folder new event files arrive in."))
+    inbox = Path(cfg.inbox)
+    freq = experiment.panel.freq.upper()
+    reference = as_of or cfg.as_of or date.today().isoformat()
+    try:
+        latest = latest_complete_period(reference, freq)
+    except (ValueError, TypeError):
+        raise UsageError(problem("The as-of date is invalid.", "YYYY-MM-DD", reference)) from None
+    lock_path = Path(cfg.lock) if cfg.lock else _beside_store(store_loc, "retrain.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    lock = FileLock(str(lock_path), timeout=max(float(wait), 0.0))
+    try:
+        lock.acquire()
+    except Timeout:
+        steps.record("lock", "busy", time.perf_counter() - t0, message=f"{lock_path} is held")
+        raise LockHeldError(problem(
+            f"Another retrain is running (lock {lock_path}).", f"the lock to be free within {wait:g} s",
+            fix="Let it finish, or pass --wait SECONDS to queue behind it.")) from None
+    try:
+        steps.record("lock", "ok", time.perf_counter() - t0, {"waited_seconds": round(time.perf_counter() - t0, 3)})
+        return _run(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track)
+    finally:
+        lock.release()
+
+
+def _run(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store_loc: str, inbox: Path,
+         latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool) -> JobReport:
+    from . import tracking
+
+    with steps.step("tracking") as s:
+        if track:
+            uri = tracking.ensure_store(tracking.tracking_uri(experiment.tracking))
+            s["counts"] = {"champion": tracking.alias_version(experiment, tracking.CHAMPION) or 0}
+            s["message"] = uri
+        else:
+            s["status"] = "skipped"
+            s["message"] = "--no-track: nothing is registered, promoted or published"
+    with tracking.job_run(experiment, track=track, run_name=f"retrain {latest.date()}") as run_id:
+        report.run_id = run_id
+        steps.on_step = lambda line: tracking.log_job_step(run_id, experiment, line["step"], line["status"],
+                                                           line["seconds"], line["counts"])
+        _pipeline(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, run_id)
+    return report
+
+
+def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store_loc: str,
+              inbox: Path, latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool,
+              run_id: str | None) -> None:
+    from . import tracking
+    from .store import Store
+
+    # fetch ------------------------------------------------------------------
+    with steps.step("fetch") as s:
+        if not cfg.fetch:
+            s["status"] = "skipped"
+            s["message"] = "no [retrain] fetch feeds"
+        else:
+            from .fetch import fetch
+
+            since = cfg.fetch_since or str((latest - _offset(freq, cfg.health_history)).date())
+            totals = {"downloaded": 0, "already": 0, "failed": 0}
+            for feed in cfg.fetch:
+                rep = fetch(feed, since, inbox, list_url=cfg.fetch_list_url or None)
+                totals["downloaded"] += len(rep.downloaded)
+                totals["already"] += rep.already
+                totals["failed"] += len(rep.failed)
+            s["counts"] = totals
+            if totals["failed"]:
+                s["status"] = "warning"
+                s["message"] = f"{totals['failed']} file(s) not accepted (see `tension fetch`); the gate checks volumes"
+
+    # ingest -----------------------------------------------------------------
+    run_counts: dict[str, Any] = {}
+    with steps.step("ingest") as s:
+        from .ingest import ingest
+
+        inbox.mkdir(parents=True, exist_ok=True)
+        new, state = _new_inbox_files(inbox)
+        if new:
+            rep = ingest([str(p) for p in new], Store(store_loc), format=cfg.format)
+            total = rep.total
+            run_counts = {"read": total.read, "quarantined_unknown": total.quarantined_by_reason.get("unknown_event_code", 0),
+                          "unresolved_events": total.unresolved_events}
+            s["counts"] = {"files": len(new), "read": total.read, "stored": total.stored,
+                           "duplicates": total.duplicates, "quarantined": total.quarantined}
+            _save_state(inbox, state)
+        else:
+            s["counts"] = {"files": 0, "read": 0, "stored": 0, "duplicates": 0, "quarantined": 0}
+            s["message"] = "nothing new in the inbox"
+    stored_now = int(s["counts"]["stored"])
+    store = Store(store_loc)
+
+    # data-health gate ---------------------------------------------------------
+    with steps.step("health") as s:
+        start = latest - _offset(freq, cfg.health_history)
+        events = store.read(start=start.date(), end=(latest + _offset(freq) - pd.Timedelta(days=1)).date(),
+                            columns=["date", "dataset"])
+        summary = store.summary()
+        history = {"read": summary.get("read", 0),
+                   "quarantined_unknown": (summary.get("quarantined_by_reason") or {}).get("unknown_event_code", 0),
+                   "unresolved_events": summary.get("unresolved_actor_events", 0)}
+        health = health_check(events, latest, freq, cfg, run_counts, history)
+        report.health = health
+        tracking.track_health(health, experiment=experiment, track=track, parent_run_id=run_id)
+        s["counts"] = {"sources": len(health["sources"]), "problems": len(health["problems"])}
+        if not health["passed"]:
+            report.summary = "Data-health gate blocked promotion and publication."
+            raise DataHealthError("Data-health gate failed; nothing was promoted or published.\n  - "
+                                  + "\n  - ".join(health["problems"]))
+
+    # panel --------------------------------------------------------------------
+    with steps.step("panel") as s:
+        from .panel import build_panel
+
+        end = (latest + _offset(freq) - pd.Timedelta(days=1)).date()
+        panel = build_panel(store, freq=freq, dyads=experiment.panel.dyads, config=experiment.panel, end=end,
+                            regions=experiment.regions or None)
+        panel = panel[pd.DatetimeIndex(panel["period"]) <= latest]
+        s["counts"] = {"rows": len(panel), "dyads": int(panel["dyad"].nunique()),
+                       "periods": int(panel["period"].nunique())}
+    if panel.empty:
+        raise UsageError(problem("The panel is empty.", "events before the as-of date", fix="Check [retrain] as_of."))
+
+    champion = tracking.alias_version(experiment, tracking.CHAMPION) if track else None
+    report.champion = champion
+    digest = store.digest
+    cdigest = config_digest(experiment)
+    unchanged = False
+    if champion is not None:
+        tags = tracking.version_tags(experiment, champion)
+        unchanged = stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest
+
+    # train ----------------------------------------------------------------------
+    from .backtest import BacktestSpec, fit_final, run_backtest
+    from .models import make_model
+
+    t = experiment.target
+    name = experiment.models.candidate
+    with steps.step("train") as s:
+        if unchanged:
+            s["status"] = "skipped"
+            s["message"] = f"no new data and the same configuration as champion v{champion}"
+        else:
+            est, info = fit_final(make_model(name), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
+                                  quantile=t.quantile)
+            rec = tracking.track_train(est, panel, experiment=experiment, model_name=name, features=info["features"],
+                                       store=store, config_path=config_path, track=track, alias=tracking.CHALLENGER,
+                                       parent_run_id=run_id, run_name=f"challenger {name}",
+                                       metrics={"train_rows": info["rows"], "train_positives": info["positives"]},
+                                       version_tags={"config_digest": cdigest})
+            report.challenger = rec.version
+            s["counts"] = {"rows": info["rows"], "positives": info["positives"], "version": rec.version or 0}
+            for w in info.get("warnings", []):
+                s["message"] = (s["message"] + "; " if s["message"] else "") + str(w)[:200]
+    if unchanged:
+        for step in ("backtest", "promote", "score"):
+            steps.record(step, "skipped", message="nothing new since the champion was trained")
+        report.summary = f"Nothing new: champion v{champion} unchanged."
+        return
+
+    # backtest champion vs challenger ---------------------------------------------
+    metric = cfg.promote_metric
+    with steps.step("backtest") as s:
+        periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+        last_origin = latest - _offset(freq, t.horizon)
+        first_origin = last_origin - _offset(freq, max(cfg.recent_origins - 1, 0))
+        spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
+                            refit_every=experiment.backtest.refit_every,
+                            min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
+        models = {"challenger": make_model(name)}
+        if champion is not None:
+            models["champion"] = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
+                                                         experiment).estimator
+        result = run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
+                              alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k)
+        if metric not in result.metrics.columns:
+            raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
+                                     "one of " + ", ".join(c for c in result.metrics.columns if c not in
+                                                           ("model", "target", "horizon")), got=metric))
+        by_model = result.metrics.set_index("model")[metric].astype(float)
+        scores = {m: float(by_model.get(m, np.nan)) for m in models}
+        tracking.track_backtest(result, experiment=experiment, store=store, panel=None, config_path=config_path,
+                                track=track, parent_run_id=run_id, run_name="champion vs challenger",
+                                extra_metrics={f"promote_{m}_{metric}": v for m, v in scores.items() if np.isfinite(v)})
+        s["counts"] = {"origins": int(result.predictions["origin"].nunique()), **{f"{metric}_{m}": v for m, v in scores.items()}}
+
+    # promote -----------------------------------------------------------------------
+    with steps.step("promote") as s:
+        if not track or report.challenger is None:
+            s["status"] = "skipped"
+            s["message"] = "not tracked: nothing to promote"
+        elif champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin):
+            tracking.set_alias(experiment, tracking.CHAMPION, report.challenger)
+            report.promoted = True
+            s["message"] = (f"challenger v{report.challenger} promoted to champion"
+                            + (f" ({metric} {scores['challenger']:.4f} vs {scores['champion']:.4f})" if champion else " (first champion)"))
+            report.champion = report.challenger
+        else:
+            s["status"] = "kept"
+            s["message"] = (f"champion v{champion} kept: challenger {metric} {scores['challenger']:.4f} vs "
+                            f"{scores['champion']:.4f} (margin {cfg.promote_margin})")
+        s["counts"] = {"champion": report.champion or 0, "challenger": report.challenger or 0}
+    if not track:
+        report.summary = "Not tracked: trained and backtested only."
+        return
+
+    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
+
+
+def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,
+             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str) -> None:
+    """Score with the champion, issue to the ledger, render the report, send alerts (each if available)."""
+    from . import tracking
+
+    if not (_have("tension.scoring") and _have("tension.ledger")):
+        steps.record("score", "stopped", message="tension.scoring/ledger not available in this installation: "
+                                                 "the job stops after promotion")
+        report.summary = f"Stopped after promotion; champion v{report.champion}."
+        return
+    from .ledger import Ledger
+    from .scoring import score
+
+    ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
+    with steps.step("score") as s:
+        model = tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
+        previous = ledger.latest()
+        events = store.read(start=(latest - _offset(freq, 12)).date())
+        scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
+                       events=events, regions=experiment.regions or None, model_version=str(report.champion))
+        s["counts"] = {"dyads": len(scores)}
+    with steps.step("issue") as s:
+        s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=experiment.target.name, k=experiment.target.k)}
+    with steps.step("report") as s:
+        if _have("tension.reports") and hasattr(__import__("tension.reports", fromlist=["render_report"]), "render_report"):
+            from .reports import render_report
+
+            out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
+            out.mkdir(parents=True, exist_ok=True)
+            path = render_report(scores, panel, out=out / f"report-{latest.date()}.html")
+            s["message"] = str(path)
+        else:
+            s["status"] = "stopped"
+            s["message"] = "tension.reports.render_report not available yet: no report rendered"
+    with steps.step("alerts") as s:
+        alerts = find_alerts(scores, experiment.alerts, previous)
+        file = experiment.alerts.file or _beside_store(store_loc, "alerts.jsonl")
+        sent = send_alerts(alerts, file, experiment.alerts.webhook)
+        s["counts"] = {"alerts": sent["alerts"], "posted": int(sent["posted"])}
+        if sent["webhook_error"]:
+            s["status"] = "warning"
+            s["message"] = f"webhook failed: {sent['webhook_error']} (alerts are in {file})"
+    report.summary = (f"Champion v{report.champion}" + (" (newly promoted)" if report.promoted else "")
+                      + f": {len(scores)} scores issued, {sent['alerts']} alert(s).")

@@ -12,6 +12,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+# One OpenMP thread per process: HistGradientBoosting spins badly when pytest workers share 2 cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

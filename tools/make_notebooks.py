@@ -75,11 +75,11 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
                "at its origins on data that ends `gap >= horizon` periods before, and judged against base "
                "rate and persistence."),
         ("code", "import matplotlib\nmatplotlib.use('Agg')\nimport pandas as pd\nimport tension\n\n"
-                 "world = tension.simulate(seed=11, countries=14, years=4)\n"
+                 "world = tension.simulate(seed=11, countries=10, years=3)\n"
                  "panel = tension.build_panel(world.events, freq='W', dyads='undirected')\n"
                  "periods = panel.period.drop_duplicates().sort_values()\n"
-                 "spec = tension.BacktestSpec(start=periods.iloc[110], end=periods.iloc[-6], freq='W', horizon=4,\n"
-                 "                            refit_every=13, min_train_periods=52)\n"
+                 "spec = tension.BacktestSpec(start=periods.iloc[80], end=periods.iloc[-6], freq='W', horizon=4,\n"
+                 "                            refit_every=26, min_train_periods=52)\n"
                  "len(spec.origins())"),
         ("code", "result = tension.run_backtest(panel, spec, models=['history', 'logit', 'hgb'], target='any_material_conflict', k=1)\n"
                  "cols = ['model', 'horizon', 'n', 'positives', 'brier', 'log_loss', 'roc_auc', 'average_precision', 'bss_base_rate', 'bss_persistence']\n"

@@ -1,0 +1,172 @@
+"""``tension doctor``: check the installation, the tracking store, the event store and the ledger.
+
+Each check returns a :class:`Check` with a status (``ok``, ``warn``, ``fail``), what was
+found, and for every problem what to do about it. Checks never change anything.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Check", "check_versions", "check_store", "check_ledger", "check_tracking", "run_checks"]
+
+_PINNED = ("mlflow", "pandas", "numpy", "pyarrow", "duckdb", "scikit-learn", "statsmodels", "dask", "distributed")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding of ``tension doctor``."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pins(constraints: Path) -> dict[str, str]:
+    pins = {}
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        name, sep, ver = line.strip().partition("==")
+        if sep:
+            pins[name.lower().replace("_", "-")] = ver.strip()
+    return pins
+
+
+def check_versions(constraints: Path | None = None) -> list[Check]:
+    """Installed versions against ``constraints.txt`` (MLflow must match: it migrates its database)."""
+    installed = {}
+    for name in _PINNED:
+        try:
+            installed[name] = version(name)
+        except PackageNotFoundError:
+            installed[name] = None
+    detail = f"python {sys.version.split()[0]}, tension {version('tension')}, " + ", ".join(
+        f"{k} {v}" for k, v in installed.items() if v
+    )
+    checks = [Check("versions", "ok", detail)]
+    if constraints is None or not constraints.is_file():
+        return checks
+    pins = _pins(constraints)
+    for name, have in installed.items():
+        want = pins.get(name)
+        if want and have != want:
+            status = "fail" if name == "mlflow" else "warn"
+            checks.append(
+                Check(
+                    f"pin:{name}",
+                    status,
+                    f"{name} {have} is installed but {constraints.name} pins {want}.",
+                    f"Run: .venv/bin/pip install -c {constraints} -e . (scheduled jobs and notebooks must share versions).",
+                )
+            )
+    return checks
+
+
+def check_store(location: str) -> list[Check]:
+    """Manifest vs files, schema version, the counting identity, duplicate event ids."""
+    import duckdb
+
+    from .errors import UsageError
+    from .store import Store
+
+    store = Store(location)
+    try:
+        manifest = store.manifest
+    except UsageError as exc:
+        return [Check("store", "fail", str(exc), "Re-ingest into a new store with this version.")]
+    if manifest["version"] == 0:
+        return [Check("store", "warn", f"No events stored at {location} yet.", "Run `tension ingest FILE --store ...`.")]
+    checks = []
+    files = store.files()
+    missing = [f for f in files if not store.fs.exists(f.split("://", 1)[-1] if not store.is_local else f)]
+    if missing:
+        checks.append(
+            Check("store:files", "fail", f"{len(missing)} file(s) named by the manifest are missing, e.g. {missing[0]}.",
+                  "Restore them from backup, or retract the batches that wrote them (`tension store retract`).")
+        )
+    summary = store.summary()
+    checks.append(
+        Check(
+            "store:identity",
+            "ok" if summary["identity_holds"] else "fail",
+            f"{summary['events']:,} events in {summary['files']} files, {summary['batches']} batches, "
+            f"read {summary['read']:,} = stored {summary['stored']:,} + duplicates {summary['duplicates']:,} "
+            f"+ quarantined {summary['quarantined']:,}; last event {summary['last_date']}.",
+            "" if summary["identity_holds"] else "Counts disagree with the files: run `tension store compact`, then re-ingest.",
+        )
+    )
+    if files and store.is_local and not missing:
+        con = duckdb.connect()
+        total, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT event_id) FROM read_parquet(?)", [files]
+        ).fetchone()
+        con.close()
+        checks.append(
+            Check(
+                "store:duplicates",
+                "ok" if total == distinct else "fail",
+                f"{total - distinct} duplicate event ids among {total:,} events.",
+                "" if total == distinct else "Run `tension store compact` (it rewrites files without duplicates).",
+            )
+        )
+    return checks
+
+
+def check_ledger(path: Path) -> list[Check]:
+    """Every ledger file named by its manifest exists and reads; resolutions point at forecasts."""
+    from .ledger import Ledger
+
+    ledger = Ledger(path)
+    names = ledger.files
+    if not names["forecasts"]:
+        return [Check("ledger", "warn", f"No forecasts issued to {path} yet.", "Run `tension score --issue`.")]
+    missing = [n for group in names.values() for n in group if not (path / n).is_file()]
+    if missing:
+        return [Check("ledger", "fail", f"{len(missing)} ledger file(s) missing, e.g. {missing[0]}.",
+                      "Restore the ledger folder from backup; issued forecasts must never be lost.")]
+    forecasts = ledger.forecasts()
+    resolutions = ledger.resolutions()
+    orphans = set(resolutions["forecast_id"]) - set(forecasts["forecast_id"]) if len(resolutions) else set()
+    dup = int(forecasts["forecast_id"].duplicated().sum())
+    status = "ok" if not orphans and not dup else "fail"
+    return [
+        Check(
+            "ledger",
+            status,
+            f"{len(forecasts):,} forecasts, {len(resolutions):,} resolutions, {len(orphans)} orphan resolutions, "
+            f"{dup} duplicated forecast ids.",
+            "" if status == "ok" else "The ledger was edited by hand; restore it from backup.",
+        )
+    ]
+
+
+def check_tracking(uri: str | None = None) -> list[Check]:
+    """The tracking URI answers and its schema is current."""
+    from . import tracking
+    from .errors import TrackingUnavailableError
+
+    uri = uri or tracking.tracking_uri()
+    try:
+        status = tracking.store_status(uri)
+    except TrackingUnavailableError as exc:
+        return [Check("tracking", "fail", str(exc), "Start the server or fix MLFLOW_TRACKING_URI.")]
+    ok = status["reachable"] and status["schema_current"]
+    return [
+        Check(
+            "tracking",
+            "ok" if ok else "warn",
+            f"{uri}: " + status["detail"],
+            "" if ok else status.get("fix", ""),
+        )
+    ]
+
+
+def run_checks(store: str, ledger: Path, constraints: Path | None, tracking_uri: str | None = None) -> list[Check]:
+    """All checks, in the order a person would fix them."""
+    return [*check_versions(constraints), *check_tracking(tracking_uri), *check_store(store), *check_ledger(ledger)]

@@ -112,3 +112,8 @@ def test_bad_arguments_say_what_to_use(freq: str, dyads: str, match: str) -> Non
 def test_no_events_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="No events"):
         aggregate(hand_events(), start="2030-01-01")
+
+
+def test_events_without_canonical_columns_are_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="lacks canonical columns.*conform"):
+        aggregate(pd.DataFrame({"date": ["2024-01-01"], "source_country": ["ARM"]}))

@@ -87,15 +87,27 @@ _SUMS = ("events", "goldstein", "hostile")
 """Non-mask channels: event count, Goldstein sum, hostile sum (-goldstein of negative events)."""
 
 
+def _universe() -> list[str]:
+    """Every numeric CAMEO-shaped code (2-4 digits, roots 01-20) plus the taxonomy's own codes."""
+    codes = [f"{r:02d}" for r in range(1, 21)]
+    codes += [f"{r:02d}{d}" for r in range(1, 21) for d in range(10)]
+    codes += [f"{r:02d}{d}{e}" for r in range(1, 21) for d in range(10) for e in range(10)]
+    try:
+        from .taxonomy import cameo_table
+
+        codes += [str(c) for c in cameo_table()["code"]]
+    except (ImportError, AttributeError, KeyError):  # pragma: no cover - taxonomy ships with the package
+        pass
+    return sorted(set(codes))
+
+
 def channel_codes() -> dict[str, frozenset[str]]:
     """CAMEO codes of each code-set channel: ``tension.taxonomy`` sets, else documented prefixes."""
     try:
         from . import taxonomy as tx
     except ImportError:  # pragma: no cover - taxonomy always ships with the package
         tx = None
-    universe = [f"{r:02d}" for r in range(1, 21)]
-    universe += [f"{r:02d}{d}" for r in range(1, 21) for d in range(10)]
-    universe += [f"{r:02d}{d}{e}" for r in range(1, 21) for d in range(10) for e in range(10)]
+    universe = _universe()
     out: dict[str, frozenset[str]] = {}
     for channel, (set_name, prefixes) in CHANNEL_SOURCES.items():
         codes = getattr(tx, set_name, None) if tx is not None else None
@@ -106,13 +118,42 @@ def channel_codes() -> dict[str, frozenset[str]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _code_lookup() -> pd.DataFrame:
-    codes = channel_codes()
+def _class_lookup() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(cameo_code, family, quad_class) -> small class id, with each class's family index and mask.
+
+    Grouping events on one small integer instead of the code, family and quad strings keeps
+    the DuckDB ``GROUP BY`` close to a bare one. Class 0 is "unknown" (a code outside the
+    universe: family ``other``, no code-set bits); such events still count in every volume.
+    """
     masks: dict[str, int] = {}
-    for channel, members in codes.items():
+    for channel, members in channel_codes().items():
         for code in members:
             masks[code] = masks.get(code, 0) | _BIT[channel]
-    return pd.DataFrame({"cameo_code": list(masks), "mask": np.array(list(masks.values()), dtype=np.int64)})
+    classes: dict[tuple[int, int], int] = {(FAMILIES.index("other"), 0): 0}
+    codes, fams, quads, ids = [], [], [], []
+    for code in _universe():
+        base = masks.get(code, 0)
+        for fi, fam in enumerate(FAMILIES):
+            for quad in (1, 2, 3, 4):
+                m = base | (_BIT["verbal_conflict"] if quad == 3 else 0) | (_BIT["material_conflict"] if quad == 4 else 0)
+                cls = classes.setdefault((fi, m), len(classes))
+                codes.append(code)
+                fams.append(fam)
+                quads.append(quad)
+                ids.append(cls)
+    table = pd.DataFrame(
+        {
+            "cameo_code": np.array(codes, dtype=object),
+            "family": np.array(fams, dtype=object),
+            "quad_class": np.array(quads, dtype=np.int8),
+            "cls": np.array(ids, dtype=np.int32),
+        }
+    )
+    fam_of = np.zeros(len(classes), dtype=np.int8)
+    mask_of = np.zeros(len(classes), dtype=np.int64)
+    for (fi, m), cls in classes.items():
+        fam_of[cls], mask_of[cls] = fi, m
+    return table, fam_of, mask_of
 
 
 def _check(freq: str, dyads: str) -> None:
@@ -168,6 +209,9 @@ _NEEDED = ["date", "source_country", "source_org", "target_country", "target_org
 def _relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any = None, end: Any = None) -> str:
     """Register the events with DuckDB; return the SQL to select from."""
     if isinstance(source, pd.DataFrame):
+        missing = [c for c in _NEEDED if c not in source.columns]
+        if missing:
+            raise UsageError(problem("The events table lacks canonical columns.", f"the columns of tension.schema ({', '.join(_NEEDED)})", missing, "Pass it through tension.schema.conform(events) first."))
         con.register("events_input", source)
         return "events_input"
     if isinstance(source, (str, Path)):
@@ -205,39 +249,40 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     (inclusive, either may be None).
     """
     _check(freq, "directed")
+    lookup, fam_of, mask_of = _class_lookup()
     con = duckdb.connect()
     try:
         rel = _relation(con, source, start, end)
-        con.register("code_lookup", _code_lookup())
+        con.register("class_lookup", lookup)
         where = []
         if start is not None:
             where.append(f"CAST(date AS DATE) >= DATE '{pd.Timestamp(start).date()}'")
         if end is not None:
             where.append(f"CAST(date AS DATE) <= DATE '{pd.Timestamp(end).date()}'")
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        quad = " | ".join(f"(CASE WHEN a.quad_class = {q} THEN {_BIT[name]} ELSE 0 END)" for name, q in _QUAD_BITS.items())
-        # group on the raw columns first (as cheap as a bare GROUP BY); side keys, code-set
-        # masks and family indices are then computed on the far fewer aggregated rows
+        # group on raw side columns, the integer period and one small class id (as cheap as
+        # a bare GROUP BY); side keys are then computed on the far fewer aggregated rows
         sql = f"""
             WITH a AS (
-                SELECT source_country, source_org, target_country, target_org,
-                       {_period_sql(freq, 'date')} AS p, family, cameo_code, quad_class,
+                SELECT e.source_country, e.source_org, e.target_country, e.target_org,
+                       {_period_sql(freq, 'e.date')} AS p, coalesce(l.cls, 0) AS cls,
                        count(*) AS n,
-                       coalesce(sum(goldstein), 0)::DOUBLE AS g,
-                       coalesce(sum(CASE WHEN goldstein < 0 THEN -goldstein ELSE 0 END), 0)::DOUBLE AS h
-                FROM {rel} {clause}
+                       coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
+                       coalesce(-sum(least(e.goldstein, 0)), 0)::DOUBLE AS h
+                FROM (SELECT * FROM {rel} {clause}) e
+                LEFT JOIN class_lookup l
+                  ON e.cameo_code = l.cameo_code AND e.family = l.family AND e.quad_class = l.quad_class
                 GROUP BY ALL
             )
-            SELECT {_side('a.source_country', 'a.source_org')} AS s,
-                   {_side('a.target_country', 'a.target_org')} AS t,
-                   a.p::INTEGER AS p, coalesce(a.family, 'other') AS family,
-                   (coalesce(l.mask, 0) | {quad})::INTEGER AS mask, a.n::DOUBLE AS n, a.g, a.h
-            FROM a LEFT JOIN code_lookup l ON a.cameo_code = l.cameo_code
+            SELECT {_side('source_country', 'source_org')} AS s,
+                   {_side('target_country', 'target_org')} AS t,
+                   p::INTEGER AS p, cls::INTEGER AS cls, n::DOUBLE AS n, g, h
+            FROM a
         """
         table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
-    return _counts_frame(table)
+    return _counts_frame(table, fam_of, mask_of)
 
 
 def _shared_categories(s: pa.ChunkedArray, t: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, pd.Index]:
@@ -253,8 +298,8 @@ def _shared_categories(s: pa.ChunkedArray, t: pa.ChunkedArray) -> tuple[np.ndarr
     return codes_s, codes_t, pd.Index(cats, dtype=object)
 
 
-def _counts_frame(table: pa.Table) -> pd.DataFrame:
-    fam = pc.index_in(table["family"], value_set=pa.array(FAMILIES)).fill_null(len(FAMILIES) - 1)
+def _counts_frame(table: pa.Table, fam_of: np.ndarray, mask_of: np.ndarray) -> pd.DataFrame:
+    cls = table["cls"].to_numpy()
     codes_s, codes_t, cats = _shared_categories(table["s"], table["t"])
     dtype = pd.CategoricalDtype(cats)
     return pd.DataFrame(
@@ -262,8 +307,8 @@ def _counts_frame(table: pa.Table) -> pd.DataFrame:
             "s": pd.Categorical.from_codes(codes_s, dtype=dtype),
             "t": pd.Categorical.from_codes(codes_t, dtype=dtype),
             "p": table["p"].to_numpy().astype(np.int64),
-            "family": fam.to_numpy().astype(np.int8),
-            "mask": table["mask"].to_numpy().astype(np.int64),
+            "family": fam_of[cls],
+            "mask": mask_of[cls],
             "n": table["n"].to_numpy(),
             "g": table["g"].to_numpy(),
             "h": table["h"].to_numpy(),

@@ -87,12 +87,11 @@ def _month(d: date) -> str:
 
 
 def _row_hash_sum(table: pa.Table) -> int:
-    """Order-independent content fingerprint: sum of per-row 64-bit hashes, modulo 2**64."""
+    """Order-independent fingerprint of the event ids: sum of 64-bit hashes, modulo 2**64."""
     if table.num_rows == 0:
         return 0
-    cols = ["event_id", "date", "cameo_code", "source_country", "target_country"]
-    frame = table.select(cols).to_pandas()
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    ids = table["event_id"].to_pandas()
+    hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy(dtype=np.uint64)
     return int(hashed.sum(dtype=np.uint64))
 
 
@@ -373,7 +372,7 @@ class Store:
 
     @property
     def digest(self) -> str:
-        """Fingerprint of the stored events (ids, dates, codes, countries); independent of file layout."""
+        """Fingerprint of the set of stored event ids; independent of file layout (unchanged by compact)."""
         return self._digest_of(self._load_manifest())
 
     def _commit(self, manifest: dict[str, Any]) -> None:
@@ -417,7 +416,6 @@ class Store:
 
     # -- writing ------------------------------------------------------------------------
     def _write_events(self, table: pa.Table, month: str, batch_id: str) -> dict[str, Any]:
-        table = table.sort_by([("date", "ascending"), ("event_id", "ascending")])
         rel = posixpath.join("data", f"month={month}", f"{batch_id}-{uuid.uuid4().hex[:12]}.parquet")
         path = self._p(rel)
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)

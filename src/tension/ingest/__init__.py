@@ -30,7 +30,7 @@ from ..schema import events_from_arrow
 from ..store import Store
 from . import acled, gdelt, generic, icews, icews_kg, polecat
 from .detect import FORMATS, HEAD_BYTES, detect_format
-from .validate import REASONS, Checked, finalize
+from .validate import REASONS, Checked, clear_caches, finalize
 
 __all__ = ["read_events", "ingest", "ReadResult", "FileReport", "IngestReport", "FORMATS", "REASONS", "detect_format"]
 
@@ -220,6 +220,7 @@ def read_events(path: str | os.PathLike[str], format: str = "auto", mapping: Csv
         ``events`` (canonical columns; ``batch_id``/``ingested_at`` empty), ``quarantine``
         (source_file, source_line, reason, raw), ``read`` (records seen), ``unresolved``.
     """
+    clear_caches()
     text = _expand([path])[0]
     fmt = _resolve_format(text, format, mapping)
     tables, bad = [], []
@@ -254,6 +255,7 @@ def ingest(
 
     ``on_progress(n_bytes, description)`` is called as the files are read.
     """
+    clear_caches()
     store = store if isinstance(store, Store) else Store(store)
     files = _expand(list(paths))
     formats = [_resolve_format(f, format, mapping) for f in files]

@@ -41,20 +41,24 @@ rows_v2 = _rows(V2_COUNTS)
 
 
 def _country(country_code: pa.Array, actor_code: pa.Array) -> pa.Array:
-    given = blank_to_null(country_code)
-    prefix = blank_to_null(pc.utf8_slice_codeunits(pc.fill_null(actor_code, ""), 0, 3))
-    return pc.coalesce(country_codes(given, "cameo"), country_codes(prefix, "cameo"))
+    given = country_codes(country_code, "cameo", clean=False)
+    if given.null_count == 0:
+        return given
+    # blank (or unknown) country code: the first three letters of the actor code
+    prefix = pc.if_else(pc.is_valid(given), pa.scalar(None, pa.string()), pc.utf8_slice_codeunits(actor_code, 0, 3))
+    return pc.coalesce(given, country_codes(prefix, "cameo", clean=False))
 
 
-def _actor(name: pa.Array, code: pa.Array) -> pa.Array:
-    return pc.coalesce(blank_to_null(name), blank_to_null(code))
+def _null_if_country(names: pa.Array, country: pa.Array) -> pa.Array:
+    return pc.if_else(pc.is_valid(country), pa.scalar(None, pa.string()), names)
 
 
 def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
-    a1, a2 = _actor(r.col(6), r.col(5)), _actor(r.col(16), r.col(15))
+    # fields are read with empty strings as nulls (see tension.ingest.text)
+    a1, a2 = pc.coalesce(r.col(6), r.col(5)), pc.coalesce(r.col(16), r.col(15))
     c1, c2 = _country(r.col(7), r.col(5)), _country(r.col(17), r.col(15))
-    o1 = pc.if_else(pc.is_valid(c1), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(6))))
-    o2 = pc.if_else(pc.is_valid(c2), pa.scalar(None, pa.string()), org_of_names(blank_to_null(r.col(16))))
+    o1 = org_of_names(_null_if_country(r.col(6), c1), clean=False)
+    o2 = org_of_names(_null_if_country(r.col(16), c2), clean=False)
     n = len(r)
     url = r.col(url_index[r.width]) if r.width in url_index else pa.nulls(n, pa.string())
     weight = to_number(r.col(31))
@@ -62,16 +66,16 @@ def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
         rows=r,
         dataset="gdelt",
         date=parse_dates(r.col(1), [DATE_COMPACT]),
-        code=blank_to_null(r.col(26)),
+        code=r.col(26),
         source_actor=a1,
         target_actor=a2,
         source_country=c1,
         target_country=c2,
         source_org=o1,
         target_org=o2,
-        event_id=pc.binary_join_element_wise("gdelt", pc.utf8_trim_whitespace(r.col(0)), ":"),
+        event_id=pc.binary_join_element_wise("gdelt", r.col(0), ":"),
         weight=weight,
-        source_ref=blank_to_null(url),
+        source_ref=url,
         resolve_names=False,
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -46,6 +46,8 @@ class Rows:
     """Refused records: (line, reason, raw text)."""
     records: int = 0
     """Records seen in this block (good + refused; blank lines are not records)."""
+    n_lines: int = 0
+    """Physical lines in the block (blank ones included)."""
 
     def __len__(self) -> int:
         return len(self.line)
@@ -147,19 +149,19 @@ def delimited_rows(
         if on_bytes and block:
             on_bytes(len(block))
         if block:
-            data = carry + block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carry += block
                 continue
-            data, carry = data[: cut + 1], data[cut + 1 :]
+            data = carry + block[: cut + 1] if carry else block[: cut + 1] if cut + 1 < len(block) else block
+            carry = block[cut + 1 :]
         else:
             data, carry = carry, b""
             if data and not data.endswith(b"\n"):
                 data += b"\n"
         if data:
-            yield from _block_rows(data, line, sep, names, expected, columns, width)
-            line += data.count(b"\n")
+            n_lines = yield from _block_rows(data, line, sep, names, expected, columns, width)
+            line += n_lines
         if not block:
             break
 
@@ -175,7 +177,8 @@ def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | N
         convert_options=pacsv.ConvertOptions(
             include_columns=[f"c{i}" for i in wanted],
             column_types={f"c{i}": pa.string() for i in wanted},
-            strings_can_be_null=False,
+            null_values=[""],
+            strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
     )
@@ -198,7 +201,7 @@ def _fast_block(
     A few rows with another field count are found by their text and quarantined as
     ``wrong_column_count``. Returns None when the block needs the careful path.
     """
-    if width is None or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+    if width is None or width < 2:
         return None
     if not data.isascii():
         try:
@@ -218,6 +221,12 @@ def _fast_block(
     n = data.count(b"\n")
     if table.num_rows + len(invalid) != n:
         return None
+    # pyarrow reads a blank line as a row of nulls; look for blank lines only when a row might be one
+    if table.num_columns and table.column(0).null_count:
+        if data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+            return None
+    if any(not t.strip() for t in invalid):
+        return None  # blank lines are not records: the careful path skips them
     if invalid and expected is not None:
         counts = np.array([t.count(chr(sep)) + 1 for t in invalid])
         if np.asarray(expected(counts), dtype=bool).any():
@@ -247,7 +256,9 @@ def _fast_block(
         return data[starts[i] : ends[i]].decode("utf-8", errors="backslashreplace")
 
     bad = [(first_line + i, "wrong_column_count", raw(i)) for i in order]
-    return Rows(table, first_line + idx, width, lambda positions: [raw(int(idx[p])) for p in positions], names, bad, n)
+    rows = Rows(table, first_line + idx, width, lambda positions: [raw(int(idx[p])) for p in positions], names, bad, n)
+    rows.n_lines = n
+    return rows
 
 
 def _block_rows(
@@ -258,11 +269,11 @@ def _block_rows(
     expected: Callable[[np.ndarray], np.ndarray] | None,
     columns: Sequence[int] | None,
     width_hint: int | None = None,
-) -> Iterator[Rows]:
+) -> Generator[Rows, None, int]:
     fast = _fast_block(data, first_line, sep, names, width_hint, columns, expected)
     if fast is not None:
         yield fast
-        return
+        return fast.n_lines
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends, nl = _line_bounds(buf)
     ncols = _fields_per_line(buf, starts, sep)
@@ -282,7 +293,7 @@ def _block_rows(
     widths = np.unique(ncols[ok]) if ok.any() else np.array([], dtype=np.int64)
     if len(widths) == 0:
         yield Rows(_string_table([], 0), np.array([], dtype=np.int64), 0, lambda idx: [], names, bad, records)
-        return
+        return len(nl)
     for k, width in enumerate(widths):
         sel = ok & (ncols == width)
         idx = np.flatnonzero(sel)
@@ -298,6 +309,7 @@ def _block_rows(
             return [raw(int(_idx[p])) for p in positions]
 
         yield Rows(table, first_line + idx, int(width), raw_of, names, bad if k == 0 else [], records if k == 0 else 0)
+    return len(nl)
 
 
 def _py_rows(buf: list[list[str]], lines: list[int], raws: list[str], width: int, names: list[str] | None, bad: list, records: int) -> Rows:

@@ -99,15 +99,22 @@ def blank_to_null(values: pa.Array | None, tokens: Sequence[str] = ("", "NA", "N
     return pc.if_else(pc.is_in(values, value_set=pa.array(list(tokens), pa.string())), pa.scalar(None, pa.string()), values)
 
 
-def map_unique(values: pa.Array, func, out_type: pa.DataType = pa.string()) -> pa.Array:  # noqa: ANN001
-    """Apply ``func`` (pandas Series -> Series aligned) to the distinct values only, then spread back."""
-    encoded = pc.dictionary_encode(pc.cast(values, pa.string()))
+def map_unique(values: pa.Array, func, out_type: pa.DataType = pa.string(), cache: dict | None = None) -> pa.Array:  # noqa: ANN001
+    """Apply ``func`` (pandas Series -> Series aligned) to the distinct values only, then spread back.
+
+    ``cache`` (value -> result) carries results across blocks of one file.
+    """
+    encoded = pc.dictionary_encode(values if values.type == pa.string() else pc.cast(values, pa.string()))
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="object")
-    mapped = func(uniques) if len(uniques) else pd.Series([], dtype="object")
-    mapped_arr = pa.array(pd.Series(mapped).astype(object).where(pd.notna(mapped), None).tolist(), out_type)
-    return mapped_arr.take(encoded.indices)
+    uniques = encoded.dictionary.to_pylist()
+    cache = {} if cache is None else cache
+    todo = [u for u in uniques if u not in cache]
+    if todo:
+        mapped = func(pd.Series(todo, dtype="object"))
+        mapped = pd.Series(mapped).astype(object)
+        cache.update(zip(todo, mapped.where(pd.notna(mapped), None).tolist()))
+    return pa.array([cache[u] for u in uniques], out_type).take(encoded.indices)
 
 
 @dataclass
@@ -150,18 +157,28 @@ class Checked:
     unresolved_events: int
 
 
-def country_codes(values: pa.Array, scheme: str) -> pa.Array:
+_CACHES: dict[str, dict] = {}
+
+
+def country_codes(values: pa.Array, scheme: str, clean: bool = True) -> pa.Array:
     """Country codes or names -> ISO alpha-3 via ``tension.actors.resolve_country_codes`` (distinct values only)."""
     from ..actors import resolve_country_codes
 
-    return map_unique(blank_to_null(values), lambda s: resolve_country_codes(s.astype(str), scheme))
+    cache = _CACHES.setdefault(f"country:{scheme}", {})
+    return map_unique(blank_to_null(values) if clean else values, lambda s: resolve_country_codes(s.astype(str), scheme), cache=cache)
 
 
-def org_of_names(names: pa.Array) -> pa.Array:
+def org_of_names(names: pa.Array, clean: bool = True) -> pa.Array:
     """Organisation codes for actor names (date-free), distinct values only."""
     from ..actors import resolve_actors
 
-    return map_unique(blank_to_null(names), lambda s: resolve_actors(s.astype(str))["org"])
+    cache = _CACHES.setdefault("org", {})
+    return map_unique(blank_to_null(names) if clean else names, lambda s: resolve_actors(s.astype(str))["org"], cache=cache)
+
+
+def clear_caches() -> None:
+    """Forget cached resolutions (called at the start of every ingest/read, so table updates apply)."""
+    _CACHES.clear()
 
 
 def resolve_names(names: pa.Array, dates: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -248,10 +265,16 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
         raws = rows.raw_of(bad_idx)
         quarantine.extend((int(rows.line[i]), str(reason[i]), r) for i, r in zip(bad_idx, raws))
         quarantine.sort()
+    all_good = bool(good.all())
     keep = pa.array(good)
 
+    def sel(arr: pa.Array) -> pa.Array:
+        return arr if all_good else arr.filter(keep)
+
     def g(arr: pa.Array | None) -> pa.Array | None:
-        return None if arr is None else pc.cast(arr, pa.string()).filter(keep) if arr.type != pa.float32() else arr.filter(keep)
+        if arr is None:
+            return None
+        return sel(arr if arr.type in (pa.string(), pa.float32()) else pc.cast(arr, pa.string()))
 
     dates = p.date[good]
     src_actor, tgt_actor = g(p.source_actor), g(p.target_actor)
@@ -270,16 +293,16 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     src_country = pc.if_else(pc.is_valid(src_org), pa.scalar(None, pa.string()), src_country)
     tgt_country = pc.if_else(pc.is_valid(tgt_org), pa.scalar(None, pa.string()), tgt_country)
 
-    codes = {k: v.filter(keep) for k, v in looked.items()}
+    codes = {k: sel(v) for k, v in looked.items()}
     date_arr = pa.array(dates, pa.date32())
-    event_id = None if p.event_id is None else pc.cast(p.event_id, pa.string()).filter(keep)
+    event_id = None if p.event_id is None else g(p.event_id)
     if event_id is None or event_id.null_count:
         hashed = content_ids(
             p.id_prefix or (p.dataset if isinstance(p.dataset, str) else "event"),
             [pc.cast(date_arr, pa.string()), src_actor, tgt_actor, codes["cameo_code"], g(p.source_ref) or nulls, g(p.text) or nulls],
         )
         event_id = hashed if event_id is None else pc.coalesce(event_id, hashed)
-    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else pc.fill_null(pc.cast(p.weight, pa.float32()).filter(keep), 1.0)
+    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else pc.fill_null(sel(pc.cast(p.weight, pa.float32())), 1.0)
     columns = {
         "event_id": event_id,
         "date": date_arr,

@@ -1,0 +1,509 @@
+"""Where the heavy work runs: in this process (``local``) or on a Dask cluster (``dask``).
+
+Both engines expose the same three calls (:meth:`Engine.build_panel`,
+:meth:`Engine.run_backtest`, :meth:`Engine.score`) and give the same rows; the Dask
+engine only changes *where* the pure functions of the panel, backtest and scoring
+stages run (../shared/ARCHITECTURE.md, "Engines"):
+
+1. **Panel.** Each committed month file of the store (:meth:`tension.store.Store.files`)
+   is read on a worker and reduced with the same DuckDB ``GROUP BY`` as the local path
+   (:func:`tension.dyads.event_counts`) into long rows. The long rows between two
+   countries are split by :func:`tension.dyads.bucket_of` (both directions of a pair in
+   one bucket) and shuffled into dyad-hash buckets: every bucket holds all history of
+   its dyads. The country-level pass (:func:`tension.dyads.country_context`) runs once
+   over all long rows and is broadcast to every worker (``client.scatter(...,
+   broadcast=True)``); :func:`tension.panel.build_bucket` then maps over the buckets.
+   Concatenating the buckets and sorting by (source, target, period) gives the local
+   panel. Long rows are pre-aggregated per month file before the shuffle (a map-side
+   combine), so only aggregated rows travel, never raw events; since every downstream
+   step sums rows, a (dyad, week) split over two month files sums to the same value.
+2. **Backtest.** The rolling origins are cut into blocks of ``refit_every`` origins (one
+   fit each, exactly as :func:`tension.backtest.evaluate` refits); every (model, chunk of
+   blocks) is a task calling ``evaluate`` on the broadcast panel. Each task logs a child
+   MLflow run under the driver's run when ``parent_run_id`` is given.
+3. **Scoring.** One task per horizon calls :func:`tension.scoring.score`; ranks are per
+   horizon, so the concatenation equals the local table.
+
+Equality: identical rows and integer columns; float columns equal within ``rtol=1e-9``
+(sums of Goldstein scores are added in a different order) - ``tests/test_engines.py``
+states and checks this.
+
+Examples
+--------
+>>> with get_engine("local") as engine:       # doctest: +SKIP
+...     panel = engine.build_panel("data/store", freq="W")
+>>> with get_engine("dask") as engine:        # a LocalCluster with 2 worker processes  # doctest: +SKIP
+...     panel = engine.build_panel("s3://bucket/events", freq="W")
+"""
+from __future__ import annotations
+
+import dataclasses
+import operator
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import pandas as pd
+
+from .backtest import REQUIRED_BASELINES, BacktestResult, BacktestSpec, check_leakage, evaluate, metrics
+from .config import Experiment, PanelConfig
+from .dyads import bucket_of, country_context, dyadic_rows, event_counts
+from .errors import UsageError, problem
+from .features import FEATURES
+from .models import make_model
+from .panel import build_bucket
+from .panel import build_panel as _local_build_panel
+from .scoring import score as _local_score
+from .store import Store
+from .targets import make_target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
+__all__ = ["ENGINES", "Engine", "LocalEngine", "DaskEngine", "get_engine", "engine_options", "EVENT_COUNT_COLUMNS"]
+
+ENGINES: tuple[str, ...] = ("local", "dask")
+
+EVENT_COUNT_COLUMNS: tuple[str, ...] = (
+    "date", "source_country", "source_org", "target_country", "target_org", "family", "cameo_code", "quad_class", "goldstein",
+)
+"""Event columns :func:`tension.dyads.event_counts` reads (the only ones workers load)."""
+
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def engine_options() -> dict[str, Any]:
+    """Typer option types for ``--engine`` and ``--scheduler`` (one definition for every command).
+
+    Usage in a CLI command::
+
+        opts = engine_options()
+        def panel(..., engine: opts["engine"] = "local", scheduler: opts["scheduler"] = None):
+            with get_engine(engine, scheduler) as eng:
+                frame = eng.build_panel(store, freq=freq, ...)
+    """
+    import typer
+
+    return {
+        "engine": Annotated[str, typer.Option("--engine", help="Where to run: local (this process) or dask (a Dask cluster).")],
+        "scheduler": Annotated[
+            str | None,
+            typer.Option("--scheduler", help="Address of an existing Dask scheduler (tcp://host:8786); "
+                         "default with --engine dask: a local cluster of 2 worker processes."),
+        ],
+    }
+
+
+def get_engine(name: str = "local", scheduler: str | None = None, *, n_workers: int = 2, client: Any = None) -> Engine:
+    """The engine called ``name`` (``local`` or ``dask``); use it as a context manager.
+
+    ``scheduler``: address of a running Dask scheduler (``tcp://10.0.0.5:8786``); without
+    it ``dask`` starts a :class:`distributed.LocalCluster` of ``n_workers`` worker
+    processes (one thread each) and stops it on exit. ``client``: an existing
+    :class:`distributed.Client` to use instead (not closed on exit).
+    """
+    key = str(name).strip().lower()
+    if key not in ENGINES:
+        from .errors import did_you_mean
+
+        raise UsageError(problem("Unknown engine.", "local or dask", name, "Use --engine local or --engine dask." + did_you_mean(key, list(ENGINES))))
+    if key == "local":
+        if scheduler:
+            raise UsageError(problem("--scheduler only applies to the Dask engine.", "--engine dask with --scheduler", f"--engine local --scheduler {scheduler}",
+                                     "Add --engine dask, or drop --scheduler."))
+        return LocalEngine()
+    return DaskEngine(scheduler=scheduler, n_workers=n_workers, client=client)
+
+
+class Engine:
+    """Common interface; see :class:`LocalEngine` and :class:`DaskEngine`."""
+
+    name = "engine"
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release resources (a cluster this engine started)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What runs where (for ``--json`` output and MLflow tags)."""
+        return {"engine": self.name}
+
+    def build_panel(self, source: Any, freq: str = "W", dyads: str = "directed", config: PanelConfig | None = None,
+                    features: Sequence[Any] = FEATURES, start: Any = None, end: Any = None,
+                    regions: Mapping[str, Sequence[str]] | None = None, blocs: Mapping[str, Sequence[str]] | None = None,
+                    on_progress: Progress | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, **kwargs: Any) -> BacktestResult:
+        raise NotImplementedError
+
+    def score(self, model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
+              previous: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+def _event_source(source: Any) -> Any:
+    """A Store for paths/URLs; an object store is read through fsspec (DuckDB has no S3 reader here)."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    store = source if isinstance(source, Store) else Store(str(source))
+    if store.is_local:
+        return store
+    files = store.files()
+    if not files:
+        return store  # the panel stage raises its "no events" message
+    return store.read(columns=list(EVENT_COUNT_COLUMNS))
+
+
+class LocalEngine(Engine):
+    """Everything in this process: the library functions themselves."""
+
+    name = "local"
+
+    def build_panel(self, source: Any, freq: str = "W", dyads: str = "directed", config: PanelConfig | None = None,
+                    features: Sequence[Any] = FEATURES, start: Any = None, end: Any = None,
+                    regions: Mapping[str, Sequence[str]] | None = None, blocs: Mapping[str, Sequence[str]] | None = None,
+                    on_progress: Progress | None = None) -> pd.DataFrame:
+        """:func:`tension.panel.build_panel` (object stores are read through fsspec first)."""
+        return _local_build_panel(_event_source(source), freq, dyads, config, features, start, end, regions=regions, blocs=blocs,
+                                  on_progress=on_progress)
+
+    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, *, parent_run_id: str | None = None,
+                     experiment: Experiment | None = None, **kwargs: Any) -> BacktestResult:
+        """:func:`tension.backtest.run_backtest` (``parent_run_id``/``experiment`` are used by Dask only)."""
+        from .backtest import run_backtest
+
+        return run_backtest(panel, spec, models, **kwargs)
+
+    def score(self, model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
+              previous: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame:
+        """:func:`tension.scoring.score`."""
+        return _local_score(model, panel, as_of, horizons, previous, **kwargs)
+
+
+# --------------------------------------------------------------------------- Dask: tasks (pure, run on workers)
+
+
+def _read_part(part: Any, storage_options: Mapping[str, Any]) -> pd.DataFrame:
+    """Events of one month file (path or URL) or an in-memory chunk, with the counted columns only."""
+    if isinstance(part, pd.DataFrame):
+        return part
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from .schema import events_from_arrow
+
+    with fsspec.open(str(part), "rb", **dict(storage_options)) as fh:
+        table = pq.read_table(fh, columns=list(EVENT_COUNT_COLUMNS))
+    return events_from_arrow(table)
+
+
+def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
+    """:func:`tension.dyads.bucket_of` per row, computed once per distinct pair."""
+    pairs = pd.DataFrame({"s": s.to_numpy(dtype=object), "t": t.to_numpy(dtype=object)})
+    uniq = pairs.drop_duplicates()
+    ids = [bucket_of(a, b, n_buckets) for a, b in zip(uniq["s"], uniq["t"], strict=True)]
+    lookup = uniq.assign(bucket=np.asarray(ids, dtype=np.int64))
+    return pairs.merge(lookup, on=["s", "t"], how="left")["bucket"].to_numpy(dtype=np.int64)
+
+
+def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, storage_options: Mapping[str, Any]) -> list[pd.DataFrame]:
+    """Map step: one month file -> its long rows, split into ``n_buckets`` dyad buckets plus all rows last.
+
+    Returns ``[bucket 0 rows, ..., bucket n-1 rows, all rows]``; the last item feeds the
+    country pass (it needs organisation and one-sided rows too).
+    """
+    events = _read_part(part, storage_options)
+    counts = event_counts(events, freq, start, end)
+    dyadic = dyadic_rows(counts)
+    bucket = _pair_buckets(dyadic["s"], dyadic["t"], n_buckets) if len(dyadic) else np.zeros(0, dtype=np.int64)
+    out = [dyadic[bucket == b] for b in range(n_buckets)]
+    out.append(counts)
+    return out
+
+
+def _country_pass(parts: list[pd.DataFrame], freq: str, config: PanelConfig, regions: Any, start: Any, end: Any, blocs: Any) -> Any:
+    """The country-level pass over every long row (run once)."""
+    counts = pd.concat(parts, ignore_index=True)
+    return country_context(counts, freq, config, regions=regions, start=start, end=end, blocs=blocs)
+
+
+def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: PanelConfig, features: Sequence[Any],
+                  monitored: tuple[str, ...]) -> pd.DataFrame | None:
+    """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows."""
+    rows = pd.concat(pieces, ignore_index=True) if pieces else None
+    if (rows is None or rows.empty) and not monitored:
+        return None
+    return build_bucket(rows, context, dyads, config, features, monitored=monitored)
+
+
+def _monitored_bucket(item: str, n_buckets: int) -> int:
+    text = str(item).strip().upper()
+    sep = ">" if ">" in text else "|" if "|" in text else None
+    parts = text.split(sep) if sep else []
+    if len(parts) != 2 or not all(parts):
+        return 0  # build_bucket raises the helpful message for it
+    return bucket_of(parts[0], parts[1], n_buckets)
+
+
+def _log_worker_run(predictions: pd.DataFrame, warns: list[str], experiment: Experiment, parent_run_id: str, run_name: str,
+                    extra: Mapping[str, float]) -> str | None:
+    """One child run of the driver's run for a worker task (through tension.tracking)."""
+    from . import tracking
+
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = "driver"
+    result = SimpleNamespace(predictions=predictions, metrics=None, warnings=[f"worker {worker}", *warns])
+    for attempt in range(5):  # SQLite: two workers may commit at the same moment
+        try:
+            return tracking.track_backtest(result, experiment=experiment, parent_run_id=parent_run_id, run_name=run_name,
+                                           nested_origins=False, extra_metrics=dict(extra))
+        except Exception as exc:  # noqa: BLE001 - retry only "database is locked"
+            if "locked" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return None
+
+
+def _evaluate_chunk(panel: pd.DataFrame, estimator: Any, spec: BacktestSpec, name: str, target: str, k: int, q: int,
+                    quantile: float, lookback: int, run_id: str, tracking: tuple[Experiment, str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """One model over a contiguous run of refit blocks (a Dask task)."""
+    t0 = time.perf_counter()
+    pred = evaluate(estimator, panel, spec, target=target, k=k, model_name=name, run_id=run_id, q=q, quantile=quantile,
+                    lookback=lookback)
+    warns = list(pred.attrs.get("warnings", []))
+    if tracking is not None:
+        experiment, parent = tracking
+        label = f"{name} {spec.start.date()}..{spec.end.date()}"
+        _log_worker_run(pred, warns, experiment, parent, f"worker {label}",
+                        {"seconds": time.perf_counter() - t0, "rows": float(len(pred)),
+                         "origins": float(pred["origin"].nunique()) if len(pred) else 0.0})
+    return pred, warns
+
+
+def _score_horizon(model: Any, panel: pd.DataFrame, as_of: Any, horizon: int, previous: Any, kwargs: Mapping[str, Any]) -> pd.DataFrame:
+    return _local_score(model, panel, as_of, (horizon,), previous, **dict(kwargs))
+
+
+# --------------------------------------------------------------------------- Dask: driver
+
+
+class DaskEngine(Engine):
+    """The same pure functions as :class:`LocalEngine`, run as Dask tasks.
+
+    Parameters
+    ----------
+    scheduler : address of a running scheduler, or None for a local cluster
+    n_workers : worker processes of the local cluster (one thread each)
+    client : an existing :class:`distributed.Client` (takes precedence; not closed)
+    n_buckets : dyad-hash buckets (default: 2 per worker thread)
+    connect_timeout : how long to try reaching ``scheduler``
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, n_workers: int = 2, client: Any = None, n_buckets: int | None = None,
+                 connect_timeout: str = "10s"):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - a declared dependency
+            raise UsageError(problem("The Dask engine needs the 'distributed' package.", "dask[distributed] installed", "not installed",
+                                     "pip install 'dask[distributed]' or use --engine local.")) from None
+        self._cluster = None
+        self._own_client = client is None
+        if client is not None:
+            self.client = client
+        elif scheduler:
+            try:
+                self.client = Client(scheduler, timeout=connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(problem("Cannot reach the Dask scheduler.", "a running `dask scheduler` at that address", scheduler,
+                                         f"Start it (dask scheduler; dask worker {scheduler}) or drop --scheduler for a local cluster. ({exc})")) from None
+        else:
+            if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+                raise UsageError(problem("The number of Dask workers must be a positive integer.", "1 or more", n_workers))
+            self._cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=None)
+            self.client = Client(self._cluster)
+        self._n_buckets = n_buckets
+
+    # -- housekeeping -------------------------------------------------------------------
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    @property
+    def threads(self) -> int:
+        """Worker threads in the cluster (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.name, "scheduler": self.client.scheduler.address, "workers": len(self.client.nthreads()),
+                "threads": self.threads}
+
+    # -- panel --------------------------------------------------------------------------
+    def build_panel(self, source: Any, freq: str = "W", dyads: str = "directed", config: PanelConfig | None = None,
+                    features: Sequence[Any] = FEATURES, start: Any = None, end: Any = None,
+                    regions: Mapping[str, Sequence[str]] | None = None, blocs: Mapping[str, Sequence[str]] | None = None,
+                    on_progress: Progress | None = None) -> pd.DataFrame:
+        """Build the panel on the cluster; the same rows as :func:`tension.panel.build_panel`.
+
+        ``source``: a Store, a store location (folder or fsspec URL workers can reach) or a
+        canonical events DataFrame (split into chunks and scattered).
+        """
+        from .dyads import _check
+
+        cfg = config or PanelConfig()
+        _check(freq, dyads)
+        step = on_progress or (lambda _name: None)
+        client = self.client
+        n_buckets = self._n_buckets or 2 * self.threads
+        if isinstance(source, pd.DataFrame):
+            if source.empty:
+                raise UsageError(problem("No events in the requested range.", "at least one event", "0 events", "Check the data."))
+            n = max(1, min(4 * self.threads, len(source) // 50_000 or 1))
+            parts: list[Any] = client.scatter([source.iloc[i::n] for i in range(n)])
+            options: dict[str, Any] = {}
+        else:
+            store = source if isinstance(source, Store) else Store(str(source))
+            parts = store.files(start, end)
+            if not parts:
+                raise UsageError(problem("The event store holds no events.", "at least one committed Parquet file", "0 files",
+                                         "Ingest events first: tension ingest FILE."))
+            options = dict(getattr(store.fs, "storage_options", {}) or {})
+        mapped = client.map(_part_counts, parts, freq=freq, start=start, end=end, n_buckets=n_buckets, storage_options=options,
+                            pure=False)
+        step("aggregate")
+        everything = [client.submit(operator.getitem, f, n_buckets, pure=False) for f in mapped]
+        context = client.submit(_country_pass, everything, freq, cfg, regions, start, end, blocs, pure=False).result()
+        shared = client.scatter(context, broadcast=True)
+        step("country pass")
+        monitored: dict[int, list[str]] = {}
+        for item in cfg.monitored:
+            monitored.setdefault(_monitored_bucket(item, n_buckets), []).append(item)
+        buckets = []
+        for b in range(n_buckets):
+            pieces = [client.submit(operator.getitem, f, b, pure=False) for f in mapped]
+            buckets.append(client.submit(_bucket_panel, pieces, shared, dyads, cfg, tuple(features), tuple(monitored.get(b, ())),
+                                         pure=False))
+        frames = [f for f in client.gather(buckets) if f is not None and len(f)]
+        del everything, buckets
+        step("features")
+        if frames:
+            panel = pd.concat(frames, ignore_index=True)
+            panel = panel.sort_values(["source", "target", "period"], kind="stable").reset_index(drop=True)
+        else:  # no dyad rows at all: the (empty) local result, with its columns
+            empty = client.submit(operator.getitem, mapped[0], 0, pure=False).result()
+            panel = build_bucket(empty, context, dyads, cfg, features)
+        panel.attrs["freq"] = freq
+        panel.attrs["dyads"] = dyads
+        panel.attrs["features"] = [f.__name__ for f in features]
+        return panel
+
+    # -- backtest -----------------------------------------------------------------------
+    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, target: str = "any_material_conflict",
+                     k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52, alert_threshold: float = 0.3, top_k: int = 10,
+                     rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None, leakage_checks: int = 3, run_id: str | None = None,
+                     on_progress: Callable[[str], None] | None = None, *, parent_run_id: str | None = None,
+                     experiment: Experiment | None = None, chunks_per_model: int | None = None) -> BacktestResult:
+        """:func:`tension.backtest.run_backtest` with per-origin fits as Dask tasks.
+
+        Steps: (1) the leakage check and target on the driver, as locally; (2) origins cut
+        into blocks of ``spec.refit_every`` (one fit each) and the blocks of each model into
+        ``chunks_per_model`` contiguous chunks (default: 2 per worker thread); (3) one task per
+        (model, chunk) runs :func:`tension.backtest.evaluate` on the broadcast panel and, when
+        ``parent_run_id`` and ``experiment`` are given, logs a child MLflow run; (4) the
+        predictions are concatenated in the local order and scored with
+        :func:`tension.backtest.metrics`.
+        """
+        import uuid
+        import warnings
+
+        from .backtest import LeakageWarning
+
+        chosen = _resolve_models(models)
+        y = make_target(panel, target, horizon=spec.horizon, k=k, q=q, quantile=quantile, lookback=lookback)
+        periods = pd.DatetimeIndex(pd.unique(panel["period"]))
+        wanted, origins = spec.origins(), spec.origins(periods)
+        sink: list[str] = []
+        if len(origins) < len(wanted):
+            missing = wanted.difference(origins)
+            sink.append(f"{len(missing)} of {len(wanted)} origins have no panel rows and are skipped (first: {missing[0].date()}).")
+        if len(origins) == 0:
+            evaluate(next(iter(chosen.values())), panel, spec, target=target, k=k)  # raises the helpful UsageError
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LeakageWarning)
+            leakage = check_leakage(panel, origins, rebuild=rebuild, y=y, n_checks=leakage_checks)
+        sink += [f"leakage screen: {w.message}" for w in caught if issubclass(w.category, LeakageWarning)]
+        run_id = run_id or uuid.uuid4().hex[:12]
+        blocks = [origins[i : i + spec.refit_every] for i in range(0, len(origins), spec.refit_every)]
+        n_chunks = max(1, min(len(blocks), chunks_per_model or 2 * self.threads))
+        bounds = np.array_split(np.arange(len(blocks)), n_chunks)
+        chunk_specs = [dataclasses.replace(spec, start=blocks[ix[0]][0], end=blocks[ix[-1]][-1]) for ix in bounds if len(ix)]
+        track = (experiment, parent_run_id) if experiment is not None and parent_run_id else None
+        shared = self.client.scatter(panel, broadcast=True)
+        futures = {
+            name: [self.client.submit(_evaluate_chunk, shared, est, s, name, target, k, q, quantile, lookback, run_id, track, pure=False)
+                   for s in chunk_specs]
+            for name, est in chosen.items()
+        }
+        frames = []
+        for name, futs in futures.items():
+            for pred, warns in self.client.gather(futs):
+                sink += [w for w in warns if "origins have no panel rows" not in w]
+                if len(pred):
+                    frames.append(pred)
+            if on_progress:
+                on_progress(name)
+        if not frames:
+            raise UsageError(problem("The backtest produced no predictions.", f"at least {spec.min_train_periods} labelled training periods before the first origin",
+                                     f"origins {spec.start.date()}..{spec.end.date()}", "Move --start later or lower min_train_periods."))
+        predictions = pd.concat(frames, ignore_index=True)
+        predictions.attrs = {}
+        table = metrics(predictions, alert_threshold=alert_threshold, top_k=top_k)
+        return BacktestResult(predictions=predictions, metrics=table, warnings=list(dict.fromkeys(sink + table.attrs["warnings"])),
+                              spec=spec, leakage=leakage)
+
+    # -- scoring ------------------------------------------------------------------------
+    def score(self, model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
+              previous: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame:
+        """:func:`tension.scoring.score` with one task per horizon (ranks are per horizon)."""
+        hs = tuple(int(h) for h in horizons)
+        if len(hs) <= 1:
+            return self.client.submit(_score_horizon, model, panel, as_of, hs[0] if hs else 0, previous, kwargs, pure=False).result()
+        shared = self.client.scatter(panel, broadcast=True)
+        parts = self.client.gather([self.client.submit(_score_horizon, model, shared, as_of, h, previous, kwargs, pure=False) for h in hs])
+        out = pd.concat(parts, ignore_index=True)
+        out = out.sort_values(["horizon", "rank", "dyad"], kind="stable", na_position="last").reset_index(drop=True)
+        out.attrs = dict(parts[0].attrs)
+        return out
+
+
+def _resolve_models(models: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+    """Name -> estimator, with the required baselines first (as :func:`tension.backtest.run_backtest`)."""
+    if models is None:
+        chosen: dict[str, Any] = {}
+    elif isinstance(models, Mapping):
+        chosen = dict(models)
+    else:
+        chosen = {name: make_model(name) for name in models}
+    for base in REQUIRED_BASELINES:
+        if base not in chosen:
+            chosen = {base: make_model(base), **chosen}
+    return chosen

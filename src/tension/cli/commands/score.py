@@ -92,6 +92,19 @@ def _events_for(location: str, start: pd.Timestamp | None) -> pd.DataFrame | Non
         return None
 
 
+def _backtest_table(path: Path | None) -> pd.DataFrame | None:
+    """The backtest predictions table: ``path``, else ``data/predictions.parquet`` when it exists."""
+    path = path or project_data_dir() / "predictions.parquet"
+    if not path.is_file():
+        return None
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path, parse_dates=["origin"])
+    raise UsageError(problem("Unknown backtest file type.", ".parquet or .csv", str(path),
+                             "Pass the file written by `tension backtest --out`."))
+
+
 def _check_store(location: str) -> None:
     if "://" not in location and not Path(location).exists():
         raise UsageError(problem("The event store does not exist.", "a folder made by `tension ingest`", location,
@@ -124,6 +137,7 @@ def score(
     date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range (with --to)."),
     date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range."),
     out: Path | None = typer.Option(None, "--out", help="Scores file: .parquet, .csv or .json (default data/scores/)."),
+    backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (default data/predictions.parquet if present): past forecasts behind the 80% band."),
     store: str | None = StoreOpt,
     config: Path | None = ConfigOpt,
     ledger: Path | None = LedgerOpt,
@@ -180,7 +194,12 @@ def score(
         hindcast = date_from is not None
         book = Ledger(_ledger_path(ledger))
         history = book.records() if (book.path / "manifests").is_dir() else pd.DataFrame()
-        calibration = history.dropna(subset=["outcome"]) if len(history) else None
+        past = [history.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]]] if len(history) else []
+        bt = _backtest_table(backtest)
+        if bt is not None and len(bt):
+            mine = bt[bt["model"] == cfg.get("model")] if "model" in bt and cfg.get("model") in set(bt["model"]) else bt
+            past.append(mine.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]])
+        calibration = pd.concat(past, ignore_index=True) if past else None
         advance(1, description="Reading recent events")
         events = _events_for(location, min(dates) - pd.DateOffset(years=1))
         advance(1, description=f"Scoring {len(dates)} date(s)", total=3 + len(dates))
@@ -253,10 +272,9 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
                 card["training_window"] = cfg.get("training_window") or f"{cfg.get('train_start')} to {cfg.get('data_cutoff')}"
     except Exception as exc:  # noqa: BLE001 - the report still renders; the card says what is missing
         card["notes"] = f"registry unavailable: {type(exc).__name__}"
-    if backtest is not None:
-        from ...reports import load_scores  # noqa: F401 - same readers
-
-        card["predictions"] = pd.read_parquet(backtest) if backtest.suffix == ".parquet" else pd.read_csv(backtest, parse_dates=["origin"])
+    table = _backtest_table(backtest)
+    if table is not None and len(table):
+        card["predictions"] = table
     return card
 
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,7 @@ def run(rows: int, keep: Path | None) -> dict:
     size = src.stat().st_size
     gen_s = time.perf_counter() - t0
     store = work / "store"
+    shutil.rmtree(store, ignore_errors=True)  # always an empty store
     tension = Path(sys.executable).parent / "tension"
     cmd = [str(tension), "ingest", str(src), "--store", str(store), "--json"]
     env = {**os.environ, "COLUMNS": "100"}

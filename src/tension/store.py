@@ -415,12 +415,13 @@ class Store:
             yield
 
     # -- writing ------------------------------------------------------------------------
-    def _write_events(self, table: pa.Table, month: str, batch_id: str) -> dict[str, Any]:
+    def _write_events(self, table: pa.Table, month: str, batch_id: str, compression: str = "snappy") -> dict[str, Any]:
+        """Write one data file (snappy while ingesting: fast; ``compact`` rewrites with zstd: small)."""
         rel = posixpath.join("data", f"month={month}", f"{batch_id}-{uuid.uuid4().hex[:12]}.parquet")
         path = self._p(rel)
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
         with self.fs.open(path, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd", row_group_size=256_000)
+            pq.write_table(table, fh, compression=compression, row_group_size=256_000)
         dates = table["date"]
         batches = _value_counts(table["batch_id"])
         return {
@@ -665,7 +666,7 @@ class Store:
                 rewritten += 1
                 table = self._read_paths([f["path"] for f in group])
                 for start in range(0, table.num_rows, target_rows):
-                    files.append(self._write_events(table.slice(start, target_rows), month, "compact"))
+                    files.append(self._write_events(table.slice(start, target_rows), month, "compact", compression="zstd"))
             before = len(manifest["files"])
             manifest["files"] = files
             if rewritten:

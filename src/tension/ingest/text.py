@@ -153,7 +153,12 @@ def delimited_rows(
             if cut < 0:
                 carry += block
                 continue
-            data = carry + block[: cut + 1] if carry else block[: cut + 1] if cut + 1 < len(block) else block
+            if carry:
+                joined = bytearray(carry)
+                joined += memoryview(block)[: cut + 1]
+                data = bytes(joined) if len(joined) < (1 << 20) else joined
+            else:
+                data = block if cut + 1 == len(block) else block[: cut + 1]
             carry = block[cut + 1 :]
         else:
             data, carry = carry, b""
@@ -169,7 +174,7 @@ def delimited_rows(
 def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | None, on_invalid: Any = None) -> pa.Table:
     wanted = [c for c in (columns if columns is not None else range(width)) if c < width]
     return pacsv.read_csv(
-        io.BytesIO(payload),
+        pa.BufferReader(pa.py_buffer(payload)),
         read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 24),
         parse_options=pacsv.ParseOptions(
             delimiter=chr(sep), quote_char=False, escape_char=False, ignore_empty_lines=False, invalid_row_handler=on_invalid

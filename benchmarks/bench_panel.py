@@ -162,11 +162,11 @@ def _bare(files: list[str]) -> tuple[float, int]:
         WHERE source_country <> '' AND target_country <> '' AND source_country <> target_country
         GROUP BY ALL
     """
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     result = con.sql(sql).to_arrow_table()
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - c
     con.close()
-    return elapsed, result.num_rows
+    return elapsed, cpu, result.num_rows
 
 
 def _peak_mb() -> float:
@@ -180,17 +180,20 @@ def measure(data_dir: Path, repeat: int) -> dict:
 
     meta = json.loads((data_dir / "meta.json").read_text())
     files = meta["files"]
-    bare_times, panel_times, steps = [], [], {}
+    bare_times, panel_times, bare_cpu, panel_cpu, steps = [], [], [], [], {}
     rows = groups = 0
+    load_before = os.getloadavg()[0]
     for _ in range(repeat):
-        elapsed, groups = _bare(files)
+        elapsed, cpu, groups = _bare(files)
         bare_times.append(elapsed)
+        bare_cpu.append(cpu)
     peak_after_bare = _peak_mb()
     for _ in range(repeat):
         marks = {}
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         panel = build_panel(ParquetFiles(files), freq="W", dyads="directed", on_progress=lambda name: marks.__setitem__(name, time.perf_counter()))
         panel_times.append(time.perf_counter() - t)
+        panel_cpu.append(time.process_time() - c)
         prev = t
         for name, at in marks.items():
             steps[name] = round(at - prev, 3)
@@ -212,6 +215,11 @@ def measure(data_dir: Path, repeat: int) -> dict:
         "panel_seconds": round(full, 3),
         "panel_steps_seconds": steps,
         "ratio": round(full / bare, 2),
+        "bare_cpu_seconds": round(min(bare_cpu), 3),
+        "panel_cpu_seconds": round(min(panel_cpu), 3),
+        "cpu_ratio": round(min(panel_cpu) / min(bare_cpu), 2),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(_peak_mb(), 1),
         "peak_rss_mb_after_bare": round(peak_after_bare, 1),
     }
@@ -245,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['events']:>11,} events  {r['active_directed_dyads']:>5} dyads x {r['periods']} weeks  "
             f"bare GROUP BY {r['bare_seconds']:.2f} s  panel+{r['features']} features {r['panel_seconds']:.2f} s  "
-            f"ratio {r['ratio']:.2f}x (target <= 2)  peak RSS {r['peak_rss_mb'] / 1024:.2f} GB (target <= 4)  "
-            f"steps {r['panel_steps_seconds']}"
+            f"ratio {r['ratio']:.2f}x (target <= 2; CPU-time ratio {r['cpu_ratio']:.2f}x)  peak RSS {r['peak_rss_mb'] / 1024:.2f} GB (target <= 4)  "
+            f"steps {r['panel_steps_seconds']}  load {r['load_average_before']}"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {

@@ -873,25 +873,41 @@ def base_columns(arrays: DyadArrays) -> dict[str, np.ndarray | None]:
 _INT_BASE = {f"{f}_count" for f in FAMILIES} | {"material_conflict_count", "events_dyad"}
 
 
+def _block(names: list[str], dtype: type, fill: Any, n: int) -> tuple[np.ndarray, pd.DataFrame]:
+    block = np.empty((len(names), n), dtype=dtype)
+    for i, get in enumerate(fill):
+        block[i] = get
+    return block, pd.DataFrame(block.T, columns=names, copy=False)
+
+
 def base_frame(arrays: DyadArrays, selected: np.ndarray) -> pd.DataFrame:
     """Base panel columns for the selected cells, sorted by (dyad, period)."""
     flat = np.flatnonzero(selected.ravel())
     n_t = arrays.shape[1]
     d_idx, t_idx = flat // n_t, flat % n_t
-    out: dict[str, Any] = {
-        "dyad": _strings(arrays.labels, d_idx),
-        "source": _strings(arrays.source, d_idx),
-        "target": _strings(arrays.target, d_idx),
-        "period": arrays.context.periods[t_idx],
-    }
-    for name, values in base_columns(arrays).items():
-        dtype = np.int32 if name in _INT_BASE else np.float32
-        out[name] = values.ravel()[flat].astype(dtype)
-    out["events_global"] = arrays.context.events_global[t_idx].astype(np.int64)
-    out["events_source"] = arrays.ctx("volume", "source").ravel()[flat].astype(np.int64)
-    out["events_target"] = arrays.ctx("volume", "target").ravel()[flat].astype(np.int64)
-    out["low_coverage"] = arrays.context.low_coverage[t_idx]
-    return pd.DataFrame(out)
+    labels = pd.DataFrame(
+        {
+            "dyad": _strings(arrays.labels, d_idx),
+            "source": _strings(arrays.source, d_idx),
+            "target": _strings(arrays.target, d_idx),
+            "period": arrays.context.periods[t_idx],
+        }
+    )
+    dense = base_columns(arrays)
+    ints = [n for n in dense if n in _INT_BASE]
+    floats = [n for n in dense if n not in _INT_BASE]
+    _, int_frame = _block(ints, np.int32, (dense[n].reshape(-1)[flat] for n in ints), len(flat))
+    _, float_frame = _block(floats, np.float32, (dense[n].reshape(-1)[flat] for n in floats), len(flat))
+    volume = np.vstack([arrays.context.arrays["volume"], np.zeros((1, n_t))])  # row -1: unknown country
+    coverage = [
+        arrays.context.events_global[t_idx],
+        volume[arrays.src_idx[d_idx], t_idx],
+        volume[arrays.tgt_idx[d_idx], t_idx],
+    ]
+    _, cover_frame = _block(["events_global", "events_source", "events_target"], np.int64, coverage, len(flat))
+    flag = pd.DataFrame({"low_coverage": arrays.context.low_coverage[t_idx]})
+    frame = pd.concat([labels, int_frame, float_frame, cover_frame, flag], axis=1)
+    return frame[list(BASE_COLUMNS)]
 
 
 def aggregate(

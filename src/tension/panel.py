@@ -8,7 +8,9 @@ with the same country context; concatenating and sorting gives identical rows.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -39,13 +41,15 @@ def build_bucket(
     config: PanelConfig | None = None,
     features: Sequence[Builder] = FEATURES,
     monitored: Iterable[str] | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Panel rows (base columns + features) of the dyads in one bucket of long rows.
 
     ``bucket``: rows of :func:`tension.dyads.event_counts` between two different countries,
     holding all history of its dyads in both directions. Pure: same inputs, same rows.
     ``monitored`` defaults to ``config.monitored`` (a distributed engine passes only those
-    of this bucket).
+    of this bucket). ``threads`` > 1 computes features concurrently (numpy releases the GIL);
+    each feature writes its own row of the output block, so the result does not depend on it.
     """
     cfg = config or PanelConfig()
     watch = tuple(cfg.monitored if monitored is None else monitored)
@@ -57,7 +61,9 @@ def build_bucket(
     flat = np.flatnonzero(selected.ravel())
     every = len(flat) == selected.size
     block = np.empty((len(features), len(flat)), dtype=np.float32)  # one float32 block, no per-column copies
-    for i, builder in enumerate(features):
+
+    def compute(i: int) -> None:
+        builder = features[i]
         values = np.asarray(builder(arrays))
         if values.shape != arrays.shape:
             raise ValueError(f"Feature {builder.__name__} returned shape {values.shape}, expected {arrays.shape}.")
@@ -67,6 +73,13 @@ def build_bucket(
             np.take(values.reshape(-1), flat, out=block[i])
         else:
             block[i] = values[selected]
+
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(compute, range(len(features))))
+    else:
+        for i in range(len(features)):
+            compute(i)
     feats = pd.DataFrame(block.T, columns=[f.__name__ for f in features], index=frame.index, copy=False)
     return pd.concat([frame, feats], axis=1)
 
@@ -82,6 +95,7 @@ def build_panel(
     regions: Mapping[str, Sequence[str]] | None = None,
     blocs: Mapping[str, Sequence[str]] | None = None,
     on_progress: Progress | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Build the dyad panel: one row per selected dyad x period with base columns and features.
 
@@ -97,6 +111,7 @@ def build_panel(
     blocs : bloc code -> member ISO3 codes for allies (default: ``config.ally_blocs`` members
         from ``tension.actors.ORGANISATIONS``)
     on_progress : called with a step name after each step (CLI progress bar)
+    threads : feature threads (default: the machine's cores, at most 4); results do not depend on it
 
     Returns
     -------
@@ -119,7 +134,8 @@ def build_panel(
     step("aggregate")
     context = country_context(counts, freq, cfg, regions=regions, start=start, end=end, blocs=blocs)
     step("country pass")
-    panel = build_bucket(dyadic_rows(counts), context, dyads, cfg, features)
+    n_threads = threads if threads is not None else min(4, os.cpu_count() or 1)
+    panel = build_bucket(dyadic_rows(counts), context, dyads, cfg, tuple(features), threads=n_threads)
     step("features")
     panel.attrs["freq"] = freq
     panel.attrs["dyads"] = dyads

@@ -86,8 +86,9 @@ def trend(x: np.ndarray, window: int) -> np.ndarray:
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den``, NaN where ``den`` is 0 (unknown, not zero)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+    out = np.full(np.broadcast_shapes(np.shape(num), np.shape(den)), np.nan, dtype=np.result_type(num, den, np.float32))
+    np.divide(num, den, out=out, where=den != 0)
+    return out
 
 
 def since_last(hit: np.ndarray) -> np.ndarray:

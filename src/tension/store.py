@@ -124,7 +124,8 @@ class _Batch:
         """Records read from the sources; defaults to stored + duplicates + quarantined."""
         self._buffers: dict[str, list[pa.Table]] = {}
         self._buffered_rows: dict[str, int] = {}
-        self._seen: dict[str, list[pa.Array]] = {}
+        self._seen: dict[str, set[str]] = {}
+        """Event ids stored by this batch so far, per month (a set: cheap to grow and probe)."""
         self._existing: dict[str, pa.Table] = {}
 
     # -- events -------------------------------------------------------------------------
@@ -171,15 +172,16 @@ class _Batch:
                     owners = existing.filter(pc.is_in(existing["event_id"], value_set=hit_ids))["batch_id"]
                     self.duplicates_of.update(_value_counts(owners))
                 dup |= hit
-            seen = self._seen.get(month)
-            if seen:
-                if len(seen) > 1:
-                    seen[:] = [pa.concat_arrays(seen)]
-                dup |= pc.is_in(ids, value_set=seen[0]).to_numpy(zero_copy_only=False)
+            seen = self._seen.setdefault(month, set())
+            id_list = ids.to_pylist()
+            if seen and not seen.isdisjoint(id_list):
+                dup |= np.fromiter((i in seen for i in id_list), dtype=bool, count=len(id_list))
             if dup.any():
                 part = part.filter(pa.array(~dup))
+                seen.update(i for i, d in zip(id_list, dup) if not d)
+            else:
+                seen.update(id_list)
             if part.num_rows:
-                self._seen.setdefault(month, []).append(part["event_id"].combine_chunks())
                 self._buffers.setdefault(month, []).append(part)
                 self._buffered_rows[month] = self._buffered_rows.get(month, 0) + part.num_rows
                 if self._buffered_rows[month] >= flush_rows:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import os
+import queue
+import threading
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -180,11 +182,53 @@ def _size(path: str) -> int | None:
         return None
 
 
+_DONE = object()
+
+
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Run ``items`` in a background thread, ``depth`` items ahead.
+
+    Reading and splitting the next block (file IO, numpy and pyarrow.csv, which release
+    the GIL) overlaps with validating and storing the current one.
+    """
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        out.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            out.put(exc)
+
+    thread = threading.Thread(target=work, name="tension-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def _chunks(path: str, fmt: str, mapping: CsvMapping | None, on_bytes: Callable[[int], None] | None) -> Iterator[Checked]:
     split, parse = _READERS[fmt]
     with open_source(path) as fh:
         buffered = fh if isinstance(fh, io.BufferedIOBase) else io.BufferedReader(fh)  # type: ignore[arg-type]
-        for rows in split(buffered, mapping, on_bytes=on_bytes):
+        for rows in _prefetch(split(buffered, mapping, on_bytes=on_bytes)):
             yield finalize(parse(rows, mapping), path)
 
 

@@ -59,6 +59,12 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 """Rows a reader refused: where they came from, why, and their raw text."""
 
+_DICTIONARY_COLUMNS = [
+    "date", "source_actor", "source_country", "source_org", "target_actor", "target_country", "target_org",
+    "cameo_code", "root_code", "quad_class", "goldstein", "family", "weight", "dataset", "batch_id",
+    "ingested_at", "source_file",
+]
+"""Low-cardinality columns worth Parquet dictionary encoding (ids, URLs, texts and lines are not)."""
 _MANIFEST_DIR = "_manifests"
 _MANIFEST_RE = re.compile(r"manifest-(\d{8})\.json$")
 _KEEP_MANIFESTS = 20
@@ -423,7 +429,7 @@ class Store:
         path = self._p(rel)
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
         with self.fs.open(path, "wb") as fh:
-            pq.write_table(table, fh, compression=compression, row_group_size=256_000)
+            pq.write_table(table, fh, compression=compression, row_group_size=256_000, use_dictionary=_DICTIONARY_COLUMNS)
         dates = table["date"]
         batches = _value_counts(table["batch_id"])
         return {

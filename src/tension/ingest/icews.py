@@ -49,7 +49,7 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
     event_id = pc.binary_join_element_wise("icews", ev, pc.fill_null(day, "?"), ":")
     code = _col(r, "CAMEO Code")
     by_code = (
-        lookup_codes_arrow(code, lambda s: lookup_codes(s, min_digits=3))["cameo_code"] if code is not None else nulls
+        lookup_codes_arrow(code, lambda s: lookup_codes(s, min_digits=3), cache_key="codes3")["cameo_code"] if code is not None else nulls
     )
     names = _col(r, "Event Text")
     by_name = map_unique(names, codes_for_event_names) if names is not None else nulls

@@ -339,18 +339,29 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     return Checked(table, quarantine, rows.records, unresolved, int(unresolved_events.sum()))
 
 
-def lookup_codes_arrow(codes: pa.Array, lookup_codes) -> dict[str, pa.Array]:  # noqa: ANN001
-    """``tension.taxonomy.lookup_codes`` over the distinct codes only, spread back as Arrow."""
-    encoded = pc.dictionary_encode(pc.cast(codes, pa.string()))
+_CODE_FIELDS = (("cameo_code", pa.string()), ("root_code", pa.string()), ("quad_class", pa.int8()), ("goldstein", pa.float32()), ("family", pa.string()))
+
+
+def lookup_codes_arrow(codes: pa.Array, lookup_codes, cache_key: str = "codes") -> dict[str, pa.Array]:  # noqa: ANN001
+    """``tension.taxonomy.lookup_codes`` over the distinct codes only (cached per ingest), spread back as Arrow."""
+    encoded = pc.dictionary_encode(codes if codes.type == pa.string() else pc.cast(codes, pa.string()))
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="object")
-    table = lookup_codes(uniques) if len(uniques) else pd.DataFrame(columns=["cameo_code", "root_code", "quad_class", "goldstein", "family"])
+    uniques = encoded.dictionary.to_pylist()
+    cache = _CACHES.setdefault(cache_key, {})
+    todo = [u for u in uniques if u not in cache]
+    if todo:
+        table = lookup_codes(pd.Series(todo, dtype="object"))
+        cols = [table[name].astype(object).where(pd.notna(table[name]), None).tolist() for name, _ in _CODE_FIELDS]
+        for u, *values in zip(todo, *cols):
+            cache[u] = tuple(values)
+    rows = [cache[u] for u in uniques]
     out = {}
-    for name, typ in (("cameo_code", pa.string()), ("root_code", pa.string()), ("quad_class", pa.int8()), ("goldstein", pa.float32()), ("family", pa.string())):
-        col = table[name].astype(object).where(pd.notna(table[name]), None).tolist()
-        arr = pa.array(col, typ) if typ != pa.int8() else pa.array([None if v is None else int(v) for v in col], pa.int8())
-        out[name] = arr.take(encoded.indices)
+    for k, (name, typ) in enumerate(_CODE_FIELDS):
+        values = [r[k] for r in rows]
+        if typ == pa.int8():
+            values = [None if v is None else int(v) for v in values]
+        out[name] = pa.array(values, typ).take(encoded.indices)
     return out
 
 

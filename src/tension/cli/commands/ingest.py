@@ -46,7 +46,7 @@ def ingest(
     format: str = typer.Option("auto", "--format", help="auto, icews, icews-kg, gdelt1, gdelt2, acled, polecat, csv or jsonl."),
     store: str | None = StoreOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit with code 6 when any row was quarantined (the good rows are still stored)."),
-    config: Path | None = typer.Option(None, "--config", help="Experiment TOML whose [csv] section maps the columns of csv/jsonl files."),
+    config: Path | None = typer.Option(None, "--config", help="Experiment TOML whose \\[csv] section maps the columns of csv/jsonl files."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Read event files into the canonical event store, with duplicates counted and bad rows quarantined.

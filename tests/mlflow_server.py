@@ -64,3 +64,16 @@ def mlflow_server(root: Path, timeout: float = 90.0) -> Iterator[str]:
             os.killpg(proc.pid, 9)
             proc.wait()
         log.close()
+
+
+def make_template_db(folder: Path) -> Path:
+    """An MLflow SQLite file with the full schema, created once and copied into each test project.
+
+    Creating the schema runs every migration (seconds); copying the finished file is instant, and
+    ``tension.tracking.ensure_store`` then only verifies the schema revision.
+    """
+    from tension import tracking
+
+    db = folder / "template-mlflow.db"
+    tracking.ensure_store(f"sqlite:///{db}")
+    return db

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlflow_server import free_port
+from mlflow_server import free_port, make_template_db
 from tension.cli import main
 from tension.config import AlertsConfig, RetrainConfig
 from tension.jobs import (
@@ -29,6 +29,18 @@ from tension.jobs import (
 
 TENSION = str(Path(sys.executable).parent / "tension")
 AS_OF = "2021-07-05"  # the synthetic world below ends on Sunday 2021-07-04
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template_db(tmp_path_factory.mktemp("mlflow-template"))
+
+
+@pytest.fixture()
+def project(project: Path, template_db: Path) -> Path:
+    """The shared ``project`` fixture with a ready MLflow schema in ./data/mlflow.db."""
+    shutil.copyfile(template_db, project / "data" / "mlflow.db")
+    return project
+
 
 
 @pytest.fixture(scope="module")

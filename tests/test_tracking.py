@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,24 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlflow_server import free_port, mlflow_server
+from mlflow_server import free_port, make_template_db, mlflow_server
 from tension import tracking
 from tension.config import Experiment, TrackingConfig, from_mapping
 from tension.errors import TrackingUnavailableError, UsageError
 
 FEATURES = ["incident_count", "hostile_intensity", "incident_mean_4w", "low_coverage"]
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template_db(tmp_path_factory.mktemp("mlflow-template"))
+
+
+@pytest.fixture()
+def project(project: Path, template_db: Path) -> Path:
+    """The shared ``project`` fixture with a ready MLflow schema in ./data/mlflow.db."""
+    shutil.copyfile(template_db, project / "data" / "mlflow.db")
+    return project
+
 
 
 def make_panel(n_dyads: int = 5, n_periods: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -80,29 +93,38 @@ def test_environment_overrides_default_and_config_overrides_environment(project,
     assert tracking.tracking_uri(TrackingConfig(uri="sqlite:///rel/x.db")) == f"sqlite:///{(project / 'rel/x.db').resolve()}"
 
 
-def test_ensure_store_creates_schema_once_and_is_idempotent(project: Path) -> None:
+def test_ensure_store_creates_schema_once_and_is_idempotent(project: Path, template_db: Path) -> None:
+    assert template_db.is_file() and template_db.stat().st_size > 0  # created by ensure_store (fixture)
     uri = tracking.ensure_store()
-    db = project / "data" / "mlflow.db"
-    assert db.is_file() and db.stat().st_size > 0
+    assert uri == tracking.tracking_uri()
     tracking._READY.discard(uri)
-    assert tracking.ensure_store(uri) == uri  # second open verifies the schema, does not fail
+    assert tracking.ensure_store(uri) == uri  # a second open verifies the schema, does not fail
+    with pytest.raises(TrackingUnavailableError, match="cannot be created or opened"):
+        (project / "blocker").write_text("a file, not a folder")
+        tracking.ensure_store(f"sqlite:///{project / 'blocker' / 'mlflow.db'}")
+
+
+def local_models(project: Path) -> list:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(f"sqlite:///{project / 'data' / 'mlflow.db'}").search_registered_models()
 
 
 def test_server_down_raises_tracking_unavailable_quickly(project: Path) -> None:
     uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(TrackingUnavailableError, match="cannot be reached.*--no-track"):
-        tracking.track_train((fit(make_panel())), make_panel(), experiment=experiment(uri),
+        tracking.track_train(fit(make_panel()), make_panel(), experiment=experiment(uri),
                              model_name="logit", features=FEATURES, matrix="panel")
-    assert not (project / "data" / "mlflow.db").exists()
+    assert not (project / "data" / "mlartifacts").exists() and local_models(project) == []
 
 
 def test_no_track_touches_nothing(project: Path) -> None:
     panel = make_panel()
-    rec = tracking.track_train((fit(panel)), panel, experiment=experiment(), model_name="logit",
+    rec = tracking.track_train(fit(panel), panel, experiment=experiment(), model_name="logit",
                                features=FEATURES, matrix="panel", track=False)
     assert rec.run_id is None and rec.version is None
     assert tracking.track_backtest(backtest_result(panel), experiment=experiment(), track=False) is None
-    assert not (project / "data" / "mlflow.db").exists()
+    assert not (project / "data" / "mlartifacts").exists() and local_models(project) == []
 
 
 # ----------------------------------------------------------------------------- local SQLite
@@ -112,7 +134,7 @@ def test_train_run_logs_params_dataset_commit_artifacts_and_registers(project: P
     from mlflow.tracking import MlflowClient
 
     panel = make_panel()
-    model = (fit(panel))
+    model = fit(panel)
     cfg = tmp_path / "exp.toml"
     cfg.write_text('name = "t"\n[panel]\nfreq = "W"\n')
     exp = experiment()
@@ -220,7 +242,7 @@ def test_artifact_failure_leaves_no_registered_version(project: Path, tmp_path: 
     client.create_experiment("tension", artifact_location=(blocker / "sub").as_uri())
     panel = make_panel()
     with pytest.raises(Exception):  # noqa: B017 - any failure while logging artifacts
-        tracking.track_train((fit(panel)), panel, experiment=experiment(), model_name="logit",
+        tracking.track_train(fit(panel), panel, experiment=experiment(), model_name="logit",
                              features=FEATURES, matrix="panel")
     assert client.search_model_versions("name='tension'") == []
     runs = client.search_runs([client.get_experiment_by_name("tension").experiment_id])
@@ -231,7 +253,7 @@ def test_aliases_promote_and_roll_back(project: Path) -> None:
     panel = make_panel()
     exp = experiment()
     for seed in (0, 1):
-        tracking.track_train((fit(panel, seed)), panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel")
+        tracking.track_train(fit(panel, seed), panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel")
     assert tracking.alias_version(exp, "champion") is None
     tracking.set_alias(exp, "champion", 2)
     assert tracking.alias_version(exp, "champion") == 2 and tracking.alias_version(exp, "challenger") == 2
@@ -259,17 +281,22 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         yield url
 
 
-def test_train_and_score_against_a_real_tracking_server(server: str, project: Path, monkeypatch) -> None:
+def test_train_and_score_against_a_real_tracking_server(server: str, project: Path, real_panel, monkeypatch) -> None:
+    from tension.backtest import fit_final
+    from tension.models import feature_matrix, make_model
+    from tension.scoring import score
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
-    panel = make_panel(seed=5)
-    model = (fit(panel, seed=5))
+    panel = real_panel
+    est, info = fit_final(make_model("logit"), panel, panel["period"].max(), "W", 4)
     exp = experiment()
-    rec = tracking.track_train(model, panel, experiment=exp, model_name="logit", features=FEATURES, matrix="panel", alias="champion")
-    bt = tracking.track_backtest(backtest_result(panel), experiment=exp, panel=panel)
-    assert rec.version is not None and bt is not None
-    assert tracking.alias_version(exp, "champion") == rec.version
-    scored = tracking.load_model(experiment=exp).predict(panel)
-    np.testing.assert_allclose(scored["probability"], model.predict_proba(panel[FEATURES])[:, 1])
-    assert not (project / "data" / "mlflow.db").exists()  # nothing went to the local default
-    info = json.loads(json.dumps({"uri": server}))
-    assert info["uri"].startswith("http://127.0.0.1:")
+    rec = tracking.track_train(est, panel, experiment=exp, model_name="logit", features=info["features"],
+                               alias="champion")
+    assert rec.version is not None and tracking.alias_version(exp, "champion") == rec.version
+    champion = tracking.load_model(experiment=exp)
+    rows = champion.predict(panel)
+    np.testing.assert_array_equal(rows["probability"], est.predict_proba(feature_matrix(panel)[info["features"]])[:, 1])
+    scores = score(champion, panel, horizons=(4,), model_version=str(rec.version))
+    assert len(scores) == panel.loc[panel["period"] == panel["period"].max(), "dyad"].nunique()
+    assert scores["probability"].between(0, 1).all() and (scores["model_version"] == str(rec.version)).all()
+    assert local_models(project) == []  # nothing went to the local default

@@ -542,6 +542,20 @@ def _signature_frame(panel: pd.DataFrame, features: list[str], matrix: str) -> p
     return panel[ids + used]
 
 
+def _input_example(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """``n`` rows of one dyad's latest periods (fewest missing values), float gaps filled with 0.
+
+    The example is stored as JSON and re-validated against the signature by MLflow; a
+    column that is all-NaN in the example would come back untyped.
+    """
+    last_dyad = frame.loc[frame.notna().sum(axis=1).idxmax(), "dyad"]
+    example = frame[frame["dyad"] == last_dyad].tail(n).reset_index(drop=True).copy()
+    for col in example.columns:
+        if pd.api.types.is_float_dtype(example[col]):
+            example[col] = example[col].fillna(0).astype(frame[col].dtype)
+    return example
+
+
 def _feature_columns(estimator: Any, panel: pd.DataFrame, features: list[str] | None, matrix: str) -> list[str]:
     if features is not None:
         return list(features)
@@ -608,8 +622,7 @@ def log_and_register(
         raise RuntimeError("log_and_register needs an active MLflow run")
     feats = _feature_columns(estimator, panel, features, matrix)
     frame = _signature_frame(panel, feats, matrix)
-    example = frame.head(5).reset_index(drop=True)
-    example.attrs = dict(panel.attrs)
+    example = _input_example(frame)
     config = _model_config(experiment, panel, feats, model_name, store_digest, matrix)
     python_model = TensionModel(estimator, feats, config)
     from mlflow.models import infer_signature
@@ -617,7 +630,8 @@ def log_and_register(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         output = python_model.predict(None, example)
-        signature = infer_signature(example, output)
+        # the signature from the whole frame (optional = has missing values somewhere), the example NaN-free
+        signature = infer_signature(frame, output)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=python_model,

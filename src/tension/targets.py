@@ -24,8 +24,8 @@ onset
 surge
     1 when the dyad's hostile intensity (panel column ``hostile_intensity``, the sum of
     -Goldstein over hostile events) summed over the next ``h`` periods is strictly above
-    the ``quantile`` of the dyad's own ``h``-period sums over the trailing ``lookback``
-    periods ending at ``t`` (past only; at least half of them observed, else NaN). It
+    the ``quantile`` (an observed value: interpolation "higher") of the dyad's own
+    ``h``-period sums over the trailing ``lookback`` periods ending at ``t`` (past only; at least half of them observed, else NaN). It
     measures escalation relative to the pair's normal, so chronically hostile pairs
     do not dominate; for a quiet pair (trailing quantile 0) any hostile event counts.
 """
@@ -45,9 +45,10 @@ FREQ_ALIASES: dict[str, str] = {"D": "D", "W": "W-MON", "M": "MS"}
 def _infer_freq(periods: pd.DatetimeIndex) -> str:
     if len(periods) < 2:
         return "M" if len(periods) and periods[0].day == 1 else "W"
-    if (periods.day == 1).all() and (np.diff(periods.asi8) >= 28 * 86400 * 10**9).all():
+    days = np.diff(periods.to_numpy().astype("datetime64[D]").astype(np.int64))
+    if (periods.day == 1).all() and (days >= 28).all():
         return "M"
-    if (periods.dayofweek == 0).all() and (np.diff(periods.asi8) % (7 * 86400 * 10**9) == 0).all():
+    if (periods.day_of_week == 0).all() and (days % 7 == 0).all():
         return "W"
     return "D"
 
@@ -214,7 +215,7 @@ def make_target(
         thresh = (
             pd.DataFrame(past.T)
             .rolling(lookback, min_periods=max(1, lookback // 2))
-            .quantile(quantile)
+            .quantile(quantile, interpolation="higher")
             .to_numpy()
             .T
         )

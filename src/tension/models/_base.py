@@ -5,10 +5,21 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["StatisticalWarning", "RiskClassifier", "warn_stat"]
+__all__ = ["StatisticalWarning", "RiskClassifier", "warn_stat", "check_binary"]
+
+
+def check_binary(y, who: str) -> None:
+    """Raise the sklearn-conventional error unless ``y`` is a binary (or single-class) target."""
+    check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y", raise_unknown=True)
+    if y_type not in ("binary", "unknown") and len(np.unique(y)) > 2:
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is {y_type}. "
+            f"{who} forecasts one escalation event; binarise the target first (tension.targets.make_target)."
+        )
 
 
 class StatisticalWarning(UserWarning):
@@ -37,13 +48,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_fit(self, X, y):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan" if self._allow_nan else True, dtype="numeric", y_numeric=False)
-        check_classification_targets(y)
+        check_binary(y, type(self).__name__)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
-        if len(self.classes_) > 2:
-            raise ValueError(
-                f"{type(self).__name__} supports binary targets only. Expected 2 classes, got {len(self.classes_)}. "
-                "Binarise the target first (tension.targets.make_target)."
-            )
         return X, y_enc.astype(float)
 
     def _validate_predict(self, X):
@@ -63,12 +69,11 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             )
         return names.index(column)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Validate X, y, learn ``classes_`` (binary), then fit; returns self.
 
         Sets ``classes_``, ``n_features_in_`` (and ``feature_names_in_`` for DataFrames)
-        plus the estimator's own fitted attributes (ending in ``_``). ``sample_weight`` is
-        accepted for API compatibility and ignored unless the estimator documents it.
+        plus the estimator's own fitted attributes (ending in ``_``).
         """
         X, y01 = self._validate_fit(X, y)
         if len(self.classes_) == 1:

@@ -13,9 +13,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import warn_stat
+from ._base import check_binary, warn_stat
 
 __all__ = ["TimeCalibrated"]
 
@@ -72,7 +72,7 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
         return tags
 
     def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
-        n = len(X)
+        n = X.shape[0]
         if isinstance(getattr(X, "index", None), pd.DatetimeIndex):
             t = X.index.to_numpy()
             periods = np.unique(t)
@@ -84,7 +84,7 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
         cut = n - max(1, int(round(n * self.fraction)))
         return order < max(cut - self.gap, 0), order >= cut
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Fit base model on the early part, calibrator on the latest slice; returns self.
 
         Sets ``estimator_``, ``calibrator_``, ``classes_``.
@@ -92,6 +92,9 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
         base = self.estimator if self.estimator is not None else LogisticRegression()
         if self.method not in ("sigmoid", "isotonic"):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic'. Got {self.method!r}. Use method='sigmoid'.")
+        checked, _ = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None)
+        X = X if hasattr(X, "iloc") else checked  # DataFrames keep their index (time) and names
+        check_binary(y, "TimeCalibrated")
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         early, late = self._split(X)
@@ -110,12 +113,13 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
             self.calibrator_ = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip").fit(s, target)
         if self.refit:
             self.estimator_ = clone(base).fit(X, y)
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", None)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated ``[P(no), P(yes)]``."""
         check_is_fitted(self, "estimator_")
+        checked = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=None)
+        X = X if hasattr(X, "iloc") else checked
         s = _positive_proba(self.estimator_, X)
         if self.calibrator_ is None:
             p = s
@@ -124,10 +128,11 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
         else:
             p = self.calibrator_.predict(s)
         if len(self.classes_) == 1:
-            return np.ones((len(p), 1))
+            return np.ones((p.shape[0], 1))
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
         """The more probable class."""
+        check_is_fitted(self, "estimator_")
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import check_binary
 
 __all__ = ["WeightedEnsemble"]
 
@@ -44,24 +46,26 @@ class WeightedEnsemble(ClassifierMixin, BaseEstimator):
 
         return [("logit", make_logit()), ("base_rate", BaseRate())]
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Fit every member on X, y; returns self. Sets ``estimators_``, ``weights_``, ``classes_``."""
         members = self._members()
         w = np.ones(len(members)) if self.weights is None else np.asarray(self.weights, dtype=float)
         if len(w) != len(members) or (w < 0).any() or w.sum() <= 0:
             raise ValueError(f"weights must be {len(members)} non-negative numbers with a positive sum. Got {self.weights!r}. Pass one weight per member.")
+        checked, _ = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None)
+        X = X if hasattr(X, "iloc") else checked  # DataFrames keep their names
+        check_binary(y, "WeightedEnsemble")
         self.weights_ = w / w.sum()
         self.classes_ = np.unique(np.asarray(y))
         self.estimators_ = [clone(est).fit(X, y) for _, est in members]
-        self.n_features_in_ = getattr(self.estimators_[0], "n_features_in_", None)
-        if hasattr(self.estimators_[0], "feature_names_in_"):
-            self.feature_names_in_ = self.estimators_[0].feature_names_in_
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         """Weighted mean of the members' probabilities per class."""
         check_is_fitted(self, "estimators_")
-        out = np.zeros((len(X), len(self.classes_)))
+        checked = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=None)
+        X = X if hasattr(X, "iloc") else checked
+        out = np.zeros((X.shape[0], len(self.classes_)))
         for w, est in zip(self.weights_, self.estimators_):
             proba = est.predict_proba(X)
             cols = [list(est.classes_).index(c) if c in est.classes_ else None for c in self.classes_]
@@ -72,4 +76,5 @@ class WeightedEnsemble(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The more probable class."""
+        check_is_fitted(self, "estimators_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

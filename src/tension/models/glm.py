@@ -1,6 +1,7 @@
 """statsmodels models wrapped as scikit-learn estimators; ``results_`` keeps ``summary()``.
 
-- :class:`LogisticGLM`: L1-regularised logistic regression (``statsmodels`` ``Logit``).
+- :class:`LogisticGLM`: ridge (L2) penalised logistic regression (``statsmodels`` ``Logit``
+  with statsmodels' penalised-likelihood mixin, fitted by Newton).
 - :class:`CountGLM`: a count model of the number of events in the window (Poisson, or
   negative binomial when the Poisson fit is overdispersed) turned into
   ``P(count >= k)``. It is fitted on counts (the backtest hands it
@@ -21,7 +22,22 @@ from scipy import stats
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from statsmodels.base._penalized import PenalizedMixin
+from statsmodels.base._penalties import L2
+
 from ._base import RiskClassifier, warn_stat
+
+
+class _PenalizedLogit(PenalizedMixin, sm.Logit):
+    """statsmodels Logit with an L2 penalty (results keep ``summary()``)."""
+
+
+class _PenalizedPoisson(PenalizedMixin, sm.Poisson):
+    """statsmodels Poisson with an L2 penalty."""
+
+
+class _PenalizedNB(PenalizedMixin, sm.NegativeBinomial):
+    """statsmodels NB2 with an L2 penalty (the dispersion is not penalised)."""
 
 __all__ = ["LogisticGLM", "CountGLM"]
 
@@ -66,22 +82,22 @@ def _relay(caught: list[warnings.WarningMessage], who: str) -> None:
             warn_stat(f"{who}: {type(w.message).__name__}: {msg}")
 
 
-def _penalty(alpha: float, n_obs: int, n_params: int, extra: int = 0) -> np.ndarray:
-    pen = np.full(n_params + extra, alpha * n_obs)
-    pen[0] = 0.0  # never shrink the intercept
+def _penalty(n_params: int, extra: int = 0) -> L2:
+    weights = np.ones(n_params + extra)
+    weights[0] = 0.0  # never shrink the intercept
     if extra:
-        pen[-extra:] = 0.0  # nor the dispersion
-    return pen
+        weights[-extra:] = 0.0  # nor the dispersion
+    return L2(weights=weights)
 
 
 class LogisticGLM(RiskClassifier):
-    """L1-regularised logistic regression fitted by statsmodels.
+    """Ridge-penalised logistic regression fitted by statsmodels (Newton).
 
     Parameters
     ----------
     alpha : float
-        L1 penalty per observation on the standardised coefficients (the intercept is
-        not penalised). 0 gives plain maximum likelihood.
+        L2 penalty weight per observation on the standardised coefficients (the
+        intercept is not penalised). 0 gives plain maximum likelihood.
     log : bool
         Log-compress features (``sign(x) log1p|x|``) before standardising.
     max_iter : int
@@ -96,7 +112,7 @@ class LogisticGLM(RiskClassifier):
         Features with non-zero variance in training (constant ones are dropped).
     """
 
-    def __init__(self, alpha: float = 1e-4, log: bool = True, max_iter: int = 300) -> None:
+    def __init__(self, alpha: float = 1e-3, log: bool = True, max_iter: int = 100) -> None:
         self.alpha = alpha
         self.log = log
         self.max_iter = max_iter
@@ -106,20 +122,18 @@ class LogisticGLM(RiskClassifier):
         Z = self.prep_(X)
         names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])]))
         self.kept_features_ = [n for n, k in zip(names, self.prep_.keep) if k]
-        model = sm.Logit(y, pd.DataFrame(Z, columns=["const", *self.kept_features_]))
+        model = _PenalizedLogit(y, pd.DataFrame(Z, columns=["const", *self.kept_features_]), penal=_penalty(Z.shape[1]),
+                                pen_weight=self.alpha * len(y))
+        start = np.zeros(Z.shape[1])
+        start[0] = np.log(y.mean() / (1 - y.mean()))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if self.alpha > 0:
-                self.results_ = model.fit_regularized(
-                    method="l1", alpha=_penalty(self.alpha, len(y), Z.shape[1]), maxiter=self.max_iter,
-                    disp=False, trim_mode="size", qc_verbose=False,
-                )
-            else:
-                self.results_ = model.fit(method="lbfgs", maxiter=self.max_iter, disp=False)
+            self.results_ = model.fit(method="newton", start_params=start, maxiter=self.max_iter, disp=False)
         _relay(caught, "LogisticGLM")
         if not self.results_.mle_retvals.get("converged", True):
             warn_stat(f"LogisticGLM: the solver did not converge in {self.max_iter} iterations; raise max_iter or alpha.")
         self.coef_ = np.asarray(self.results_.params, dtype=float)
+        self.n_iter_ = int(self.results_.mle_retvals.get("iterations", 1) or 1)
 
     def _proba(self, X):
         eta = self.prep_(X) @ self.coef_
@@ -138,7 +152,7 @@ class CountGLM(RiskClassifier):
     k : int
         Event threshold: predict ``P(count >= k)``.
     alpha : float
-        L1 penalty per observation on standardised coefficients.
+        L2 penalty weight per observation on standardised coefficients.
     dispersion_threshold : float
         Pearson chi2 / df above which the Poisson model is replaced by NB2.
     log, max_iter
@@ -157,21 +171,21 @@ class CountGLM(RiskClassifier):
 
     _target_kind = "count"  # the backtest fits it on window counts
 
-    def __init__(self, k: int = 1, alpha: float = 1e-4, dispersion_threshold: float = 1.5, log: bool = True, max_iter: int = 300) -> None:
+    def __init__(self, k: int = 1, alpha: float = 1e-3, dispersion_threshold: float = 1.5, log: bool = True, max_iter: int = 100) -> None:
         self.k = k
         self.alpha = alpha
         self.dispersion_threshold = dispersion_threshold
         self.log = log
         self.max_iter = max_iter
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Fit on counts ``y`` (non-negative integers); returns self.
 
         Sets ``results_``, ``family_``, ``dispersion_``, ``classes_`` (``[0, 1]``) and
         ``n_features_in_``.
         """
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype="numeric", y_numeric=True)
-        check_classification_targets(np.asarray(y, dtype=float).round())
+        check_classification_targets(y)
         y = np.asarray(y, dtype=float)
         if (y < 0).any() or not np.allclose(y, np.round(y)):
             raise ValueError("CountGLM needs counts. Expected non-negative integers, got negative or fractional values. Pass tension.targets.window_counts.")
@@ -183,6 +197,7 @@ class CountGLM(RiskClassifier):
             self.family_ = "constant"
             self.dispersion_ = float("nan")
             self.constant_ = float(positives > 0)
+            self.n_iter_ = 1
             return self
         self.prep_ = _Prep(X, self.log)
         Z = self.prep_(X)
@@ -192,24 +207,23 @@ class CountGLM(RiskClassifier):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             Zdf = pd.DataFrame(Z, columns=["const", *self.kept_features_])
-            poisson = sm.Poisson(y, Zdf)
+            poisson = _PenalizedPoisson(y, Zdf, penal=_penalty(Z.shape[1]), pen_weight=self.alpha * n)
             start = np.zeros(Z.shape[1])
             start[0] = np.log(max(y.mean(), 1e-6))
-            res = poisson.fit_regularized(method="l1", alpha=_penalty(self.alpha, n, Z.shape[1]), start_params=start,
-                                          maxiter=self.max_iter, disp=False, trim_mode="size", qc_verbose=False)
+            res = poisson.fit(method="newton", start_params=start, maxiter=self.max_iter, disp=False)
             mu = np.asarray(res.predict(Z))
             self.dispersion_ = float(((y - mu) ** 2 / np.maximum(mu, 1e-12)).sum() / max(n - Z.shape[1], 1))
             self.family_ = "poisson"
             if self.dispersion_ > self.dispersion_threshold:
-                nb = sm.NegativeBinomial(y, Zdf, loglike_method="nb2")
+                nb = _PenalizedNB(y, Zdf, loglike_method="nb2", penal=_penalty(Z.shape[1], extra=1), pen_weight=self.alpha * n)
                 nb_start = np.append(np.asarray(res.params), 1.0)
-                res = nb.fit_regularized(method="l1", alpha=_penalty(self.alpha, n, Z.shape[1], extra=1), start_params=nb_start,
-                                         maxiter=self.max_iter, disp=False, trim_mode="size", qc_verbose=False)
+                res = nb.fit(method="lbfgs", start_params=nb_start, maxiter=max(self.max_iter, 200), disp=False)
                 self.family_ = "negative_binomial"
         _relay(caught, "CountGLM")
         if not res.mle_retvals.get("converged", True):
             warn_stat(f"CountGLM ({self.family_}): the solver did not converge in {self.max_iter} iterations.")
         self.results_ = res
+        self.n_iter_ = int(res.mle_retvals.get("iterations", 1) or 1)
         params = np.asarray(res.params, dtype=float)
         self.coef_ = params[: Z.shape[1]]
         self.nb_alpha_ = float(params[-1]) if self.family_ == "negative_binomial" else 0.0

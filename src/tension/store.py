@@ -151,15 +151,9 @@ class _Batch:
         table = table.set_column(
             EVENT_COLUMNS.index("ingested_at"), "ingested_at", _constant(self.ingested_at, n, pa.timestamp("us", tz="UTC"))
         )
-        # first occurrence of each event_id within these rows
-        idx = pa.array(np.arange(n, dtype=np.int64))
-        firsts = pa.table({"event_id": table["event_id"], "i": idx}).group_by("event_id", use_threads=False).aggregate([("i", "min")])
-        keep = np.zeros(n, dtype=bool)
-        keep[firsts["i_min"].to_numpy()] = True
         days = table["date"].combine_chunks().to_numpy(zero_copy_only=False).astype("datetime64[D]")
         month_no = days.astype("datetime64[M]").astype(np.int64)
-        keep_idx = np.flatnonzero(keep)
-        order = keep_idx[np.argsort(month_no[keep_idx], kind="stable")]
+        order = np.argsort(month_no, kind="stable")
         bounds = np.flatnonzero(np.diff(month_no[order])) + 1
         stored = 0
         dyads = 0
@@ -178,15 +172,21 @@ class _Batch:
                     owners = existing.filter(pc.is_in(existing["event_id"], value_set=hit_ids))["batch_id"]
                     self.duplicates_of.update(_value_counts(owners))
                 dup |= hit
+            # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
             seen = self._seen.setdefault(month, set())
             id_list = ids.to_pylist()
-            if seen and not seen.isdisjoint(id_list):
-                dup |= np.fromiter((i in seen for i in id_list), dtype=bool, count=len(id_list))
+            if len(set(id_list)) == len(id_list) and seen.isdisjoint(id_list):
+                seen.update(id_list)
+            else:
+                for k, event_id in enumerate(id_list):
+                    if dup[k]:
+                        continue
+                    if event_id in seen:
+                        dup[k] = True
+                    else:
+                        seen.add(event_id)
             if dup.any():
                 part = part.filter(pa.array(~dup))
-                seen.update(i for i, d in zip(id_list, dup) if not d)
-            else:
-                seen.update(id_list)
             if part.num_rows:
                 self._buffers.setdefault(month, []).append(part)
                 self._buffered_rows[month] = self._buffered_rows.get(month, 0) + part.num_rows

@@ -51,11 +51,37 @@ def parse_dates(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
     Impossible dates (2014-02-30, month 13) are NaT, never rolled over.
     """
     n = len(values)
+    values = pc.cast(values, pa.string())
+    # fast path: strptime, then a round trip rejects rolled-over dates (20240231 -> 20240302)
+    fast_out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    pending = np.ones(n, dtype=bool)
+    for pattern in patterns:
+        fmt = _STRPTIME.get(pattern)
+        if fmt is None or not pending.any():
+            continue
+        parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+        same = pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), values), False).to_numpy(zero_copy_only=False)
+        same &= pending
+        if same.any():
+            days = parsed.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+            fast_out[same] = days[same]
+            pending &= ~same
+    if not pending.any():
+        return fast_out
+    slow = _parse_dates_regex(values.filter(pa.array(pending)), patterns)
+    fast_out[pending] = slow
+    return fast_out
+
+
+_STRPTIME = {DATE_ISO: "%Y-%m-%d", DATE_COMPACT: "%Y%m%d"}
+
+
+def _parse_dates_regex(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
+    n = len(values)
     y = np.zeros(n, dtype=np.int64)
     m = np.zeros(n, dtype=np.int64)
     d = np.zeros(n, dtype=np.int64)
     done = np.zeros(n, dtype=bool)
-    values = pc.cast(values, pa.string())
     for pattern in patterns:
         if done.all():
             break

@@ -205,8 +205,11 @@ def test_tree_model_scores_with_shapley_drivers_that_add_up(panel):
     model = fitted(panel, HistGradientBoostingClassifier(max_iter=20))
     s = score(model, panel, horizons=(1,))
     assert (s["drivers_method"] == "shapley").all()
-    for _, row in s.iterrows():
+    explained = s[s["coverage"] != "insufficient"]
+    for _, row in explained.iterrows():
         assert sum(d["contribution"] for d in json.loads(row["drivers"])) == pytest.approx(row["logit"], abs=1e-9)
+    skipped = s[s["coverage"] == "insufficient"]  # Shapley is not spent on rows that say "insufficient data"
+    assert len(skipped) and all("not computed" in json.loads(d)[0]["text"] for d in skipped["drivers"])
 
 
 class _Opaque(ClassifierMixin, BaseEstimator):

@@ -35,8 +35,9 @@ Drivers
       baseline = intercept; they sum to ``decision_function``.
     - Any other model (trees such as HistGradientBoosting): exact interventional
       Shapley values over feature *groups* (the feature family, e.g. all
-      ``incident_*`` columns together; at most 10 groups, the smallest merged) against
-      a baseline row (the median of each feature over all dyads at ``as_of``). The
+      ``incident_*`` columns together; at most 8 groups, the smallest merged) against
+      a baseline row (the median of each feature over all dyads at ``as_of``); not
+      computed for insufficient-coverage rows (``logit`` NaN there). The
       value of a coalition is the model's log-odds with the other groups set to the
       baseline; the baseline entry is the log-odds of the baseline row. Shapley
       efficiency makes them add up to the row's log-odds.
@@ -107,7 +108,7 @@ _EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "history": ("incident",),
 }
 _UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
-MAX_GROUPS = 10
+MAX_GROUPS = 8
 
 # measure -> (label template, kind); {a} source name, {b} target name, {pair} "from A toward B" / "between A and B"
 _LABELS: dict[str, tuple[str, str]] = {
@@ -181,6 +182,10 @@ def _freq(panel: pd.DataFrame) -> str:
     return "W"
 
 
+_SHORT_NAMES: dict[str, str] = {"RUS": "Russia", "PSE": "Palestine", "XKX": "Kosovo", "COD": "DR Congo",
+                                 "COG": "Congo", "BRN": "Brunei", "FSM": "Micronesia"}
+
+
 @lru_cache(maxsize=512)
 def country_name(code: str) -> str:
     """Readable name of an ISO alpha-3 code (``AZE`` -> ``Azerbaijan``); unknown codes unchanged."""
@@ -190,9 +195,15 @@ def country_name(code: str) -> str:
         c = pycountry.countries.get(alpha_3=str(code))
     except (ImportError, KeyError, LookupError):
         c = None
+    if str(code) in _SHORT_NAMES:
+        return _SHORT_NAMES[str(code)]
     if c is None:
         return str(code)
-    return getattr(c, "common_name", None) or c.name
+    name = getattr(c, "common_name", None) or c.name
+    if ", " in name:  # "Congo, The Democratic Republic of the" -> "The Democratic Republic of the Congo"
+        head, _, tail = name.partition(", ")
+        name = f"{tail} {head}"
+    return name
 
 
 def _group_of(feature: str) -> str:
@@ -338,13 +349,18 @@ def _groups(columns: Sequence[str], max_groups: int = MAX_GROUPS) -> dict[str, l
     return groups
 
 
-def grouped_shapley(f, X: pd.DataFrame, baseline: pd.Series, groups: Mapping[str, Sequence[str]]) -> Attribution:
+def grouped_shapley(f, X: pd.DataFrame, baseline: pd.Series, groups: Mapping[str, Sequence[str]],
+                    chunk: int = 256) -> Attribution:
     """Exact interventional Shapley values of ``f`` (rows -> log-odds) over feature groups.
 
     ``v(S)`` = ``f`` of the row with groups outside ``S`` set to ``baseline``; each group gets
     ``sum_S |S|!(G-|S|-1)!/G! (v(S+g) - v(S))``. The values add up to ``f(x) - f(baseline)``.
     Costs ``2**G`` evaluations of ``f`` per row.
     """
+    if len(X) > chunk:  # bound memory: 2**G copies of at most ``chunk`` rows at a time
+        parts = [grouped_shapley(f, X.iloc[i:i + chunk], baseline, groups, chunk) for i in range(0, len(X), chunk)]
+        return Attribution(pd.concat([p.values for p in parts]), np.concatenate([p.baseline for p in parts]),
+                           "shapley", groups)
     names = list(groups)
     G = len(names)
     n = len(X)
@@ -492,6 +508,22 @@ def _one_line(text: Any, limit: int = 160) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "\u2026"
 
 
+@lru_cache(maxsize=1)
+def _cameo_names() -> dict[str, str]:
+    try:
+        from .taxonomy import cameo_table
+
+        t = cameo_table()
+        return dict(zip(t["code"].astype(str), t["name"].astype(str), strict=True))
+    except (ImportError, OSError, KeyError):  # pragma: no cover - taxonomy is part of the package
+        return {}
+
+
+def _cameo_name(code: str) -> str:
+    names = _cameo_names()
+    return names.get(code) or names.get(code[:3]) or names.get(code[:2]) or "event"
+
+
 def _events_window(events: pd.DataFrame | None, start: pd.Timestamp, cutoff: pd.Timestamp,
                    directed: bool) -> pd.DataFrame:
     """Events dated in ``[start, cutoff]`` with their dyad key (``S>T`` or ``A|B``) and severity."""
@@ -534,9 +566,10 @@ def _evidence(window: pd.DataFrame, weights: pd.DataFrame, top: int) -> dict[str
     out: dict[str, list[dict[str, Any]]] = {}
     for r in w.to_dict("records"):
         text = _one_line(r.get("text"))
-        if not text:
-            text = _one_line(f"{r.get('source_actor') or ''} -> {r.get('target_actor') or ''}: "
-                             f"CAMEO {r.get('cameo_code')} ({r.get('family')})")
+        if not text:  # no headline in the source: say who did what to whom in CAMEO's words
+            what = _cameo_name(str(r.get("cameo_code") or ""))
+            text = _one_line(f"{r.get('source_actor') or '?'} \u2192 {r.get('target_actor') or '?'}: {what} "
+                             f"(CAMEO {r.get('cameo_code')})")
         ref = r.get("source_ref")
         out.setdefault(r["dyad"], []).append({
             "event_id": str(r["event_id"]), "date": pd.Timestamp(r["_d"]).date().isoformat(), "text": text,
@@ -706,8 +739,14 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
         cov = coverage.copy()
         p = _predict(est, X)
         cov[np.isnan(p)] = "insufficient"  # model inputs missing: no number rather than a made-up one
+        # Shapley costs 2**G model calls per row: skip rows that read "insufficient data" anyway
+        cheap = all(getattr(b[-1] if hasattr(b, "steps") else b, "coef_", None) is not None
+                    for b in _base_estimators(est))
+        explain = np.ones(len(X), bool) if cheap else (cov != "insufficient")
         try:
-            att = attribute(est, X, X.median(numeric_only=True))
+            att = attribute(est, X[explain], X.median(numeric_only=True))
+            att = Attribution(att.values.reindex(X.index), pd.Series(att.baseline, index=X.index[explain])
+                              .reindex(X.index).to_numpy(), att.method, att.groups)
         except (ValueError, TypeError, AttributeError) as exc:  # robust: a model we cannot explain still scores
             att = Attribution(pd.DataFrame(index=X.index), np.full(len(X), np.nan), f"none ({type(exc).__name__})")
         n_cal = _calibration_counts(p, calibration, h)
@@ -777,9 +816,12 @@ def _representative(members: Sequence[str], x: pd.Series, stats: tuple[pd.Series
 def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame | None, directed: bool,
                  freq: str, x: pd.Series, top: int,
                  stats: tuple[pd.Series, pd.Series] | None = None) -> list[dict[str, Any]]:
-    if att.values.shape[1] == 0 or not np.isfinite(att.baseline[i]):
+    if att.values.shape[1] == 0 or not att.method.startswith(("linear", "shapley")):
         return [{"feature": "(none)", "contribution": 0.0,
                  "text": f"this model offers no attribution ({att.method}); drivers unavailable"}]
+    if not np.isfinite(att.baseline[i]):
+        return [{"feature": "(none)", "contribution": 0.0,
+                 "text": "insufficient recent data: drivers not computed"}]
     contrib = att.values.loc[i]
     order = contrib.abs().sort_values(ascending=False, kind="stable").index
     shown = [f for f in order[:top] if contrib[f] != 0]

@@ -182,8 +182,11 @@ def test_emptied_latest_week_blocks_promotion_and_publication_with_exit_3(projec
     cfg = setup_project(project, inbox_template)
     week = project / "inbox" / "events-2021-06-28.csv"
     week.write_text(week.read_text().splitlines()[0] + "\n")  # header only: a source outage
-    assert main(["retrain", "--config", str(cfg)]) == 3
-    err = capsys.readouterr().err
+    assert main(["retrain", "--config", str(cfg), "--json"]) == 3
+    captured = capsys.readouterr()
+    err = captured.out and captured.err
+    out = json.loads(captured.out)
+    assert out["exit_code"] == 3 and out["health"]["passed"] is False and out["champion"] is None
     assert "collapsed in the period of 2021-06-28: 0 events received" in err
     steps = steps_of(err)
     assert steps["health"]["status"] == "blocked" and "panel" not in steps and "promote" not in steps

@@ -397,6 +397,9 @@ def retrain(
     try:
         steps.record("lock", "ok", time.perf_counter() - t0, {"waited_seconds": round(time.perf_counter() - t0, 3)})
         return _run(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track)
+    except TensionError as exc:
+        exc.report = report  # type: ignore[attr-defined]  # the CLI prints the steps done so far with --json
+        raise
     finally:
         lock.release()
 

@@ -398,34 +398,9 @@ def metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def reliability_figure(predictions: pd.DataFrame, bins: int = 10) -> Any:
-    """A reliability diagram (mean predicted vs observed frequency per probability bin, per model)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5, 5))
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
-    resolved = predictions.dropna(subset=["outcome"]) if "outcome" in predictions else predictions.iloc[0:0]
-    edges = np.linspace(0, 1, bins + 1)
-    groups = resolved.groupby("model") if "model" in resolved else [("model", resolved)]
-    for name, grp in groups:
-        idx = np.clip(np.digitize(grp["probability"].to_numpy(float), edges[1:-1]), 0, bins - 1)
-        table = pd.DataFrame({"b": idx, "p": grp["probability"].to_numpy(float), "y": grp["outcome"].to_numpy(float)})
-        agg = table.groupby("b").agg(p=("p", "mean"), y=("y", "mean"))
-        ax.plot(agg["p"], agg["y"], marker="o", label=str(name))
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed frequency")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_title("Reliability (resolved backtest predictions)")
-    ax.legend(fontsize="small")
-    return fig
-
-
 def _log_reliability(predictions: pd.DataFrame) -> None:
+    from .backtest import reliability_figure
+
     fig = reliability_figure(predictions)
     for fmt in ("png", "svg"):
         buf = io.BytesIO()

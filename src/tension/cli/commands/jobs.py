@@ -62,8 +62,16 @@ def retrain(
     from ...config import load_experiment
     from ...jobs import retrain as run_retrain
 
+    from ...errors import TensionError
+
     experiment = load_experiment(config)
-    report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track)
+    try:
+        report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track)
+    except TensionError as exc:
+        partial = getattr(exc, "report", None)
+        if as_json and partial is not None:
+            emit({**partial.to_dict(), "error": str(exc), "exit_code": exc.exit_code}, as_json)
+        raise
     emit(report.to_dict(), as_json, table=dict_table("retrain steps", [
         {"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in report.steps]),
         lines=[report.summary])

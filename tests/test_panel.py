@@ -77,6 +77,7 @@ def test_cli_writes_the_panel_with_json_summary(project: Path, capsys: pytest.Ca
     assert payload["features"] == len(FEATURES)
     assert payload["freq"] == "M" and written["dyad"].str.contains("|", regex=False).all()
     assert written["period"].dt.day.eq(1).all()
+    assert written.attrs["freq"] == "M" and written.attrs["dyads"] == "undirected"  # metadata travels in the file
 
 
 @pytest.mark.parametrize(

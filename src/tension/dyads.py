@@ -56,6 +56,8 @@ __all__ = [
     "period_dates",
     "lookback_periods",
     "channel_codes",
+    "dyadic_rows",
+    "BASE_COLUMNS",
 ]
 
 FREQS: tuple[str, ...] = ("D", "W", "M")
@@ -83,8 +85,6 @@ _QUAD_BITS = {"verbal_conflict": 3, "material_conflict": 4}
 CHANNELS: tuple[str, ...] = tuple(CHANNEL_SOURCES) + tuple(_QUAD_BITS)
 """Mask channels (code sets and quad classes) that :class:`DyadArrays` exposes."""
 _BIT = {name: 1 << i for i, name in enumerate(CHANNELS)}
-_SUMS = ("events", "goldstein", "hostile")
-"""Non-mask channels: event count, Goldstein sum, hostile sum (-goldstein of negative events)."""
 
 
 def _universe() -> list[str]:
@@ -230,13 +230,6 @@ def _relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any = None, en
     return f"read_parquet([{quoted}], union_by_name = true)"
 
 
-def _side(country: str, org: str) -> str:
-    return (
-        f"CASE WHEN coalesce({country}, '') <> '' THEN {country} "
-        f"WHEN coalesce({org}, '') <> '' THEN '@' || {org} ELSE '' END"
-    )
-
-
 def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = None) -> pd.DataFrame:
     """Group events into long rows ``s, t, p, family, mask, n, g, h`` with one DuckDB query.
 
@@ -260,24 +253,18 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
         if end is not None:
             where.append(f"CAST(date AS DATE) <= DATE '{pd.Timestamp(end).date()}'")
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        # group on raw side columns, the integer period and one small class id (as cheap as
-        # a bare GROUP BY); side keys are then computed on the far fewer aggregated rows
+        # group on raw side columns, the integer period and one small class id (close to a
+        # bare GROUP BY); side keys are then made from dictionary codes of the aggregated rows
         sql = f"""
-            WITH a AS (
-                SELECT e.source_country, e.source_org, e.target_country, e.target_org,
-                       {_period_sql(freq, 'e.date')} AS p, coalesce(l.cls, 0) AS cls,
-                       count(*) AS n,
-                       coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
-                       coalesce(-sum(least(e.goldstein, 0)), 0)::DOUBLE AS h
-                FROM (SELECT * FROM {rel} {clause}) e
-                LEFT JOIN class_lookup l
-                  ON e.cameo_code = l.cameo_code AND e.family = l.family AND e.quad_class = l.quad_class
-                GROUP BY ALL
-            )
-            SELECT {_side('source_country', 'source_org')} AS s,
-                   {_side('target_country', 'target_org')} AS t,
-                   p::INTEGER AS p, cls::INTEGER AS cls, n::DOUBLE AS n, g, h
-            FROM a
+            SELECT e.source_country, e.source_org, e.target_country, e.target_org,
+                   ({_period_sql(freq, 'e.date')})::INTEGER AS p, coalesce(l.cls, 0)::INTEGER AS cls,
+                   count(*)::DOUBLE AS n,
+                   coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
+                   coalesce(-sum(least(e.goldstein, 0)), 0)::DOUBLE AS h
+            FROM (SELECT * FROM {rel} {clause}) e
+            LEFT JOIN class_lookup l
+              ON e.cameo_code = l.cameo_code AND e.family = l.family AND e.quad_class = l.quad_class
+            GROUP BY ALL
         """
         table = con.sql(sql).to_arrow_table()
     finally:
@@ -285,22 +272,37 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     return _counts_frame(table, fam_of, mask_of)
 
 
-def _shared_categories(s: pa.ChunkedArray, t: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Dictionary-encode two string columns onto one sorted category list (C++ speed)."""
-    ds = pc.dictionary_encode(s.combine_chunks()) if s.num_chunks != 1 else pc.dictionary_encode(s.chunk(0))
-    dt = pc.dictionary_encode(t.combine_chunks()) if t.num_chunks != 1 else pc.dictionary_encode(t.chunk(0))
-    cats = sorted(set(ds.dictionary.to_pylist()) | set(dt.dictionary.to_pylist()))
+def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    """Dictionary codes (-1 for null) and dictionary values of a string column."""
+    enc = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
+    return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
+
+def _side_keys(country: pa.ChunkedArray, org: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """Side key per row: the country (ISO3), else ``@ORG``, else ``""``; as codes into a key list."""
+    cc, cvals = _encode(country)
+    oc, ovals = _encode(org)
+    keys = [""] + [str(v) for v in cvals] + ["@" + str(v) for v in ovals]
+    c_ok = np.array([bool(v) for v in cvals] + [False], dtype=bool)[cc]  # code -1 -> False
+    o_ok = np.array([bool(v) for v in ovals] + [False], dtype=bool)[oc]
+    codes = np.where(c_ok, 1 + cc, np.where(o_ok, 1 + len(cvals) + oc, 0))
+    return codes, keys
+
+
+def _shared_categories(table: pa.Table) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Side keys of both sides as codes into one sorted category list."""
+    s_codes, s_keys = _side_keys(table["source_country"], table["source_org"])
+    t_codes, t_keys = _side_keys(table["target_country"], table["target_org"])
+    cats = sorted(set(s_keys) | set(t_keys))
     pos = {c: i for i, c in enumerate(cats)}
-    lut_s = np.array([pos[c] for c in ds.dictionary.to_pylist()], dtype=np.int32)
-    lut_t = np.array([pos[c] for c in dt.dictionary.to_pylist()], dtype=np.int32)
-    codes_s = lut_s[ds.indices.to_numpy(zero_copy_only=False)] if len(lut_s) else np.zeros(0, np.int32)
-    codes_t = lut_t[dt.indices.to_numpy(zero_copy_only=False)] if len(lut_t) else np.zeros(0, np.int32)
-    return codes_s, codes_t, pd.Index(cats, dtype=object)
+    lut_s = np.array([pos[c] for c in s_keys], dtype=np.int32)
+    lut_t = np.array([pos[c] for c in t_keys], dtype=np.int32)
+    return lut_s[s_codes], lut_t[t_codes], pd.Index(cats, dtype=object)
 
 
 def _counts_frame(table: pa.Table, fam_of: np.ndarray, mask_of: np.ndarray) -> pd.DataFrame:
     cls = table["cls"].to_numpy()
-    codes_s, codes_t, cats = _shared_categories(table["s"], table["t"])
+    codes_s, codes_t, cats = _shared_categories(table)
     dtype = pd.CategoricalDtype(cats)
     return pd.DataFrame(
         {
@@ -457,11 +459,14 @@ def country_context(
 
     ms, mt_any = si >= 0, ti >= 0
     mt = mt_any & ~(ms & (si == ti))  # a domestic event counts once for its country
+    flat_s, flat_t = (si * n_t + p)[ms], (ti * n_t + p)[mt]
+    size = shape[0] * n_t
 
-    def per_country(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        out = _bincount2(si[ms & rows], p[ms & rows], weights[ms & rows], shape)
-        out += _bincount2(ti[mt & rows], p[mt & rows], weights[mt & rows], shape)
-        return out
+    def per_country(weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        w = weights if rows is None else weights * rows
+        out = np.bincount(flat_s, weights=w[ms], minlength=size)
+        out += np.bincount(flat_t, weights=w[mt], minlength=size)
+        return out.reshape(shape)
 
     mask = counts["mask"].to_numpy()[inside]
     fam = counts["family"].to_numpy()[inside]
@@ -473,7 +478,7 @@ def country_context(
     exits = org_row & (((mask & _BIT["reduce_relations"]) > 0) | (alliance & (g < 0)))
     joins = org_row & alliance & (g >= 0) & ~exits
     arrays: dict[str, np.ndarray] = {
-        "volume": per_country(n, np.ones_like(ms)),
+        "volume": per_country(n),
         "conflict": per_country(n, conflict_rows),
         "hostile": per_country(counts["h"].to_numpy()[inside], dyadic),
         "alliance_moves": per_country(n, alliance),

@@ -8,7 +8,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, console, emit, progress, store_path
+from .._common import JsonOpt, StoreOpt, emit, progress, store_path
 
 
 @app.command()

@@ -290,7 +290,7 @@ def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, ev
                   ledger: Any = None, model_card: Mapping[str, Any] | None = None,
                   health: Mapping[str, Any] | None = None, regions: Mapping[str, Sequence[str]] | None = None,
                   region: str | None = None, examples: pd.DataFrame | None = None, format: str = "html",
-                  out: str | Path | None = None, top: int = 10, threshold: float = 0.5,
+                  out: str | Path | None = None, top: int = 10, threshold: float = 0.5, watch_max: int = 100,
                   title: str = "Escalation risk watchlist") -> Path | str:
     """Render the scores table for analysts; returns the text, or the path when ``out`` is given.
 
@@ -317,6 +317,8 @@ def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, ev
         Hand-coded example events: adds an evidence timeline that makes no risk claim.
     format
         ``html`` (self-contained page), ``md``, ``csv`` or ``json``.
+    top, watch_max
+        Dyads with a detail section; rows of the all-dyads watchlist (region sections show all).
     """
     if format not in FORMATS:
         raise UsageError(problem("Unknown report format." + did_you_mean(format, FORMATS), "one of " +
@@ -335,7 +337,7 @@ def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, ev
             text = _markdown(ctx, title, region)
         else:
             ctx.update({
-                "title": title, "csp": CSP, "region": region,
+                "title": title, "csp": CSP, "region": region, "watch_max": watch_max,
                 "sections": [] if region else _regions(ctx["rows"], regions),
                 "model": _model_card(model_card), "health": _health(health, scores, events, panel),
                 "track": _track(ledger, threshold), "timeline": _timeline(examples),

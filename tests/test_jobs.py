@@ -296,3 +296,23 @@ def test_alerts_go_to_file_and_webhook(tmp_path: Path, webhook: Webhook, monkeyp
     down = send_alerts(alerts, tmp_path / "alerts.jsonl", f"http://127.0.0.1:{free_port()}/x", timeout=2)
     assert not down["posted"] and down["webhook_error"]
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 6
+
+
+@pytest.mark.heavy
+def test_new_data_trains_a_challenger_that_must_beat_the_champion_by_the_margin(project: Path, inbox_template: Path,
+                                                                                capsys) -> None:
+    cfg = setup_project(project, inbox_template, promote_margin=1.0)  # no challenger can beat brier by 1.0
+    week = project / "inbox" / "events-2021-06-28.csv"
+    held_back = week.read_text()
+    week.unlink()
+    assert main(["retrain", "--config", str(cfg), "--as-of", "2021-06-28", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["champion"] == 1 and first["promoted"]  # no champion yet: the first challenger is promoted
+    week.write_text(held_back)
+    assert main(["retrain", "--config", str(cfg), "--as-of", AS_OF, "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    steps = {s["step"]: s for s in second["steps"]}
+    assert steps["ingest"]["counts"]["files"] == 1 and steps["train"]["counts"]["version"] == 2
+    assert steps["promote"]["status"] == "kept" and not second["promoted"] and second["champion"] == 1
+    versions, aliases = registry(project)
+    assert versions == [1, 2] and aliases == {"champion": 1, "challenger": 2}

@@ -162,3 +162,10 @@ def test_store_works_through_fsspec_memory_filesystem() -> None:
     assert store.read()["event_id"].tolist() == ["a", "b"]
     assert all(f.startswith("memory://") for f in store.files())
     assert store.compact()["orphans_removed"] == 0 and _identity(store)
+
+
+def test_repeated_id_with_another_date_is_a_duplicate_within_a_batch(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    res = store.append(_events(["a", "a", "b"], ["2014-01-31", "2014-03-01", "2014-03-01"]))
+    assert (res.stored, res.duplicates) == (2, 1)
+    assert store.read()["event_id"].is_unique

@@ -16,8 +16,9 @@ write leaves orphan files that no manifest names; ``compact`` deletes them.
 
 Every batch record keeps its counts (read, stored, duplicates, quarantined), so the
 identity ``read == stored + duplicates + quarantined`` can be checked at any time, also
-after ``retract`` and ``compact``. Events are unique by ``event_id`` within a month
-(duplicates are detected against the months a batch touches).
+after ``retract`` and ``compact``. Within a batch, ``event_id`` is unique; against the
+stored events, duplicates are detected in the months the batch touches (an id is
+expected to keep its date).
 
 The store knows nothing about source formats (see ``tension.ingest``).
 """
@@ -130,8 +131,8 @@ class _Batch:
         """Records read from the sources; defaults to stored + duplicates + quarantined."""
         self._buffers: dict[str, list[pa.Table]] = {}
         self._buffered_rows: dict[str, int] = {}
-        self._seen: dict[str, set[str]] = {}
-        """Event ids stored by this batch so far, per month (a set: cheap to grow and probe)."""
+        self._seen: set[str] = set()
+        """Event ids stored by this batch so far, all months (a set: cheap to grow and probe)."""
         self._existing: dict[str, pa.Table] = {}
 
     # -- events -------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class _Batch:
                     self.duplicates_of.update(_value_counts(owners))
                 dup |= hit
             # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
-            seen = self._seen.setdefault(month, set())
+            seen = self._seen
             id_list = ids.to_pylist()
             if len(set(id_list)) == len(id_list) and seen.isdisjoint(id_list):
                 seen.update(id_list)

@@ -136,3 +136,10 @@ def test_icews_monthly_undirected_panel_matches_raw_events(shared_data: Path) ->
     per_month = ev.groupby(ev["date"].dt.to_period("M").dt.start_time).size()
     got_volume = panel.groupby("period")["events_global"].first()
     np.testing.assert_array_equal(got_volume.to_numpy(), per_month.reindex(got_volume.index).to_numpy())
+
+
+def test_feature_threads_do_not_change_the_panel() -> None:
+    ev = _random_world(300, seed=9)
+    one = build_panel(ev, freq="W", threads=1)
+    four = build_panel(ev, freq="W", threads=4)
+    pd.testing.assert_frame_equal(one, four, check_exact=True)

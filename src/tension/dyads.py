@@ -25,8 +25,9 @@ months, expressed in periods of the frequency), or when the analyst monitors it.
 from __future__ import annotations
 
 import functools
+import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -571,6 +572,16 @@ class DyadArrays:
     rev_index: np.ndarray | None = None
     """Directed panels: position of each dyad's reverse dyad (-1: none); rev series are gathers of fwd ones."""
     _cache: dict[Any, np.ndarray] = field(default_factory=dict)
+    _locks: dict[Any, threading.Lock] = field(default_factory=dict)
+
+    def _memo(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """Compute ``make()`` once per key, also when feature threads ask for it together."""
+        if key in self._cache:
+            return self._cache[key]
+        with self._locks.setdefault(key, threading.Lock()):
+            if key not in self._cache:
+                self._cache[key] = make()
+        return self._cache[key]
 
     @property
     def freq(self) -> str:
@@ -604,18 +615,17 @@ class DyadArrays:
         """``direction`` in fwd / rev / both / own; events of ``channel`` per dyad and period."""
         if direction == "own":
             direction = "fwd" if self.kind == "directed" else "both"
-        key = (direction, channel)
-        if key not in self._cache:
+
+        def make() -> np.ndarray:
             if direction == "both":
-                out = self.series("fwd", channel) + self.series("rev", channel)
-            elif direction == "rev" and self.rev_index is not None:
-                out = self._reverse(self.series("fwd", channel))
-            else:
-                r = self.rows[direction]
-                size = self.shape[0] * self.shape[1]
-                out = np.bincount(r["flat"], weights=self._weights(r, channel), minlength=size).reshape(self.shape)
-            self._cache[key] = out
-        return self._cache[key]
+                return self.series("fwd", channel) + self.series("rev", channel)
+            if direction == "rev" and self.rev_index is not None:
+                return self._reverse(self.series("fwd", channel))
+            r = self.rows[direction]
+            size = self.shape[0] * self.shape[1]
+            return np.bincount(r["flat"], weights=self._weights(r, channel), minlength=size).reshape(self.shape)
+
+        return self._memo((direction, channel), make)
 
     def _reverse(self, fwd: np.ndarray) -> np.ndarray:
         assert self.rev_index is not None
@@ -642,14 +652,15 @@ class DyadArrays:
     def cumsum(self, direction: str, channel: Channel) -> np.ndarray:
         """Cumulative sum over periods of :meth:`series` (memoised; float32: counts are exact)."""
         key = ("cumsum", "fwd" if direction == "own" and self.kind == "directed" else ("both" if direction == "own" else direction), channel)
-        if key not in self._cache:
+
+        def make() -> np.ndarray:
             if key[1] == "rev" and self.rev_index is not None:
-                self._cache[key] = self._reverse(self.cumsum("fwd", channel))
-            elif key[1] == "both":
-                self._cache[key] = self.cumsum("fwd", channel) + self.cumsum("rev", channel)
-            else:
-                self._cache[key] = np.cumsum(self.series(direction, channel), axis=1, dtype=np.float32)
-        return self._cache[key]
+                return self._reverse(self.cumsum("fwd", channel))
+            if key[1] == "both":
+                return self.cumsum("fwd", channel) + self.cumsum("rev", channel)
+            return np.cumsum(self.series(direction, channel), axis=1, dtype=np.float32)
+
+        return self._memo(key, make)
 
     def window_sum(self, direction: str, channel: Channel, window: int) -> np.ndarray:
         """Sum of :meth:`series` over the last ``window`` periods up to and including t (float32)."""
@@ -667,10 +678,7 @@ class DyadArrays:
 
     def ctx_window_sum(self, name: str, window: int, sides: tuple[str, ...] = ("source", "target")) -> np.ndarray:
         """Sum over the last ``window`` periods of country array ``name``, added over ``sides``."""
-        key = ("ctx_roll", name, window)
-        if key not in self._cache:
-            self._cache[key] = _rolling(np.cumsum(self.context.arrays[name], axis=1), window)
-        rolled = self._cache[key]
+        rolled = self._memo(("ctx_roll", name, window), lambda: _rolling(np.cumsum(self.context.arrays[name], axis=1), window))
         out = self._take_country(rolled, sides[0])
         for side in sides[1:]:
             out += self._take_country(rolled, side)

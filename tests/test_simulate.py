@@ -270,3 +270,15 @@ def test_written_csv_ingests_back_to_the_same_events(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         result.events[cols].reset_index(drop=True), world.events[cols].reset_index(drop=True), check_dtype=False
     )
+
+
+def test_blocs_and_regions_map_names_to_member_codes() -> None:
+    world = _world()
+    regions = world.regions
+    assert sorted(c for members in regions.values() for c in members) == sorted(world.countries["code"])
+    blocs = world.blocs
+    assert blocs and all(len(m) >= 1 for m in blocs.values())
+    by_code = world.countries.set_index("code")["bloc"]
+    assert all(by_code[c] == name for name, members in blocs.items() for c in members)
+    allies = world.relations[world.relations["relation"] == "ally"]
+    assert (allies["a"].map(by_code) == allies["b"].map(by_code)).all()

@@ -218,6 +218,17 @@ class World:
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def blocs(self) -> dict[str, tuple[str, ...]]:
+        """Bloc name -> member codes (for ``build_panel(..., blocs=world.blocs)``)."""
+        c = self.countries[self.countries["bloc"] != ""]
+        return {str(b): tuple(g["code"]) for b, g in c.groupby("bloc", sort=True)}
+
+    @property
+    def regions(self) -> dict[str, tuple[str, ...]]:
+        """Region name -> member codes (for ``build_panel(..., regions=world.regions)``)."""
+        return {str(r): tuple(g["code"]) for r, g in self.countries.groupby("region", sort=True)}
+
+    @property
     def weeks(self) -> pd.DatetimeIndex:
         """Mondays of every simulated week."""
         return pd.date_range(self.params["start"], periods=self.params["n_weeks"], freq="7D")

@@ -328,3 +328,8 @@ def test_registry_model_shape_is_unwrapped_and_its_horizon_enforced(panel, logit
     pd.testing.assert_series_equal(s["probability"], score(logit_model, panel, horizons=(1,))["probability"])
     with pytest.raises(UsageError, match="forecasts horizon 1 only.*--horizon 1"):
         score(wrapped, panel, horizons=(3,))
+
+
+def test_default_horizons_are_the_models_own(panel, logit_model):
+    assert sorted(score({1: logit_model, 3: logit_model}, panel)["horizon"].unique()) == [1, 3]
+    assert (score(_Pyfunc(logit_model, FEATURES, 3), panel)["horizon"] == 3).all()

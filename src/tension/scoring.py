@@ -660,7 +660,7 @@ def _previous_probability(previous: pd.DataFrame | None, as_of: pd.Timestamp, ho
     return p.drop_duplicates("dyad", keep="last").set_index("dyad")["probability"].astype(float)
 
 
-def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
+def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] | None = None,
           previous: pd.DataFrame | None = None, *, events: pd.DataFrame | None = None,
           regions: Mapping[str, Sequence[str]] | None = None, model_version: str | None = None,
           calibration: pd.DataFrame | None = None, level: float = 0.8, coverage_window: int = 12,
@@ -670,8 +670,12 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     Parameters
     ----------
     model
-        A fitted sklearn estimator (possibly calibrated) for a single horizon, or a mapping
-        ``{horizon: estimator}``. Its ``feature_names_in_`` name the panel columns it reads.
+        A fitted sklearn estimator (possibly calibrated) for a single horizon, a mapping
+        ``{horizon: estimator}`` (e.g. ``{1: m1, 3: m3, 6: m6}``), or the registry model
+        (``tension.tracking.load_estimator``; its feature list and target horizon are used).
+    horizons
+        Default: the horizons the model declares (the mapping's keys, the registry model's
+        target horizon), else ``(1,)``. Asking a one-horizon model for another is an error.
     panel
         The dyad panel (``tension.panel.build_panel``) up to at least ``as_of``; rows after
         ``as_of`` are ignored.
@@ -704,6 +708,8 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
             raise UsageError(problem("as_of lies before the panel's first period.", f"a date from {periods[0].date()}",
                                      str(as_of.date()), "Pick a later --as-of."))
         as_of = before[-1]
+    if horizons is None:  # the model's own horizon(s); a bare estimator that does not say is scored at 1
+        horizons = horizons_of(model) or (1,)
     horizons = tuple(int(h) for h in horizons)
     if not horizons or min(horizons) < 1:
         raise UsageError(problem("Horizons must be positive integers.", "e.g. 1,3,6", list(horizons),

@@ -50,7 +50,7 @@ def report_world(tmp_path_factory) -> dict:
         previous = ledger.latest()
     ledger.resolve(panel)
     scores = score(model, panel, horizons=(H,), regions=REGIONS, previous=ledger.latest(), model_version="tension/7",
-                   events=events)
+                   events=events, calibration=ledger.resolved(include_hindcasts=True))
     rng = np.random.default_rng(0)
     n = 300
     outcome = rng.integers(0, 2, n).astype(float)

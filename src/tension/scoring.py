@@ -67,7 +67,6 @@ import pandas as pd
 from scipy.stats import beta as beta_dist
 
 from .errors import UsageError, problem
-from .schema import FAMILIES
 
 __all__ = [
     "score",

@@ -37,16 +37,26 @@ def _train(project: Path) -> dict:
     from tension.tracking import track_train
 
     world = simulate(seed=2, countries=6, years=1.5)
+    events = world.events.drop(columns=["batch_id", "ingested_at"], errors="ignore")
+    weeks = list(world.weeks)
     store = Store(str(project / "data" / "store"))
-    store.append(world.events.drop(columns=["batch_id", "ingested_at"], errors="ignore"))
+    # the store grows week by week like a live feed: at first it ends with week -9
+    store.append(events[pd.to_datetime(events["date"]) < weeks[-8]])
     exp = load_experiment(None)
     panel = build_panel(store, freq="W", dyads="directed", config=exp.panel, regions=exp.regions)
-    weeks = sorted(panel["period"].unique())
     cutoff = weeks[-12]
     est, info = fit_final(make_logit(), panel, cutoff, "W", horizon=H)
     track_train(est, panel[panel["period"] <= cutoff], experiment=exp, model_name="logit", store=store,
                 alias="champion", features=info["features"])
-    return {"weeks": weeks, "project": project}
+    return {"weeks": weeks, "project": project, "store": store, "events": events}
+
+
+def _feed(trained: dict, through: pd.Timestamp) -> None:
+    """Append the events of the weeks up to ``through`` (inclusive) that the store does not have yet."""
+    ev = trained["events"]
+    d = pd.to_datetime(ev["date"])
+    trained["store"].append(ev[(d >= pd.Timestamp(trained["store"].summary()["last_date"]) + pd.Timedelta(days=1))
+                               & (d < through + pd.Timedelta(weeks=1))])
 
 
 def _json(capsys) -> dict:
@@ -55,15 +65,17 @@ def _json(capsys) -> dict:
 
 def test_score_issue_resolve_and_report_from_the_command_line(trained, capsys, tmp_path):
     weeks, project = trained["weeks"], trained["project"]
-    first, second = weeks[-9], weeks[-8]
     book = ["--ledger", str(tmp_path / "ledger")]
-    assert main(["score", "--as-of", str(first.date()), "--issue", "--json", *book]) == 0
+    assert main(["score", "--issue", "--json", *book]) == 0  # live: the store ends with week -9
     out = _json(capsys)
     assert out["model_version"] == "tension/1" and out["issued"] > 0 and out["horizons"] == [H]
+    assert out["as_of"] == str(weeks[-9].date()) and not out["hindcast"]
     assert Path(out["out"]).is_file()
-    assert main(["score", "--as-of", str(second.date()), "--issue", "--json",
-                 "--out", str(project / "s2.csv"), *book]) == 0
+    _feed(trained, weeks[-8])  # a week later
+    assert main(["score", "--issue", "--json", "--out", str(project / "s2.csv"), *book]) == 0
     second_out = _json(capsys)
+    assert not second_out["hindcast"]
+    _feed(trained, weeks[-1])  # the windows pass
     s2 = pd.read_csv(project / "s2.csv")
     assert s2["change"].notna().any()  # measured against the first issue
 
@@ -87,7 +99,7 @@ def test_score_issue_resolve_and_report_from_the_command_line(trained, capsys, t
 def test_backfill_is_issued_as_hindcasts_kept_out_of_the_record(trained, capsys, tmp_path):
     weeks = trained["weeks"]
     book = ["--ledger", str(tmp_path / "ledger")]
-    assert main(["score", "--from", str(weeks[-10].date()), "--to", str(weeks[-8].date()), "--issue", "--json",
+    assert main(["score", "--from", str(weeks[-11].date()), "--to", str(weeks[-9].date()), "--issue", "--json",
                  "--out", str(tmp_path / "back.parquet"), *book]) == 0
     out = _json(capsys)
     assert out["hindcast"] and len(out["as_of"]) == 3
@@ -96,6 +108,10 @@ def test_backfill_is_issued_as_hindcasts_kept_out_of_the_record(trained, capsys,
     assert main(["ledger", "report", "--json", *book]) == 0
     rec = _json(capsys)
     assert rec["hindcasts"] == out["issued"] and rec["issued"] == 0 and rec["track_record"] == []
+    # a single past --as-of is a hindcast too: later data was already known when it was issued
+    assert main(["score", "--as-of", str(weeks[-12].date()), "--issue", "--json", *book,
+                 "--out", str(tmp_path / "past.parquet")]) == 0
+    assert _json(capsys)["hindcast"] is True
 
 
 def test_only_registry_uris_are_accepted(trained, capsys):

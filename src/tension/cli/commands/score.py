@@ -146,8 +146,9 @@ def score(
     """Score every monitored dyad with the registered model: probability, 80% band, ranks, drivers, evidence.
 
     A dyad with too little recent data is marked coverage=insufficient and left unranked.
-    --issue records the scores in the ledger; --from/--to backfills a range, marked as hindcasts
-    (kept out of the track record).
+    --issue records the scores in the ledger. Scores for a past date (--from/--to backfills, or an
+    --as-of before the latest period, when later data was already known) are issued as hindcasts,
+    which never enter the track record.
 
     Example: [bold]tension score --model models:/tension@champion --issue --out data/scores/latest.parquet[/bold]
     """
@@ -191,7 +192,9 @@ def score(
         else:
             when = _date(as_of, "--as-of")
             dates = [periods[-1] if when is None else (periods[periods <= when][-1] if (periods <= when).any() else when)]
-        hindcast = date_from is not None
+        # A forecast is live only when nothing after its as-of date was known: scoring a past date
+        # (a backfill, or --as-of before the latest period) is a hindcast, kept out of the track record.
+        hindcast = date_from is not None or dates[-1] < periods[-1]
         book = Ledger(_ledger_path(ledger))
         history = book.records() if (book.path / "manifests").is_dir() else pd.DataFrame()
         past = [history.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]]] if len(history) else []
@@ -215,14 +218,14 @@ def score(
             advance(1)
     scores = pd.concat(frames, ignore_index=True)
     scores.attrs = dict(frames[-1].attrs)
-    stamp = f"{dates[0].date()}_{dates[-1].date()}" if hindcast else str(dates[-1].date())
+    stamp = f"{dates[0].date()}_{dates[-1].date()}" if len(dates) > 1 else str(dates[-1].date())
     out = out or project_data_dir() / "scores" / f"scores-{stamp}.parquet"
     _write_scores(scores, out)
     latest = scores[scores["as_of"] == scores["as_of"].max()]
     top = latest.dropna(subset=["rank"]).sort_values(["horizon", "rank"]).head(10)
     payload = {
         "out": str(out), "model": uri, "model_version": ident["label"], "run_id": ident["run_id"],
-        "as_of": [str(d.date()) for d in dates] if hindcast else str(dates[-1].date()),
+        "as_of": [str(d.date()) for d in dates] if date_from is not None else str(dates[-1].date()),
         "horizons": list(horizons), "dyads": int(latest["dyad"].nunique()),
         "coverage": latest.drop_duplicates("dyad")["coverage"].value_counts().to_dict(),
         "issued": issued, "hindcast": hindcast, "ledger": str(book.path) if issue else None,
@@ -231,7 +234,7 @@ def score(
                 for r in top.itertuples()],
         "seconds": round(time.perf_counter() - started, 2),
     }
-    emit(payload, as_json, table=dict_table(f"Top dyads as of {payload['as_of'] if not hindcast else dates[-1].date()}",
+    emit(payload, as_json, table=dict_table(f"Top dyads as of {dates[-1].date()}",
                                             payload["top"]),
          lines=[f"Wrote {len(scores)} scores for {payload['dyads']} dyads to {out}"
                 + (f"; issued {issued} to the ledger at {book.path}" + (" as hindcasts" if hindcast else "") if issue else "")

@@ -175,17 +175,18 @@ class _Batch:
                 dup |= hit
             # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
             seen = self._seen
-            id_list = ids.to_pylist()
-            if len(set(id_list)) == len(id_list) and seen.isdisjoint(id_list):
-                seen.update(id_list)
-            else:
-                for k, event_id in enumerate(id_list):
-                    if dup[k]:
-                        continue
-                    if event_id in seen:
-                        dup[k] = True
-                    else:
-                        seen.add(event_id)
+            flat = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+            distinct = pc.unique(flat)
+            if len(distinct) < len(flat):  # repeats within these rows: keep the first
+                first = np.unique(pc.index_in(flat, value_set=distinct).to_numpy(zero_copy_only=False), return_index=True)[1]
+                repeat = np.ones(len(flat), dtype=bool)
+                repeat[first] = False
+                dup |= repeat
+            id_list = flat.to_pylist()
+            if seen and not seen.isdisjoint(id_list):
+                hits = pa.array(list(seen.intersection(id_list)), pa.string())
+                dup |= pc.is_in(flat, value_set=hits).to_numpy(zero_copy_only=False)
+            seen.update(id_list)
             if dup.any():
                 part = part.filter(pa.array(~dup))
             if part.num_rows:

@@ -112,3 +112,18 @@ def test_crlf_line_endings_read_like_lf(tmp_path: Path) -> None:
     assert a.events[cols].equals(b.events[cols])
     assert a.quarantine[["source_line", "reason"]].equals(b.quarantine[["source_line", "reason"]])
     assert not np.any(b.events["source_ref"].str.endswith("\r").fillna(False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=st.dates(min_value=__import__("datetime").date(1000, 1, 1), max_value=__import__("datetime").date(9999, 12, 31)))
+def test_date_parsing_agrees_with_the_calendar(day) -> None:  # noqa: ANN001
+    import pyarrow as pa
+
+    from tension.ingest.validate import DATE_COMPACT, DATE_DAY_MONTH_NAME, DATE_ISO, DATE_US, parse_dates
+
+    texts = [day.isoformat(), day.strftime("%Y%m%d"), f"{day.month}/{day.day}/{day.year:04d}", f"{day.day} {day.strftime('%B')} {day.year:04d}"]
+    got = parse_dates(pa.array(texts), [DATE_ISO, DATE_COMPACT, DATE_US, DATE_DAY_MONTH_NAME])
+    assert [str(g) for g in got] == [day.isoformat()] * 4
+    # the day after the month's last day is never rolled over
+    bad = f"{day.year:04d}-{day.month:02d}-{32 if day.month != 2 else 30}"
+    assert str(parse_dates(pa.array([bad]), [DATE_ISO])[0]) == "NaT"

@@ -172,10 +172,12 @@ def delimited_rows(
 
 
 def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | None, on_invalid: Any = None) -> pa.Table:
+    """Parse one block with pyarrow.csv as a single chunk per column (parallelism comes from the
+    reader thread overlapping with validation, see ``tension.ingest._prefetch``)."""
     wanted = [c for c in (columns if columns is not None else range(width)) if c < width]
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(payload)),
-        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 24),
+        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(width)], block_size=1 << 27),
         parse_options=pacsv.ParseOptions(
             delimiter=chr(sep), quote_char=False, escape_char=False, ignore_empty_lines=False, invalid_row_handler=on_invalid
         ),

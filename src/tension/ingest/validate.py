@@ -60,8 +60,7 @@ def parse_dates(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
         if fmt is None or not pending.any():
             continue
         parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
-        same = pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), values), False).to_numpy(zero_copy_only=False)
-        same &= pending
+        same = _round_trip(values, parsed, fmt) & pending
         if same.any():
             days = parsed.to_numpy(zero_copy_only=False).astype("datetime64[D]")
             fast_out[same] = days[same]
@@ -74,6 +73,20 @@ def parse_dates(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
 
 
 _STRPTIME = {DATE_ISO: "%Y-%m-%d", DATE_COMPACT: "%Y%m%d"}
+_LAYOUT = {"%Y-%m-%d": (10, (5, 7), (8, 10)), "%Y%m%d": (8, (4, 6), (6, 8))}
+
+
+def _round_trip(values: pa.Array, parsed: pa.Array, fmt: str) -> np.ndarray:
+    """True where ``parsed`` is exactly the written date (strptime rolls 2014-02-30 over to March)."""
+    length, (m0, m1), (d0, d1) = _LAYOUT[fmt]
+    ok = pc.and_(pc.is_valid(parsed), pc.equal(pc.utf8_length(values), length))
+    ok = pc.fill_null(ok, False)
+    zero = pa.scalar("0")
+    month = pc.cast(pc.if_else(ok, pc.utf8_slice_codeunits(values, m0, m1), zero), pa.int64())
+    day = pc.cast(pc.if_else(ok, pc.utf8_slice_codeunits(values, d0, d1), zero), pa.int64())
+    same = pc.and_(pc.equal(pc.month(parsed), month), pc.equal(pc.day(parsed), day))
+    same = pc.and_(same, pc.greater_equal(pc.year(parsed), 1000))
+    return pc.fill_null(pc.and_(ok, same), False).to_numpy(zero_copy_only=False)
 
 
 def _parse_dates_regex(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:

@@ -432,3 +432,12 @@ def test_formula_text_is_stored_as_text_in_every_free_field(tmp_path: Path) -> N
     assert ingest([path], store).total.stored == 1
     ev = store.read().iloc[0]
     assert ev["source_actor"] == FORMULA and ev["text"] == FORMULA and ev["source_ref"] == "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a CSV's own 'dataset' column is ignored (every row stored as 'analyst'): "
+                                       "ingest/generic.py parse looks the column up by CsvMapping.dataset's value")
+def test_a_dataset_column_in_a_csv_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "two-sources.csv"
+    path.write_text("date,source_actor,target_actor,cameo_code,dataset\n"
+                    "2014-03-01,Armenia,Azerbaijan,190,synthetic\n2014-03-02,Armenia,Azerbaijan,190,field-notes\n")
+    assert read_events(path).events["dataset"].tolist() == ["synthetic", "field-notes"]

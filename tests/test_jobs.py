@@ -316,3 +316,10 @@ def test_new_data_trains_a_challenger_that_must_beat_the_champion_by_the_margin(
     assert steps["promote"]["status"] == "kept" and not second["promoted"] and second["champion"] == 1
     versions, aliases = registry(project)
     assert versions == [1, 2] and aliases == {"champion": 1, "challenger": 2}
+
+
+def test_example_job_file_loads() -> None:
+    from tension.config import load_experiment
+
+    exp = load_experiment(Path(__file__).resolve().parents[1] / "experiments" / "retrain.toml")
+    assert exp.retrain.inbox == "data/inbox" and exp.alerts.webhook == "env:TENSION_ALERT_WEBHOOK"

@@ -77,7 +77,7 @@ def _as_period(value: Any, freq: str, what: str, problems: list[str]) -> pd.Time
     if freq == "M":
         return ts.to_period("M").to_timestamp()
     if freq == "W":
-        return (ts - pd.Timedelta(days=ts.dayofweek)).normalize()
+        return (ts - pd.Timedelta(days=ts.day_of_week)).normalize()
     return ts.normalize()
 
 
@@ -231,72 +231,80 @@ def _dedupe(messages: list[str]) -> list[str]:
 
 def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: int, model_name: str, run_id: str,
               origins: pd.DatetimeIndex, sink: list[str]) -> pd.DataFrame:
-    """Protocol for one estimator (see :func:`evaluate`)."""
+    """Protocol for one estimator (see :func:`evaluate`): fit at every ``refit_every``-th origin, predict the block."""
     kind = getattr(estimator, "_target_kind", "binary")
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
+    period = data.period.to_numpy()
+    y_all = data.y.to_numpy()
+    dyad = data.dyad.to_numpy()
+    train_lo = np.datetime64(spec.train_start if spec.train_start is not None else data.period.min())
     frames = []
-    fitted: Any = None
-    fallback: float | None = None
-    period = data.period
-    train_lo = spec.train_start if spec.train_start is not None else period.min()
-    for i, origin in enumerate(origins):
-        if fitted is None and fallback is None or i % spec.refit_every == 0:
-            last = spec.last_training_period(origin)
-            rows = (period >= train_lo) & (period <= last) & data.y.notna()
-            n_periods = period[rows].nunique()
-            if n_periods < spec.min_train_periods:
-                sink.append(f"{model_name} @ {origin.date()}: only {n_periods} labelled training periods (< min_train_periods {spec.min_train_periods}); origin skipped.")
-                fitted, fallback = None, None
-                continue
-            order = np.lexsort((data.dyad[rows].to_numpy(), period[rows].to_numpy()))
-            X_train = data.X[rows].iloc[order]
-            X_train.index = pd.DatetimeIndex(period[rows].iloc[order])
-            y_bin = data.y[rows].iloc[order].to_numpy()
-            y_fit = data.counts[rows].iloc[order].to_numpy() if kind == "count" else y_bin
-            positives = int(y_bin.sum())
-            fitted, fallback = None, None
-            if positives == 0 or positives == len(y_bin):
-                fallback = (positives + 0.5) / (len(y_bin) + 1.0)
-                sink.append(f"{model_name} @ {origin.date()}: the training window has {'no positives' if positives == 0 else 'only positives'} ({len(y_bin)} rows); predicting the smoothed base rate {fallback:.4g}.")
-            else:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    try:
-                        fitted = clone(estimator).fit(X_train, y_fit)
-                    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                        fallback = (positives + 0.5) / (len(y_bin) + 1.0)
-                        sink.append(f"{model_name} @ {origin.date()}: fit failed ({type(exc).__name__}: {exc}); predicting the smoothed base rate {fallback:.4g}.")
-                _relay(caught, f"{model_name} @ {origin.date()}", sink)
-        if fitted is None and fallback is None:
+    i = 0
+    while i < len(origins):
+        origin = origins[i]
+        where = f"{model_name} @ {origin.date()}"
+        rows = np.flatnonzero((period >= train_lo) & (period <= np.datetime64(spec.last_training_period(origin))) & ~np.isnan(y_all))
+        n_periods = len(np.unique(period[rows]))
+        if n_periods < spec.min_train_periods:
+            sink.append(f"{where}: only {n_periods} labelled training periods (< min_train_periods {spec.min_train_periods}); origin skipped.")
+            i += 1
             continue
-        test = period == origin
-        if not test.any():
+        block = origins[i : i + spec.refit_every]
+        i += len(block)
+        rows = rows[np.lexsort((dyad[rows], period[rows]))]
+        y_bin = y_all[rows]
+        positives = int(y_bin.sum())
+        fitted, fallback = None, None
+        if positives == 0 or positives == len(y_bin):
+            fallback = (positives + 0.5) / (len(y_bin) + 1.0)
+            sink.append(f"{where}: the training window has {'no positives' if positives == 0 else 'only positives'} ({len(y_bin)} rows); predicting the smoothed base rate {fallback:.4g}.")
+        else:
+            X_train = data.X.iloc[rows]
+            X_train.index = pd.DatetimeIndex(period[rows])
+            y_fit = data.counts.to_numpy()[rows] if kind == "count" else y_bin
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    fitted = clone(estimator).fit(X_train, y_fit)
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                    fallback = (positives + 0.5) / (len(y_bin) + 1.0)
+                    sink.append(f"{where}: fit failed ({type(exc).__name__}: {exc}); predicting the smoothed base rate {fallback:.4g}.")
+            _relay(caught, where, sink)
+        test = np.flatnonzero(np.isin(period, block.to_numpy()))
+        if not len(test):
             continue
-        X_test = data.X[test]
-        X_test.index = pd.DatetimeIndex(period[test])
         if fitted is not None:
+            X_test = data.X.iloc[test]
+            X_test.index = pd.DatetimeIndex(period[test])
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 p = _positive_column(fitted, fitted.predict_proba(X_test))
-            _relay(caught, f"{model_name} @ {origin.date()} predict", sink)
+            _relay(caught, f"{where} predict", sink)
         else:
-            p = np.full(int(test.sum()), fallback)
+            p = np.full(len(test), fallback)
         if np.isnan(p).any():
-            sink.append(f"{model_name} @ {origin.date()}: {int(np.isnan(p).sum())} NaN probabilities replaced by the smoothed base rate.")
+            sink.append(f"{where}: {int(np.isnan(p).sum())} NaN probabilities replaced by the mean of the others.")
             p = np.where(np.isnan(p), np.nanmean(p) if not np.isnan(p).all() else 0.5, p)
+        origin_col = pd.DatetimeIndex(period[test])
         frames.append(pd.DataFrame({
-            "run_id": run_id, "model": model_name, "target": target, "dyad": data.dyad[test].to_numpy(),
-            "origin": origin, "horizon": spec.horizon,
-            "window_start": shift_period(origin, 1, spec.freq), "window_end": shift_period(origin, spec.horizon, spec.freq),
-            "probability": p.astype(float), "outcome": data.y[test].astype("Float64").to_numpy(),
-            "onset_eligible": data.onset[test].to_numpy(dtype=bool),
+            "run_id": run_id, "model": model_name, "target": target, "dyad": dyad[test],
+            "origin": origin_col, "horizon": spec.horizon,
+            "window_start": _shift_index(origin_col, 1, spec.freq), "window_end": _shift_index(origin_col, spec.horizon, spec.freq),
+            "probability": p.astype(float), "outcome": pd.array(y_all[test], dtype="Float64"),
+            "onset_eligible": data.onset.to_numpy(dtype=bool)[test],
         }))
     if not frames:
         return _empty_predictions()
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True).sort_values(["origin", "dyad"], ignore_index=True)
     out["outcome"] = out["outcome"].astype("Int8")
     return out
+
+
+def _shift_index(index: pd.DatetimeIndex, n: int, freq: str) -> pd.DatetimeIndex:
+    if freq == "M":
+        return index + pd.DateOffset(months=n)
+    return index + (pd.Timedelta(weeks=n) if freq == "W" else pd.Timedelta(days=n))
 
 
 def _empty_predictions() -> pd.DataFrame:
@@ -444,11 +452,9 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 
 
 def _precision_at_k(df: pd.DataFrame, k: int) -> float:
-    vals = []
-    for _, g in df.groupby("origin", sort=False):
-        top = g.sort_values(["probability", "dyad"], ascending=[False, True]).head(k)
-        vals.append(top["outcome"].mean())
-    return float(np.mean(vals)) if vals else float("nan")
+    ranked = df.sort_values(["origin", "probability", "dyad"], ascending=[True, False, True])
+    top = ranked[ranked.groupby("origin", sort=False).cumcount() < k]
+    return float(top.groupby("origin")["outcome"].mean().mean()) if len(top) else float("nan")
 
 
 def metrics(predictions: pd.DataFrame, alert_threshold: float = 0.3, top_k: int = 10, bins: int = 10) -> pd.DataFrame:

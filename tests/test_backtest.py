@@ -1,0 +1,207 @@
+"""Backtest: spec, protocol (no label overlaps the test window), leakage check, metrics, warnings."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from toy_panels import toy_panel
+
+from tension.backtest import (
+    PREDICTION_COLUMNS,
+    BacktestSpec,
+    LeakageError,
+    check_leakage,
+    evaluate,
+    fit_final,
+    metrics,
+    reliability_figure,
+    run_backtest,
+)
+from tension.errors import UsageError
+from tension.models import BaseRate, make_logit
+from tension.targets import make_target
+
+FITS: list[tuple[pd.Timestamp, pd.Timestamp, int]] = []
+
+
+class SpyBaseRate(BaseRate):
+    """Records (last training period, n rows) of every fit."""
+
+    def fit(self, X, y):
+        FITS.append((X.index.max(), X.index.min(), len(X)))
+        return super().fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return toy_panel(n_dyads=20, periods=120, seed=1)
+
+
+def _spec(**kw) -> BacktestSpec:
+    base = dict(start="2021-01-04", end="2022-03-28", freq="W", horizon=3, refit_every=10, min_train_periods=30)
+    return BacktestSpec(**{**base, **kw})
+
+
+def test_spec_computes_its_origins_and_snaps_dates_to_periods():
+    spec = BacktestSpec("2020-01-15", "2020-04-20", freq="M", horizon=1, step=2)
+    assert spec.origins().strftime("%Y-%m-%d").tolist() == ["2020-01-01", "2020-03-01"]
+    assert spec.effective_gap == 1
+    w = BacktestSpec("2024-01-03", "2024-01-17", freq="W", horizon=2)
+    assert w.origins().strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert w.origins(pd.DatetimeIndex(["2024-01-08"])).size == 1
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"gap": 1}, "'gap' must be at least the horizon"),
+    ({"horizon": 0}, "'horizon' must be a positive integer"),
+    ({"freq": "Q"}, "'freq' is unknown"),
+    ({"start": "2022-01-01", "end": "2021-01-01"}, "ends before it starts"),
+    ({"start": "not a date"}, "is not a date"),
+])
+def test_bad_specs_are_refused_with_how_to_fix(kw, match):
+    with pytest.raises(UsageError, match=match):
+        _spec(**kw)
+
+
+def test_bad_spec_problems_are_collected_and_counted():
+    with pytest.raises(UsageError, match="2 problems"):
+        _spec(horizon=0, step=0)
+
+
+def test_no_training_label_window_reaches_past_the_origin_and_refits_follow_refit_every(panel):
+    FITS.clear()
+    spec = _spec(horizon=3, refit_every=10)
+    pred = evaluate(SpyBaseRate(), panel, spec, model_name="spy")
+    origins = sorted(pred["origin"].unique())
+    assert len(FITS) == int(np.ceil(len(origins) / 10))
+    for (last_train, _first, _n), origin in zip(FITS, origins[::10]):
+        # the label of the last training row covers last_train+1 .. last_train+h, which must end by the origin
+        assert last_train + pd.Timedelta(weeks=3) <= origin
+    assert FITS[1][2] > FITS[0][2]  # expanding window
+
+
+def test_train_start_bounds_the_window(panel):
+    FITS.clear()
+    evaluate(SpyBaseRate(), panel, _spec(train_start="2020-06-01", min_train_periods=5), model_name="spy")
+    assert min(first for _, first, _ in FITS) >= pd.Timestamp("2020-06-01")
+
+
+def test_predictions_table_has_the_architecture_columns_and_windows(panel):
+    pred = evaluate(make_logit(), panel, _spec(), model_name="logit", run_id="r1")
+    assert tuple(pred.columns[: len(PREDICTION_COLUMNS)]) == PREDICTION_COLUMNS
+    row = pred.iloc[0]
+    assert row["window_start"] == row["origin"] + pd.Timedelta(weeks=1)
+    assert row["window_end"] == row["origin"] + pd.Timedelta(weeks=3)
+    assert pred["probability"].between(0, 1).all() and pred["run_id"].eq("r1").all()
+    y = make_target(panel, horizon=3)
+    expected = y[(panel["period"] == row["origin"]) & (panel["dyad"] == row["dyad"])].iloc[0]
+    assert row["outcome"] == expected
+    assert len(pred) == pred[["dyad", "origin"]].drop_duplicates().shape[0]
+
+
+def test_unresolved_outcomes_stay_empty(panel):
+    last = panel["period"].max()
+    pred = evaluate(BaseRate(), panel, BacktestSpec(last - pd.Timedelta(weeks=4), last, freq="W", horizon=3, min_train_periods=10), model_name="b")
+    assert pred.loc[pred["origin"] > last - pd.Timedelta(weeks=3), "outcome"].isna().all()
+    assert pred.loc[pred["origin"] <= last - pd.Timedelta(weeks=3), "outcome"].notna().all()
+
+
+def test_a_fold_without_positives_warns_and_predicts_a_smoothed_rate():
+    quiet = toy_panel(n_dyads=5, periods=60, seed=2)
+    quiet["material_conflict_count"] = 0
+    result = run_backtest(quiet, _spec(start="2020-09-07", end="2020-12-28", min_train_periods=20), ["logit"])
+    assert any("no positives" in w for w in result.warnings)
+    assert any("undefined" in w for w in result.warnings)  # AUC/AP with no positives
+    assert result.predictions["probability"].between(0, 0.05).all()
+    assert result.metrics["roc_auc"].isna().all()
+
+
+def _with_leak(p: pd.DataFrame) -> pd.DataFrame:
+    p = p.copy()
+    p["leak_next_conflict"] = make_target(p, horizon=3).fillna(0.0)  # computed from the future
+    return p
+
+
+def test_a_leaked_future_feature_is_caught_by_rebuilding_at_origins(panel):
+    leaky = _with_leak(panel)
+    leaky.attrs = dict(panel.attrs)
+
+    def rebuild(origin):
+        cut = panel[panel["period"] <= origin].copy()
+        cut.attrs = dict(panel.attrs)
+        return _with_leak(cut)
+
+    with pytest.raises(LeakageError, match="leak_next_conflict"):
+        run_backtest(leaky, _spec(), ["logit"], rebuild=rebuild)
+    # the honest panel passes the same check
+    honest = run_backtest(panel, _spec(refit_every=100), ["history"], rebuild=lambda o: panel[panel["period"] <= o])
+    assert honest.leakage["rebuild"] and len(honest.leakage["origins_checked"]) == 3
+
+
+def test_without_a_rebuild_a_screen_flags_a_feature_that_is_the_future(panel):
+    leaky = _with_leak(panel)
+    leaky.attrs = dict(panel.attrs)
+    result = run_backtest(leaky, _spec(refit_every=100), ["history"])
+    assert any("leak_next_conflict" in w and "look ahead" in w for w in result.warnings)
+
+
+def test_truncation_check_passes_for_the_past_only_history_columns(panel):
+    summary = check_leakage(panel, pd.DatetimeIndex(["2021-01-04", "2021-06-07"]))
+    assert summary["origins_checked"] == ["2021-01-04", "2021-06-07"]
+
+
+def _table(probs: dict[str, list[float]], outcomes: list[int], origins: list[str], onset: list[bool] | None = None) -> pd.DataFrame:
+    rows = []
+    for model, ps in probs.items():
+        for i, (p, y, o) in enumerate(zip(ps, outcomes, origins)):
+            rows.append({"run_id": "r", "model": model, "target": "t", "dyad": f"D{i % 4}", "origin": pd.Timestamp(o), "horizon": 1,
+                         "window_start": pd.Timestamp(o), "window_end": pd.Timestamp(o), "probability": p, "outcome": y,
+                         "onset_eligible": (onset or [True] * len(outcomes))[i]})
+    return pd.DataFrame(rows)
+
+
+def test_metrics_match_hand_computed_values():
+    outcomes = [1, 0, 0, 0, 1, 1, 0, 0]
+    origins = ["2020-01-01"] * 4 + ["2020-02-01"] * 4
+    probs = {
+        "base_rate": [0.375] * 8,
+        "persistence": [0.9, 0.1, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1],
+        "good": [0.8, 0.1, 0.2, 0.1, 0.7, 0.6, 0.3, 0.1],
+    }
+    m = metrics(_table(probs, outcomes, origins), alert_threshold=0.65, top_k=2).set_index("model")
+    p, y = np.array(probs["good"]), np.array(outcomes)
+    assert m.loc["good", "brier"] == pytest.approx(np.mean((p - y) ** 2))
+    b_base = np.mean((0.375 - y) ** 2)
+    assert m.loc["good", "bss_base_rate"] == pytest.approx(1 - np.mean((p - y) ** 2) / b_base)
+    assert m.loc["good", "roc_auc"] == 1.0 and m.loc["good", "average_precision"] == 1.0
+    assert m.loc["good", "missed_escalation_rate"] == pytest.approx(1 / 3)  # positives at 0.8, 0.7, 0.6: one below 0.65
+    assert m.loc["good", "precision_at_k"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m.loc["good", "n_positives"] == 3 and m.loc["base_rate", "bss_base_rate"] == 0.0
+    assert m.loc["base_rate", "ece"] == pytest.approx(0.0)
+
+
+def test_reliability_figure_is_a_matplotlib_figure():
+    t = _table({"base_rate": [0.2, 0.4, 0.6, 0.8], "persistence": [0.1, 0.9, 0.1, 0.9]}, [0, 0, 1, 1], ["2020-01-01"] * 4)
+    fig = reliability_figure(t)
+    assert isinstance(fig, Figure) and len(fig.axes[0].lines) == 3
+
+
+def test_fit_final_uses_only_labels_closed_by_the_cutoff(panel):
+    FITS.clear()
+    cutoff = pd.Timestamp("2021-06-07")
+    est, info = fit_final(SpyBaseRate(), panel, cutoff, freq="W", horizon=3)
+    assert FITS[0][0] + pd.Timedelta(weeks=3) <= cutoff
+    assert info["last_period"] == str((cutoff - pd.Timedelta(weeks=3)).date()) and info["positives"] > 0
+    assert est.predict_proba(np.zeros((1, len(info["features"])))).shape == (1, 2)
+
+
+def test_models_beat_baselines_on_a_world_with_signal_and_not_on_a_control():
+    spec = BacktestSpec("2021-01-04", "2022-09-26", freq="W", horizon=2, refit_every=20, min_train_periods=40)
+    world = run_backtest(toy_panel(n_dyads=30, periods=150, seed=3), spec, ["history", "logit"]).metrics.set_index("model")
+    for base in ("base_rate", "persistence", "history"):
+        assert world.loc["logit", "brier"] < world.loc[base, "brier"]
+        assert world.loc["logit", "average_precision"] > world.loc[base, "average_precision"]
+    control = run_backtest(toy_panel(n_dyads=30, periods=150, seed=3, control=True), spec, ["history", "logit"]).metrics.set_index("model")
+    assert control.loc["logit", "bss_base_rate"] < 0.01
+    assert abs(control.loc["logit", "roc_auc"] - 0.5) < 0.06

@@ -84,7 +84,7 @@ def test_dask_panel_equals_local_for_undirected_dyads_monitored_dyads_and_a_data
 @pytest.fixture(scope="module")
 def spec(panels) -> BacktestSpec:
     periods = pd.DatetimeIndex(sorted(pd.unique(panels[0]["period"])))
-    return BacktestSpec(periods[60], periods[80], freq="W", horizon=4, refit_every=4, min_train_periods=40)
+    return BacktestSpec(periods[60], periods[71], freq="W", horizon=4, refit_every=4, min_train_periods=40)
 
 
 def test_dask_backtest_equals_local_and_logs_worker_runs_as_children(panels, spec, cluster_engine, tmp_path: Path):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
@@ -156,13 +157,18 @@ def _event_source(source: Any) -> Any:
     """A Store for paths/URLs; an object store is read through fsspec (DuckDB has no S3 reader here)."""
     if isinstance(source, pd.DataFrame):
         return source
-    store = source if isinstance(source, Store) else Store(str(source))
-    if store.is_local:
+    store = _as_store(source)
+    if getattr(store, "is_local", True):
         return store
     files = store.files()
     if not files:
         return store  # the panel stage raises its "no events" message
     return store.read(columns=list(EVENT_COUNT_COLUMNS))
+
+
+def _as_store(source: Any) -> Any:
+    """A :class:`Store` for a location; anything with ``files()`` (a Store, a file list adapter) as is."""
+    return source if hasattr(source, "files") and not isinstance(source, (str, os.PathLike)) else Store(str(source))
 
 
 class LocalEngine(Engine):
@@ -194,16 +200,31 @@ class LocalEngine(Engine):
 # --------------------------------------------------------------------------- Dask: tasks (pure, run on workers)
 
 
-def _read_part(part: Any, storage_options: Mapping[str, Any]) -> pd.DataFrame:
-    """Events of one month file (path or URL) or an in-memory chunk, with the counted columns only."""
+class _Files:
+    """One Parquet file in the shape :func:`tension.dyads.event_counts` reads (``files()``), so DuckDB scans it directly."""
+
+    is_local = True
+
+    def __init__(self, path: str):
+        self._path = path
+
+    def files(self, start: Any = None, end: Any = None) -> list[str]:
+        return [self._path]
+
+
+def _read_part(part: Any, storage_options: Mapping[str, Any]) -> Any:
+    """Events of one month file or an in-memory chunk: local files go to DuckDB as they are, remote ones via fsspec."""
     if isinstance(part, pd.DataFrame):
         return part
+    path = str(part)
+    if "://" not in path or path.startswith("file://"):
+        return _Files(path.removeprefix("file://"))
     import fsspec
     import pyarrow.parquet as pq
 
     from .schema import events_from_arrow
 
-    with fsspec.open(str(part), "rb", **dict(storage_options)) as fh:
+    with fsspec.open(path, "rb", **dict(storage_options)) as fh:
         table = pq.read_table(fh, columns=list(EVENT_COUNT_COLUMNS))
     return events_from_arrow(table)
 
@@ -381,12 +402,12 @@ class DaskEngine(Engine):
             parts: list[Any] = client.scatter([source.iloc[i::n] for i in range(n)])
             options: dict[str, Any] = {}
         else:
-            store = source if isinstance(source, Store) else Store(str(source))
+            store = _as_store(source)
             parts = store.files(start, end)
             if not parts:
                 raise UsageError(problem("The event store holds no events.", "at least one committed Parquet file", "0 files",
                                          "Ingest events first: tension ingest FILE."))
-            options = dict(getattr(store.fs, "storage_options", {}) or {})
+            options = dict(getattr(getattr(store, "fs", None), "storage_options", None) or {})
         mapped = client.map(_part_counts, parts, freq=freq, start=start, end=end, n_buckets=n_buckets, storage_options=options,
                             pure=False)
         step("aggregate")

@@ -32,6 +32,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -128,6 +129,8 @@ class _Batch:
         self.duplicates_of: Counter[str] = Counter()
         self.read: int | None = None
         self.result: AppendResult | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[dict[str, Any]]] = []
         """Records read from the sources; defaults to stored + duplicates + quarantined."""
         self._buffers: dict[str, list[pa.Table]] = {}
         self._buffered_rows: dict[str, int] = {}
@@ -216,7 +219,27 @@ class _Batch:
         if not parts:
             return
         table = pa.concat_tables(parts)
-        self.files.append(self.store._write_events(table, month, self.batch_id))
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tension-store-writer")
+        # written in the background while the next rows are validated; collected before the manifest
+        self._pending.append(self._writer.submit(self.store._write_events, table, month, self.batch_id))
+
+    def _collect_quietly(self) -> None:
+        """Let background writes finish after a failure (their files stay unnamed, i.e. invisible)."""
+        try:
+            self._collect()
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+
+    def _collect(self) -> None:
+        try:
+            for future in self._pending:
+                self.files.append(future.result())
+        finally:
+            self._pending = []
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
     # -- quarantine ---------------------------------------------------------------------
     def add_quarantine(self, rows: pd.DataFrame | pa.Table) -> int:
@@ -234,6 +257,7 @@ class _Batch:
         """Write the remaining buffers, then the manifest naming everything (last)."""
         for month in list(self._buffers):
             self._flush(month)
+        self._collect()
         read = self.read if read is None else read
         if read is None:
             read = self.stored + self.duplicates + self.quarantined
@@ -462,7 +486,11 @@ class Store:
         """
         with self._lock():
             tx = _Batch(self, batch_id or new_batch_id(), meta or {})
-            yield tx
+            try:
+                yield tx
+            except BaseException:
+                tx._collect_quietly()
+                raise
             tx.result = tx.commit()
 
     def append(

@@ -169,3 +169,15 @@ def test_repeated_id_with_another_date_is_a_duplicate_within_a_batch(tmp_path: P
     res = store.append(_events(["a", "a", "b"], ["2014-01-31", "2014-03-01", "2014-03-01"]))
     assert (res.stored, res.duplicates) == (2, 1)
     assert store.read()["event_id"].is_unique
+
+
+def test_files_replaced_by_compaction_survive_one_round_for_readers(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    for i in range(3):
+        store.append(_events([f"e{i}"], [f"2014-01-0{i + 1}"]))
+    old_files = store.files()
+    first = store.compact()
+    assert first["orphans_removed"] == 0 and all(Path(f).exists() for f in old_files)
+    second = store.compact()
+    assert second["orphans_removed"] == 3 and not any(Path(f).exists() for f in old_files)
+    assert len(store.read()) == 3

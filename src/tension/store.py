@@ -687,11 +687,15 @@ class Store:
     def compact(self, target_rows: int = 2_000_000) -> dict[str, Any]:
         """Merge each month's files into as few files as possible; delete orphan files.
 
+        Orphans are files no manifest names (an interrupted ingest, data of retracted
+        batches, files replaced by an earlier compaction); files replaced by *this*
+        compaction are deleted by the next one, so readers of the previous manifest are safe.
         Returns counts: months rewritten, files before/after, orphans removed. The digest
         and every batch's counts are unchanged.
         """
         with self._lock():
             manifest = self._load_manifest()
+            previous = [f["path"] for f in manifest["files"]]
             by_month: dict[str, list[dict[str, Any]]] = {}
             for f in manifest["files"]:
                 by_month.setdefault(f["month"], []).append(f)
@@ -709,11 +713,12 @@ class Store:
             manifest["files"] = files
             if rewritten:
                 self._commit(manifest)
-            orphans = self._remove_orphans(manifest)
+            # files the previous manifest named stay one more round: a reader may still be using them
+            orphans = self._remove_orphans(manifest, keep=set(previous))
             return {"months_rewritten": rewritten, "files_before": before, "files_after": len(files), "orphans_removed": orphans}
 
-    def _remove_orphans(self, manifest: dict[str, Any]) -> int:
-        named = {f["path"] for f in manifest["files"]}
+    def _remove_orphans(self, manifest: dict[str, Any], keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+        named = {f["path"] for f in manifest["files"]} | set(keep)
         named |= {p for b in manifest["batches"] if not b.get("retracted") for p in b.get("quarantine_files", [])}
         removed = 0
         for sub in ("data", "quarantine"):

@@ -332,6 +332,9 @@ def report(
                           "quarantined": summary.get("quarantined_by_reason") or {}}
             advance(1, description="Model card")
             card = _model_card(table, exp, backtest)
+            if panel is not None and len(panel) and card.get("trained_through") and "training_window" not in card:
+                card["training_window"] = (f"{pd.Timestamp(panel['period'].min()).date()} (start of the store) to "
+                                           f"{card['trained_through']}")
             advance(1, description="Ledger")
             lp = _ledger_path(ledger)
             book = Ledger(lp) if (lp / "manifests").is_dir() else None

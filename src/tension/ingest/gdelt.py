@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ..config import CsvMapping
 from .text import Rows, delimited_rows
-from .validate import DATE_COMPACT, Parsed, blank_to_null, country_codes, org_of_names, parse_dates, to_number
+from .validate import DATE_COMPACT, Parsed, country_codes, org_of_names, parse_dates, to_number
 
 COLUMNS = (0, 1, 5, 6, 7, 15, 16, 17, 26, 31, 57, 60)
 """Field positions read (the rest of the 57-61 columns is skipped)."""

@@ -11,7 +11,7 @@ import typer
 
 from ...errors import QuarantinedRowsError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+from .._common import JsonOpt, StoreOpt, dict_table, emit, progress, store_path
 
 store_app = typer.Typer(help="Maintain the event store: list batches, retract a bad delivery, merge small files.", no_args_is_help=True)
 app.add_typer(store_app, name="store")

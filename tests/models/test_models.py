@@ -1,0 +1,159 @@
+"""Model behaviours beyond the sklearn checks: baselines, statsmodels wrappers, calibration, ensemble, feature matrix."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from toy_panels import toy_panel
+
+from tension.errors import UsageError
+from tension.models import (
+    BASELINES,
+    MODELS,
+    BaseRate,
+    CountGLM,
+    DyadHistory,
+    LogisticGLM,
+    Persistence,
+    StatisticalWarning,
+    TimeCalibrated,
+    WeightedEnsemble,
+    feature_matrix,
+    make_logit,
+    make_model,
+)
+
+
+def _xy(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    p = 1 / (1 + np.exp(-(-1.5 + 1.5 * x[:, 0])))
+    y = (rng.random(n) < p).astype(int)
+    return pd.DataFrame(x, columns=["a", "material_conflict_count", "base_mc_ewma"]), y
+
+
+def test_registry_names_match_the_contract_and_build_fresh_estimators():
+    for name in ("base_rate", "persistence", "history", "glm", "count", "logit", "hgb", "ensemble"):
+        assert name in MODELS
+        assert make_model(name) is not make_model(name)
+    assert BASELINES == ("base_rate", "persistence", "history")
+    with pytest.raises(UsageError, match="Did you mean 'logit'"):
+        make_model("logti")
+
+
+def test_base_rate_is_the_smoothed_training_share():
+    X, y = _xy()
+    p = BaseRate().fit(X, y).predict_proba(X)[:, 1]
+    assert np.allclose(p, (y.sum() + 0.5) / (len(y) + 1))
+
+
+def test_persistence_maps_last_state_to_training_frequencies_by_column_name():
+    X = pd.DataFrame({"material_conflict_count": [0, 0, 0, 0, 2, 3, 1, 0], "other": 0.0})
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 0])
+    est = Persistence().fit(X, y)
+    p = est.predict_proba(X)[:, 1]
+    assert p[0] == pytest.approx(1.5 / 6) and p[4] == pytest.approx(2.5 / 4)
+    raw = Persistence(calibrated=False).fit(X, y).predict_proba(X)[:, 1]
+    assert raw[0] == pytest.approx(0.01) and raw[4] == pytest.approx(0.99)
+    with pytest.raises(ValueError, match="reads the column 'material_conflict_count'"):
+        Persistence().fit(pd.DataFrame({"x": [0, 1]}), [0, 1])
+
+
+def test_dyad_history_is_monotone_in_the_history_rate():
+    X, y = _xy()
+    X["base_mc_ewma"] = X["a"]  # the informative column
+    est = DyadHistory().fit(X, y)
+    order = np.argsort(X["base_mc_ewma"].to_numpy())
+    p = est.predict_proba(X)[:, 1][order]
+    assert (np.diff(p) >= -1e-12).all() and p[-1] > p[0]
+
+
+def test_logistic_glm_keeps_statsmodels_summary_and_learns_the_signal():
+    X, y = _xy()
+    est = LogisticGLM().fit(X, y)
+    text = str(est.results_.summary())
+    assert "const" in text and "a" in est.kept_features_
+    assert est.coef_[1] > 0.8  # standardised coefficient of the informative column
+    assert est.n_iter_ >= 1
+
+
+def test_logistic_glm_drops_constant_and_duplicate_columns():
+    X, y = _xy()
+    X["dup"] = X["a"] * 2.0 + 1
+    X["const"] = 3.0
+    est = LogisticGLM(log=False).fit(X, y)
+    assert "dup" not in est.kept_features_ and "const" not in est.kept_features_
+
+
+def test_count_model_picks_negative_binomial_for_overdispersed_counts():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(800, 2))
+    mu = np.exp(-0.5 + 0.8 * x[:, 0])
+    counts = rng.negative_binomial(0.5, 0.5 / (0.5 + mu))
+    X = pd.DataFrame(x, columns=["a", "b"])
+    est = CountGLM(k=1, log=False).fit(X, counts)
+    assert est.family_ == "negative_binomial" and est.dispersion_ > 1.5
+    assert "alpha" in str(est.results_.summary())
+    p1 = est.predict_proba(X)[:, 1]
+    p2 = CountGLM(k=2, log=False).fit(X, counts).predict_proba(X)[:, 1]
+    assert (p2 <= p1 + 1e-12).all()  # P(N >= 2) <= P(N >= 1)
+    poisson = CountGLM(log=False).fit(X, rng.poisson(mu))
+    assert poisson.family_ == "poisson"
+    with pytest.raises(ValueError, match="needs counts"):
+        CountGLM().fit(X, -np.ones(len(X)))
+
+
+def test_single_class_training_warns_instead_of_failing_silently():
+    X, _ = _xy(50)
+    with pytest.warns(StatisticalWarning, match="only the class"):
+        est = LogisticGLM().fit(X, np.zeros(50, dtype=int))
+    assert (est.predict(X) == 0).all()
+    with pytest.warns(StatisticalWarning, match="below k=1"):
+        CountGLM().fit(X, np.zeros(50))
+
+
+def test_perfect_separation_reaches_the_user_as_a_warning():
+    X = pd.DataFrame({"a": np.r_[np.zeros(30), np.ones(30)], "b": np.arange(60.0) % 7})
+    y = np.r_[np.zeros(30), np.ones(30)].astype(int)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LogisticGLM(alpha=0.0, log=False, max_iter=25).fit(X, y)
+    assert any(issubclass(w.category, StatisticalWarning) for w in caught)
+
+
+def test_time_calibration_fits_on_the_latest_periods_only():
+    X, y = _xy(800)
+    X.index = pd.DatetimeIndex(np.repeat(pd.date_range("2020-01-06", periods=40, freq="W-MON"), 20))
+    est = TimeCalibrated(make_logit(), fraction=0.25, gap=2).fit(X, y)
+    early, late = est._split(X)
+    assert X.index[late].min() == pd.Timestamp(X.index.unique()[30])
+    assert X.index[early].max() < X.index[late].min() - pd.Timedelta(weeks=2)
+    p = est.predict_proba(X)[:, 1]
+    assert 0 < p.min() and p.max() < 1 and abs(p.mean() - y.mean()) < 0.05
+
+
+def test_ensemble_is_the_weighted_mean_of_members():
+    X, y = _xy()
+    ens = WeightedEnsemble([("logit", make_logit()), ("base", BaseRate())], weights=[3, 1]).fit(X, y)
+    a = make_logit().fit(X, y).predict_proba(X)[:, 1]
+    b = BaseRate().fit(X, y).predict_proba(X)[:, 1]
+    assert np.allclose(ens.predict_proba(X)[:, 1], 0.75 * a + 0.25 * b)
+    with pytest.raises(ValueError, match="non-negative"):
+        WeightedEnsemble([("b", BaseRate())], weights=[-1]).fit(X, y)
+
+
+def test_feature_matrix_drops_identifiers_and_adds_past_only_history():
+    panel = toy_panel(n_dyads=3, periods=30)
+    X = feature_matrix(panel)
+    assert not {"dyad", "source", "target", "period"} & set(X.columns)
+    assert {"material_conflict_count", "low_coverage", "base_mc_ewma", "base_mc_since"} <= set(X.columns)
+    assert X.index.equals(panel.index) and (X.dtypes == float).all()
+    cut = panel[panel["period"] <= panel["period"].unique()[20]]
+    cut.attrs = dict(panel.attrs)
+    assert np.allclose(feature_matrix(cut)[["base_mc_ewma", "base_mc_since"]], X.loc[cut.index, ["base_mc_ewma", "base_mc_since"]], equal_nan=True)
+    one = panel[panel["dyad"] == panel["dyad"].iloc[0]]
+    since = feature_matrix(one)["base_mc_since"].to_numpy()
+    hit = np.flatnonzero(one["material_conflict_count"].to_numpy() > 0)
+    assert (since[hit] == 0).all()

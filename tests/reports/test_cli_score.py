@@ -120,3 +120,15 @@ def test_only_registry_uris_are_accepted(trained, capsys):
     assert main(["score", "--horizon", "1,3"]) == 2  # the champion forecasts h=4 only
     assert "--horizon 4" in capsys.readouterr().err
     assert main(["report", "--format", "pdf"]) == 2
+
+
+def test_timeline_page_of_the_hand_coded_examples(trained, capsys, tmp_path):
+    examples = Path(__file__).resolve().parents[2] / "data" / "examples" / "south_caucasus.csv"
+    if not examples.is_file():
+        pytest.skip("data/examples/south_caucasus.csv is not in this checkout")
+    assert main(["report", "--examples", str(examples), "--timeline", "--out", str(tmp_path / "t.html"), "--json"]) == 0
+    out = _json(capsys)
+    page = (tmp_path / "t.html").read_text()
+    assert out["risk_claim"] is False and out["events"] > 0 and "no risk claim" in page
+    assert page.count("<tr><td>") == out["events"] and "Nagorno-Karabakh" in page
+    assert main(["report", "--timeline"]) == 2

@@ -289,6 +289,7 @@ def report(
     out: Path | None = typer.Option(None, "--out", help="Output file (default data/reports/report-<as_of>.<format>)."),
     examples: Path | None = typer.Option(None, "--examples", help="Hand-coded example events (CSV/JSONL): adds an evidence timeline (no risk claim)."),
     backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions table for the model card's skill and reliability."),
+    timeline: bool = typer.Option(False, "--timeline", help="Write only the evidence timeline page of --examples (no scores needed, no risk claim)."),
     store: str | None = StoreOpt,
     config: Path | None = ConfigOpt,
     ledger: Path | None = LedgerOpt,
@@ -299,6 +300,9 @@ def report(
     The HTML file opens with no network: charts are inline SVG, a Content-Security-Policy forbids
     loading anything, and all text is escaped.
 
+    --examples FILE adds an evidence timeline of hand-coded events (no risk claim); with --timeline
+    only that page is written.
+
     Example: [bold]tension report --region "South Caucasus" --format html --out report.html[/bold]
     """
     from ...ledger import Ledger
@@ -307,6 +311,18 @@ def report(
     if fmt not in FORMATS:
         render_report(pd.DataFrame({"x": [1]}), format=fmt)  # raises the helpful UsageError
     exp = load_experiment(config)
+    if timeline:
+        from ...ingest import read_events
+        from ...reports import render_timeline
+
+        if examples is None:
+            raise UsageError(problem("--timeline needs the events to show.", "--examples FILE", None,
+                                     "Use --examples data/examples/south_caucasus.csv --timeline."))
+        sample = read_events(examples, mapping=exp.csv).events
+        written = render_timeline(sample, out=out or project_data_dir() / "reports" / f"timeline-{examples.stem}.html")
+        emit({"out": str(written), "events": len(sample), "risk_claim": False}, as_json,
+             lines=[f"Wrote the evidence timeline of {len(sample)} events to {written} (no risk claim)."])
+        return
     path = scores or _latest_scores()
     table = load_scores(path)
     as_of = pd.to_datetime(table["as_of"]).max()

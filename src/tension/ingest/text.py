@@ -344,6 +344,7 @@ def csv_rows(
     raws: list[str] = []
     bad: list[tuple[int, str, str]] = []
     records = 0
+    position = 0
     start = reader.line_num + 1
     for row in reader:
         line = start
@@ -362,10 +363,23 @@ def csv_rows(
         lines.append(line)
         raws.append(joined)
         if len(buf) >= chunk_records:
+            position = _report(fh, position, on_bytes)
             yield _py_rows(buf, lines, raws, width, names, bad, records)
             buf, lines, raws, bad, records = [], [], [], [], 0
+    _report(fh, position, on_bytes)
     if buf or bad or records:
         yield _py_rows(buf, lines, raws, width, names, bad, records)
+
+
+def _report(fh: IO[bytes], position: int, on_bytes: Callable[[int], None] | None) -> int:
+    """Tell the progress bar how far the underlying byte stream has been read."""
+    try:
+        now = fh.tell()
+    except (OSError, ValueError):
+        return position
+    if on_bytes is not None and now > position:
+        on_bytes(now - position)
+    return now
 
 
 def jsonl_rows(fh: IO[bytes], names: Sequence[str], chunk_records: int = 200_000) -> Iterator[Rows]:

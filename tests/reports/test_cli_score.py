@@ -130,5 +130,5 @@ def test_timeline_page_of_the_hand_coded_examples(trained, capsys, tmp_path):
     out = _json(capsys)
     page = (tmp_path / "t.html").read_text()
     assert out["risk_claim"] is False and out["events"] > 0 and "no risk claim" in page
-    assert page.count("<tr><td>") == out["events"] and "Nagorno-Karabakh" in page
+    assert page.count("<tr><td class=\"date\">") == out["events"] and "Nagorno-Karabakh" in page
     assert main(["report", "--timeline"]) == 2

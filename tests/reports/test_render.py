@@ -113,7 +113,7 @@ def test_timeline_page_makes_no_risk_claim_and_escapes(report_world):
     page = render_timeline(report_world["examples"])
     assert "no risk claim" in page and "<script" not in page.lower()
     assert "%" not in re.sub(r"<style>.*?</style>", "", page, flags=re.S)  # no probability anywhere
-    assert len(re.findall(r"<tr><td>", page)) == len(report_world["examples"])
+    assert len(re.findall(r"<tr><td class=\"date\">", page)) == len(report_world["examples"])
 
 
 # --------------------------------------------------------------------------- headless Chromium

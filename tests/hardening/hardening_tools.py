@@ -90,6 +90,8 @@ def _artifact_present(client, mv) -> bool:  # noqa: ANN001
 
     location = None
     model_id = getattr(mv, "model_id", None)
+    if not model_id and str(mv.source or "").startswith("models:/m-"):
+        model_id = str(mv.source).removeprefix("models:/")  # MLflow 3: a logged model's id
     if model_id:
         location = client.get_logged_model(model_id).artifact_location
     elif mv.source and not str(mv.source).startswith("models:/"):

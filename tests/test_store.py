@@ -66,7 +66,7 @@ def test_same_events_twice_store_nothing_new(tmp_path: Path) -> None:
     second = store.append(events)
     assert (first.stored, first.duplicates) == (2, 1)
     assert (second.stored, second.duplicates) == (0, 3)
-    assert second.duplicates_of == {first.batch_id: 2}  # the third "b" repeats within the batch
+    assert second.duplicates_of == {first.batch_id: 3}  # every row of the second delivery repeats the first
     assert len(store.read()) == 2 and store.digest == digest
     assert _identity(store)
 

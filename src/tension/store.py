@@ -136,7 +136,8 @@ class _Batch:
         self._buffered_rows: dict[str, int] = {}
         self._seen: set[str] = set()
         """Event ids stored by this batch so far, all months (a set: cheap to grow and probe)."""
-        self._existing: dict[str, pa.Table] = {}
+        self._existing: dict[str, _IdIndex] = {}
+        self._manifest = store._load_manifest()
 
     # -- events -------------------------------------------------------------------------
     def append(self, events: pd.DataFrame | pa.Table, flush_rows: int = 200_000) -> tuple[int, int, int]:
@@ -169,12 +170,10 @@ class _Batch:
             ids = part["event_id"]
             existing = self._existing_ids(month)
             dup = np.zeros(part.num_rows, dtype=bool)
-            if existing.num_rows:
-                hit = pc.is_in(ids, value_set=existing["event_id"]).to_numpy(zero_copy_only=False)
+            if existing.rows:
+                hit, owners = existing.lookup(ids)
                 if hit.any():
-                    hit_ids = pc.filter(ids, pa.array(hit))
-                    owners = existing.filter(pc.is_in(existing["event_id"], value_set=hit_ids))["batch_id"]
-                    self.duplicates_of.update(_value_counts(owners))
+                    self.duplicates_of.update(Counter(owners))
                 dup |= hit
             # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
             seen = self._seen
@@ -204,13 +203,11 @@ class _Batch:
         self.duplicates += duplicates
         return stored, duplicates, dyads
 
-    def _existing_ids(self, month: str) -> pa.Table:
+    def _existing_ids(self, month: str) -> _IdIndex:
         if month not in self._existing:
-            paths = [f["path"] for f in self.store.manifest["files"] if f["month"] == month]
-            if paths:
-                self._existing[month] = self.store._read_paths(paths, ["event_id", "batch_id"])
-            else:
-                self._existing[month] = pa.table({"event_id": pa.array([], pa.string()), "batch_id": pa.array([], pa.string())})
+            paths = [f["path"] for f in self._manifest["files"] if f["month"] == month]
+            table = self.store._read_paths(paths, ["event_id", "batch_id"]) if paths else None
+            self._existing[month] = _IdIndex(table)
         return self._existing[month]
 
     def _flush(self, month: str) -> None:
@@ -281,6 +278,47 @@ class _Batch:
         manifest["files"].extend(self.files)
         self.store._commit(manifest)
         return AppendResult(self.batch_id, self.stored, self.duplicates, self.quarantined, dict(self.duplicates_of))
+
+
+def _hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pd.util.hash_pandas_object(ids.to_pandas(), index=False).to_numpy(dtype=np.uint64)
+
+
+class _IdIndex:
+    """The event ids already stored in one month, for duplicate checks.
+
+    Built once per batch: 64-bit hashes sorted for ``searchsorted``, and every hash hit is
+    confirmed by comparing the ids themselves, so a hash collision never drops an event.
+    """
+
+    def __init__(self, table: pa.Table | None):
+        self.rows = 0 if table is None else table.num_rows
+        if not self.rows:
+            return
+        hashes = _hash_ids(table["event_id"])
+        order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[order]
+        self.ids = table["event_id"].take(pa.array(order)).to_pylist()
+        self.owners = table["batch_id"].take(pa.array(order)).to_pylist()
+
+    def lookup(self, ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+        """(stored already?, owning batch of each hit)."""
+        hashes = _hash_ids(ids)
+        pos = np.searchsorted(self.hashes, hashes)
+        cand = np.flatnonzero((pos < len(self.hashes)) & (self.hashes[np.minimum(pos, len(self.hashes) - 1)] == hashes))
+        hit = np.zeros(len(hashes), dtype=bool)
+        owners: list[str] = []
+        if len(cand):
+            values = ids.take(pa.array(cand)).to_pylist()
+            for k, value in zip(cand, values):
+                j = int(pos[k])
+                while j < len(self.hashes) and self.hashes[j] == hashes[k]:
+                    if self.ids[j] == value:
+                        hit[k] = True
+                        owners.append(self.owners[j])
+                        break
+                    j += 1
+        return hit, owners
 
 
 def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:

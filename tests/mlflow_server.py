@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,8 +22,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Server(str):
+    """The server's URL (a ``str``), plus ``db`` (its SQLite URI) and ``stop()``."""
+
+    db: str
+    stop: Callable[[], None]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+
+
 @contextmanager
-def mlflow_server(root: Path, timeout: float = 90.0) -> Iterator[str]:
+def mlflow_server(root: Path, timeout: float = 90.0) -> Iterator[Server]:
     """Start ``mlflow server`` with its own SQLite file and artifact folder under ``root``; yield its URL."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -52,17 +73,12 @@ def mlflow_server(root: Path, timeout: float = 90.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("mlflow server did not start in time")
             time.sleep(0.3)
-        yield url
+        server = Server(url)
+        server.db = f"sqlite:///{root / 'server.db'}"
+        server.stop = lambda: _stop(proc)
+        yield server
     finally:
-        try:
-            os.killpg(proc.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        _stop(proc)
         log.close()
 
 

@@ -300,3 +300,22 @@ def test_train_and_score_against_a_real_tracking_server(server: str, project: Pa
     assert len(scores) == panel.loc[panel["period"] == panel["period"].max(), "dyad"].nunique()
     assert scores["probability"].between(0, 1).all() and (scores["model_version"] == str(rec.version)).all()
     assert local_models(project) == []  # nothing went to the local default
+
+
+def test_server_going_down_gives_exit_5_message_and_no_half_registered_model(server, project: Path, real_panel,
+                                                                              monkeypatch) -> None:
+    """Runs after the test above (same module server): stop the server, then try to train against it."""
+    from mlflow.tracking import MlflowClient
+
+    from tension.backtest import fit_final
+    from tension.models import make_model
+
+    before = [int(v.version) for v in MlflowClient(server.db).search_model_versions("name='tension'")]
+    server.stop()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(server))
+    est, info = fit_final(make_model("logit"), real_panel, real_panel["period"].max(), "W", 4)
+    with pytest.raises(TrackingUnavailableError, match="cannot be reached") as err:
+        tracking.track_train(est, real_panel, experiment=experiment(), model_name="logit", features=info["features"])
+    assert err.value.exit_code == 5
+    after = [int(v.version) for v in MlflowClient(server.db).search_model_versions("name='tension'")]
+    assert after == before

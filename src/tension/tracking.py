@@ -166,7 +166,7 @@ def ensure_store(uri: str | None = None) -> str:
 
     SQLite: creates the folder and the database, or upgrades an old schema, under a
     file lock (``<db>.lock``) so concurrent processes never race the migration.
-    HTTP(S): checks the server answers. Cached per process.
+    HTTP(S): checks the server answers (on every call). The SQLite setup is cached per process.
 
     Raises
     ------
@@ -174,9 +174,9 @@ def ensure_store(uri: str | None = None) -> str:
         The server is down or the database cannot be created or opened.
     """
     uri = uri or tracking_uri()
+    check_available(uri)  # every time for a server (one cheap GET): it may have gone down since
     if uri in _READY:
         return uri
-    check_available(uri)
     db = _sqlite_path(uri)
     if db is not None:
         from mlflow.store.db import utils as db_utils  # private but stable helpers used by `mlflow db upgrade`

@@ -782,31 +782,31 @@ def dyad_arrays(
     si = _country_lut(cats_s, context.countries)[cs[inside]]
     ti = _country_lut(cats_t, context.countries)[ct[inside]]
     ok = (si >= 0) & (ti >= 0) & (si != ti)
-    cols = {k: bucket[k].to_numpy()[inside][ok] for k in ("family", "mask", "n", "g", "h")}
-    pp = bucket["p"].to_numpy()[inside][ok] - p0
+    keep = np.flatnonzero(inside)[ok]  # one gather per column
+    cols = {k: bucket[k].to_numpy()[keep] for k in ("family", "mask", "n", "g", "h")}
+    pp = bucket["p"].to_numpy()[keep] - p0
     si, ti = si[ok], ti[ok]
     if kind == "directed":
         lo, hi = si, ti
     else:
         lo, hi = np.minimum(si, ti), np.maximum(si, ti)
-    key = np.unique(lo * (n_c + 1) + hi)
+    width = n_c + 1
+    present = np.flatnonzero(np.bincount(lo * width + hi, minlength=width * width))  # pair keys seen
     names = context.countries
-    pairs = {(names[k // (n_c + 1)], names[k % (n_c + 1)]) for k in key.tolist()}
+    pairs = {(names[k // width], names[k % width]) for k in present.tolist()}
     pairs |= set(_parse_monitored(monitored, kind))
     dyads_sorted = sorted(pairs)
     src = np.array([a for a, _ in dyads_sorted], dtype=object)
     tgt = np.array([b for _, b in dyads_sorted], dtype=object)
     src_idx, tgt_idx = context.index_of(src), context.index_of(tgt)
-    # row -> dyad position: look up (a, b) keys among the dyads' keys
-    dyad_key = np.where((src_idx >= 0) & (tgt_idx >= 0), src_idx * (n_c + 1) + tgt_idx, -1)
-    order = np.argsort(dyad_key, kind="stable")
-    sorted_keys = dyad_key[order]
+    # row -> dyad position through a dense pair-key table (countries are few: no sort needed)
+    known = (src_idx >= 0) & (tgt_idx >= 0)
+    pair_pos = np.full(width * width + 1, -1, dtype=np.int64)  # last slot: unknown pairs
+    pair_pos[(src_idx * width + tgt_idx)[known]] = np.flatnonzero(known)
 
     def position(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        k = a * (n_c + 1) + b
-        at = np.clip(np.searchsorted(sorted_keys, k), 0, max(len(sorted_keys) - 1, 0))
-        hit = (sorted_keys[at] == k) if len(sorted_keys) else np.zeros(len(k), bool)
-        return np.where(hit, order[at] if len(order) else -1, -1)
+        k = np.where((a >= 0) & (b >= 0), a * width + b, width * width)
+        return pair_pos[k]
 
     rev_index = None
     if kind == "directed":

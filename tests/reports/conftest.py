@@ -66,7 +66,8 @@ def report_world(tmp_path_factory) -> dict:
               "events": len(events)}
     examples = events.loc[idx[:6]].copy()
     return {"scores": scores, "panel": panel, "events": events, "ledger": ledger, "card": card, "health": health,
-            "examples": examples, "root": Path(root), "model": model}
+            "examples": examples, "root": Path(root), "model": model, "evil": EVIL, "regions": REGIONS,
+            "render_html": render_html}
 
 
 def render_html(world: dict, out: Path, **kw) -> Path:

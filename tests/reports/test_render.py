@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import EVIL, REGIONS, render_html
 from tension.errors import UsageError
 from tension.reports import CSP, load_scores, md_escape, render_report, render_timeline
 
@@ -22,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def html_path(report_world, tmp_path_factory) -> Path:
-    return render_html(report_world, tmp_path_factory.mktemp("html") / "report.html")
+    return report_world["render_html"](report_world, tmp_path_factory.mktemp("html") / "report.html")
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +43,8 @@ def test_page_is_self_contained_under_a_strict_csp(html):
         assert href.startswith(("#", "http://", "https://")), href
 
 
-def test_planted_markup_comes_out_escaped_and_inert(html):
-    assert EVIL not in html
+def test_planted_markup_comes_out_escaped_and_inert(report_world, html):
+    assert report_world["evil"] not in html
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;" in html  # shown to the analyst as text
     assert not re.search(r"<[^>]+\son\w+\s*=", html, re.I)  # no live event-handler attribute anywhere
     assert "javascript:" not in " ".join(re.findall(r'href="([^"]*)"', html)).lower()
@@ -75,14 +74,15 @@ def test_report_has_every_section_an_analyst_needs(report_world, html):
 
 
 def test_region_option_keeps_only_that_region_and_names_typos(report_world, tmp_path):
-    name = next(iter(REGIONS))
-    text = render_report(report_world["scores"], report_world["panel"], regions=REGIONS, region=name)
+    regions = report_world["regions"]
+    name = next(iter(regions))
+    text = render_report(report_world["scores"], report_world["panel"], regions=regions, region=name)
     inside = report_world["scores"].query("region == @name")["dyad"]
     outside = report_world["scores"].query("region != @name")["dyad"]
     assert all(f"<code>{d}</code>" in text for d in inside)
     assert not any(f"<code>{d}</code>" in text for d in outside)
     with pytest.raises(UsageError, match="Unknown region 'Inner Sea'.*Did you mean"):
-        render_report(report_world["scores"], regions=REGIONS, region="Inner Sea")
+        render_report(report_world["scores"], regions=regions, region="Inner Sea")
 
 
 def test_csv_json_and_markdown_carry_the_same_scores(report_world, tmp_path):

@@ -606,8 +606,9 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
         model = tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
         previous = ledger.latest()
         events = store.read(start=(latest - _offset(freq, 12)).date())
+        label = f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
         scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
-                       events=events, regions=experiment.regions or None, model_version=str(report.champion))
+                       events=events, regions=experiment.regions or None, model_version=label)
         s["counts"] = {"dyads": len(scores)}
     with steps.step("issue") as s:
         s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=experiment.target.name, k=experiment.target.k)}
@@ -617,7 +618,18 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
 
             out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
             out.mkdir(parents=True, exist_ok=True)
-            path = render_report(scores, panel, out=out / f"report-{latest.date()}.html")
+            summary = store.summary()
+            cfg_model = model.unwrap_python_model().config
+            card = {"version": label, "model": cfg_model.get("model"), "trained_through": cfg_model.get("data_cutoff"),
+                    "target": experiment.target.name, "horizon": experiment.target.horizon, "freq": freq,
+                    "features": len(cfg_model.get("features") or []),
+                    "registered_model": experiment.tracking.registered_model}
+            health = {"events": summary.get("events"), "last_event_date": summary.get("last_date"),
+                      "unresolved_actor_events": summary.get("unresolved_actor_events"),
+                      "quarantined": summary.get("quarantined_by_reason") or {}}
+            path = render_report(scores, panel, events=events, ledger=ledger, model_card=card, health=health,
+                                 regions=experiment.regions or None, threshold=experiment.alerts.threshold,
+                                 out=out / f"report-{latest.date()}.html")
             s["message"] = str(path)
         else:
             s["status"] = "stopped"

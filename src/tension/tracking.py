@@ -21,6 +21,12 @@ under a file lock, before any parallel work; for a remote ``mlflow server`` it
 checks the server answers and raises :class:`~tension.errors.TrackingUnavailableError`
 (exit 5) otherwise. A model version is registered only after its run's artifacts
 are logged, so a failure never leaves a half-registered model.
+
+Importing this module sets, unless already set: ``MLFLOW_DISABLE_TELEMETRY=true`` and
+``DO_NOT_TRACK=true`` (the two switches MLflow 3.17 reads; ``MLFLOW_ENABLE_TELEMETRY`` is
+not read), ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2`` / ``BACKOFF_FACTOR=1`` / ``TIMEOUT=30``
+(a dead server fails in seconds, not minutes) and ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT``
+(stdout belongs to ``--json``). Import it lazily: mlflow takes a second or two to import.
 """
 from __future__ import annotations
 

@@ -205,3 +205,128 @@ def test_models_beat_baselines_on_a_world_with_signal_and_not_on_a_control():
     control = run_backtest(toy_panel(n_dyads=30, periods=150, seed=3, control=True), spec, ["history", "logit"]).metrics.set_index("model")
     assert control.loc["logit", "bss_base_rate"] < 0.01
     assert abs(control.loc["logit", "roc_auc"] - 0.5) < 0.06
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory) -> str:
+    from tension.simulate import simulate
+    from tension.store import Store
+
+    path = tmp_path_factory.mktemp("store") / "store"
+    Store(str(path)).append(simulate(seed=3, countries=8, years=2).events)
+    return str(path)
+
+
+def _cli(argv, capsys):
+    from tension.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_backtest_prints_metrics_writes_predictions_and_report(small_store, tmp_path, capsys):
+    import json
+
+    out, report = tmp_path / "pred.csv", tmp_path / "bt.md"
+    code, stdout, _ = _cli(["backtest", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "2",
+                            "--start", "2020-03-02", "--end", "2020-09-28", "--models", "history,logit", "--out", str(out),
+                            "--report", str(report), "--json"], capsys)
+    assert code == 0
+    payload = json.loads(stdout)
+    assert {m["model"] for m in payload["metrics"]} == {"base_rate", "persistence", "history", "logit"}
+    assert payload["leakage"]["rebuild"] is True and len(payload["leakage"]["origins_checked"]) == 3
+    pred = pd.read_csv(out)
+    assert tuple(pred.columns[: len(PREDICTION_COLUMNS)]) == PREDICTION_COLUMNS
+    text = report.read_text()
+    assert "| model |" in text and "## Warnings" in text
+    assert report.with_suffix(".reliability.png").exists()
+
+
+def test_cli_backtest_human_output_shows_the_table(small_store, capsys):
+    code, _, err = _cli(["backtest", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "1",
+                         "--start", "2020-06-01", "--end", "2020-07-27", "--models", "history"], capsys)
+    assert code == 0 and "brier" in err and "persistence" in err and "bss_base" in err
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["--models", "logti"], "Did you mean 'logit'"),
+    (["--target", "escalation"], "Unknown target"),
+    (["--out", "pred.txt"], "Unknown output format"),
+])
+def test_cli_backtest_bad_usage_exits_2_with_a_fix(small_store, capsys, argv, match):
+    code, _, err = _cli(["backtest", "--store", small_store, "--freq", "W", "--start", "2020-03-02", "--end", "2020-04-27", *argv], capsys)
+    assert code == 2 and match in err.replace("\n", " ")
+
+
+def test_cli_backtest_missing_store_exits_2(tmp_path, capsys):
+    code, _, err = _cli(["backtest", "--store", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "tension ingest" in err
+
+
+def test_cli_train_saves_a_model_that_predicts(small_store, tmp_path, capsys):
+    import json
+
+    import joblib
+
+    out = tmp_path / "m.joblib"
+    code, stdout, _ = _cli(["train", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "2", "--model", "logit",
+                            "--cutoff", "2020-10-05", "--out", str(out), "--json"], capsys)
+    assert code == 0
+    payload = json.loads(stdout)
+    assert payload["cutoff"] == "2020-10-05" and payload["last_period"] == "2020-09-21"
+    saved = joblib.load(out)
+    assert saved["model"] == "logit" and hasattr(saved["estimator"], "predict_proba") and saved["features"]
+
+
+# ----------------------------------------------------------------------------- synthetic world (issue 3 + 5)
+
+
+def _world_panel(seed: int, control: bool, countries: int = 20, years: float = 4):
+    from tension.panel import build_panel
+    from tension.simulate import simulate
+
+    world = simulate(seed=seed, countries=countries, years=years, control=control)
+    return world, build_panel(world.events, freq="W", dyads="undirected")
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("control", [False, True], ids=["world", "control"])
+def test_synthetic_best_model_beats_every_baseline_and_nothing_beats_base_rate_on_control(control):
+    _, panel = _world_panel(5, control)
+    spec = BacktestSpec("2020-07-06", "2022-10-31", freq="W", horizon=4, refit_every=26, min_train_periods=52)
+    m = run_backtest(panel, spec, ["history", "logit", "hgb"]).metrics.set_index("model")
+    if not control:
+        best = m.loc[["logit", "hgb"], "brier"].idxmin()
+        for base in ("base_rate", "persistence", "history"):
+            assert m.loc[best, "brier"] < m.loc[base, "brier"]
+            assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
+    else:
+        for model in ("persistence", "history", "logit", "hgb"):
+            assert m.loc[model, "bss_base_rate"] < 0.02, m
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize(("control", "lo", "hi"), [(False, 0.80, 1.0), (True, 0.45, 0.55)], ids=["world", "control"])
+def test_model_trained_on_one_seed_ranks_upcoming_episodes_on_another(control, lo, hi):
+    from sklearn.metrics import roc_auc_score
+
+    from tension.models import feature_matrix
+
+    _, train_panel = _world_panel(11, control)
+    world, test_panel = _world_panel(12, control)
+    est, info = fit_final(make_logit(), train_panel, train_panel["period"].max(), freq="W", horizon=4)
+    p = est.predict_proba(feature_matrix(test_panel)[info["features"]])[:, 1]
+    period, dyad = test_panel["period"].to_numpy(), test_panel["dyad"].to_numpy()
+    upcoming, active = np.zeros(len(p), bool), np.zeros(len(p), bool)
+    for episode in world.truth.itertuples():
+        mine = dyad == episode.dyad
+        start, end = np.datetime64(episode.start), np.datetime64(episode.end)
+        upcoming |= mine & (period < start) & (period >= start - np.timedelta64(28, "D"))  # starts within t+1..t+4 weeks
+        active |= mine & (period >= start) & (period <= end)
+    ok = ~active & (period <= period.max() - np.timedelta64(28, "D"))
+    auc = roc_auc_score(upcoming[ok], p[ok])
+    assert lo <= auc <= hi, auc

@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+from .._common import JsonOpt, StoreOpt, console, emit, progress, store_path
 
 ExperimentOpt = typer.Option(None, "--experiment", help="Experiment TOML (experiments/*.toml); flags override it.")
 FreqOpt = typer.Option(None, "--freq", help="Period: W (ISO week) or M (month); default from the experiment.")
@@ -22,6 +22,23 @@ METRIC_COLUMNS = (
     "model", "horizon", "n_positives", "brier", "log_loss", "roc_auc", "average_precision", "ece",
     "bss_base_rate", "bss_persistence", "missed_escalation_rate", "precision_at_k", "onset_ap",
 )
+
+
+SHORT_A = {"model": "model", "n_positives": "pos", "brier": "brier", "log_loss": "logloss", "roc_auc": "auc",
+           "average_precision": "ap", "ece": "ece"}
+SHORT_B = {"model": "model", "bss_base_rate": "bss_base", "bss_persistence": "bss_pers", "missed_escalation_rate": "missed",
+           "precision_at_k": "prec@k", "onset_ap": "onset_ap"}
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for key, head in columns.items():
+        table.add_column(head, justify="left" if key == "model" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*(f"{row[k]:.3f}" if isinstance(row[k], float) else str(row[k]) for k in columns))
+    return table
 
 
 def _experiment(experiment: Path | None, **overrides: Any):
@@ -119,12 +136,19 @@ def backtest(
         from ...errors import did_you_mean
 
         raise UsageError(problem(f"Unknown model {unknown[0]!r}." + did_you_mean(unknown[0], MODELS), "names among " + ", ".join(MODELS), ",".join(unknown), "Fix --models or [models] names."))
+    from ...targets import TARGETS
+
+    if exp.target.name not in TARGETS:
+        from ...errors import did_you_mean
+
+        raise UsageError(problem("Unknown target." + did_you_mean(exp.target.name, TARGETS), "one of " + ", ".join(TARGETS), exp.target.name, "Use --target any_material_conflict, onset or surge."))
     for path, suffixes in ((out, (".parquet", ".csv")), (report, (".md",))):
         if path is not None and path.suffix.lower() not in suffixes:
             raise UsageError(problem("Unknown output format.", " or ".join(suffixes), str(path), f"Use a {suffixes[0]} file."))
     location = _location(store, exp)
     started = time.perf_counter()
-    with progress("Building panel", total=3 + len(exp.models.names) + 2) as advance:
+    n_models = len(set(exp.models.names) | {"base_rate", "persistence"})
+    with progress("Building panel", total=3 + n_models + 1) as advance:
         panel = _panel(location, exp, advance)
         b = exp.backtest
         s, e = _default_window(panel, exp)
@@ -173,7 +197,11 @@ def backtest(
         lines.append(f"Predictions written to {out}.")
     if report:
         lines.append(f"Report written to {report}.")
-    emit(payload, as_json, table=dict_table(f"Backtest {exp.target.name} h={spec.horizon} ({spec.freq})", rows), lines=lines)
+    if not as_json:
+        title = f"Backtest {exp.target.name} h={spec.horizon} ({spec.freq}), sorted by Brier"
+        console.print(_table(f"{title}: accuracy and discrimination", rows, SHORT_A))
+        console.print(_table("Skill against baselines, alerts and onsets", rows, SHORT_B))
+    emit(payload, as_json, lines=lines)
 
 
 @app.command()

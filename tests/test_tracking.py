@@ -189,8 +189,9 @@ def test_champion_loaded_in_a_fresh_process_scores_exactly_as_in_process(project
 
     panel = real_panel
     est, info = fit_final(make_model("logit"), panel, panel["period"].max(), "W", 4)
+    cutoff = panel["period"].max() - pd.Timedelta(weeks=2)
     rec = tracking.track_train(est, panel, experiment=experiment(), model_name="logit", features=info["features"],
-                               alias="champion")
+                               alias="champion", cutoff=cutoff)
     panel.to_parquet(project / "panel.parquet")
     code = (
         "import sys, mlflow, pandas as pd\n"
@@ -210,6 +211,7 @@ def test_champion_loaded_in_a_fresh_process_scores_exactly_as_in_process(project
     assert fresh["probability"].nunique() > 10
     inner = tracking.load_estimator(rec.model_uri)
     assert inner.config["freq"] == "W" and inner.config["target"]["horizon"] == 4
+    assert inner.config["data_cutoff"] == str(cutoff.date())
 
 
 def test_backtest_run_has_metrics_per_model_and_horizon_artifacts_and_nested_origins(project: Path) -> None:

@@ -528,7 +528,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
                                        store=store, config_path=config_path, track=track, alias=tracking.CHALLENGER,
                                        parent_run_id=run_id, run_name=f"challenger {name}",
                                        metrics={"train_rows": info["rows"], "train_positives": info["positives"]},
-                                       version_tags={"config_digest": cdigest})
+                                       version_tags={"config_digest": cdigest}, cutoff=latest)
             report.challenger = rec.version
             s["counts"] = {"rows": info["rows"], "positives": info["positives"], "version": rec.version or 0}
             for w in info.get("warnings", []):

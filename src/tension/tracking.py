@@ -551,7 +551,7 @@ def _feature_columns(estimator: Any, panel: pd.DataFrame, features: list[str] | 
 
 
 def _model_config(experiment: Experiment, panel: pd.DataFrame, features: list[str], model_name: str,
-                  store_digest: str | None, matrix: str) -> dict[str, Any]:
+                  store_digest: str | None, matrix: str, cutoff: Any = None) -> dict[str, Any]:
     periods = panel["period"] if "period" in panel else pd.Series([], dtype="datetime64[ns]")
     return {
         "model": model_name,
@@ -562,7 +562,8 @@ def _model_config(experiment: Experiment, panel: pd.DataFrame, features: list[st
         "features": list(features),
         "target": dataclasses.asdict(experiment.target),
         "panel": dataclasses.asdict(experiment.panel),
-        "data_cutoff": str(periods.max().date()) if len(periods) else None,
+        "data_cutoff": (str(pd.Timestamp(cutoff).date()) if cutoff is not None
+                        else str(periods.max().date()) if len(periods) else None),
         "store_digest": store_digest,
         "tension_version": _package_version("tension"),
     }
@@ -592,6 +593,7 @@ def log_and_register(
     client: MlflowClient | None = None,
     matrix: str = "feature_matrix",
     version_tags: Mapping[str, str] | None = None,
+    cutoff: Any = None,
 ) -> TrainRecord:
     """Inside an active run: log the pyfunc, then register it and set ``alias`` (in that order).
 
@@ -604,7 +606,7 @@ def log_and_register(
     feats = _feature_columns(estimator, panel, features, matrix)
     frame = _signature_frame(panel, feats, matrix)
     example = _input_example(frame)
-    config = _model_config(experiment, panel, feats, model_name, store_digest, matrix)
+    config = _model_config(experiment, panel, feats, model_name, store_digest, matrix, cutoff)
     python_model = TensionModel(estimator, feats, config)
     from mlflow.models import infer_signature
 
@@ -674,6 +676,7 @@ def track_train(
     run_name: str | None = None,
     matrix: str = "feature_matrix",
     version_tags: Mapping[str, str] | None = None,
+    cutoff: Any = None,
 ) -> TrainRecord:
     """Log a fitted model as one run (params, data inputs, commit, importances, config, pyfunc) and register it.
 
@@ -705,6 +708,8 @@ def track_train(
         Register a version under ``experiment.tracking.registered_model`` and point ``alias`` at it.
     version_tags
         Extra tags on the model version (the job records ``config_digest``).
+    cutoff
+        The training cutoff (``fit_final``'s); recorded as ``data_cutoff`` (default: the panel's last period).
     parent_run_id, run_name
         Nest the run under a job's run; its display name.
 
@@ -734,7 +739,7 @@ def track_train(
                 _log_table(imp, "model_info", "coefficients.csv" if "coefficient" in imp else "importances.csv")
             record = log_and_register(estimator, panel, experiment=experiment, features=feats, model_name=model_name,
                                       store_digest=digest, register=register, alias=alias, client=client,
-                                      matrix=matrix, version_tags=version_tags)
+                                      matrix=matrix, version_tags=version_tags, cutoff=cutoff)
     return record
 
 

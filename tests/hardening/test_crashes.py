@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from hardening_tools import (
+    AS_OF,
     FIXTURES,
     TENSION,
     assert_ledger_consistent,
@@ -183,37 +184,55 @@ def _after_retrain_crash(project: Path) -> dict:
     return state
 
 
-def _rerun_retrain(project: Path, cfg: Path) -> None:
+def _rerun_retrain(project: Path, cfg: Path) -> dict:
+    """Rerun the job to completion; the registry, store and ledger stay consistent and a champion exists."""
     proc = run(["retrain", "--config", str(cfg), "--json"], cwd=project, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     state = _after_retrain_crash(project)
     assert "champion" in state["aliases"], state
-    steps = steps_of(proc.stderr)
-    assert steps["promote"]["status"] in ("ok", "kept", "skipped") and steps["alerts"]["status"] in ("ok", "warning") or \
-        steps["train"]["status"] == "skipped"
-    summary = assert_ledger_consistent(project / "data" / "ledger")
-    assert summary["issued"] > 0
     assert_store_consistent(project / "data" / "store")
+    return steps_of(proc.stderr)
+
+
+def _published(project: Path) -> bool:
+    """The latest complete week's forecasts are in the ledger and its report was rendered."""
+    from tension.ledger import Ledger
+
+    book = Ledger(project / "data" / "ledger")
+    issued = book.forecasts()
+    latest = pd.Timestamp(AS_OF) - pd.Timedelta(days=7)
+    return bool((issued["as_of"] == latest).any()) and (project / "data" / "reports" / f"report-{latest.date()}.html").is_file()
 
 
 @pytest.mark.parametrize("seed", seeds([1], [2, 3, 4]))
 def test_retrain_killed_at_a_random_point_leaves_registry_store_and_ledger_consistent(
         seed: int, tmp_path: Path, inbox_template: Path, empty_mlflow_db: Path) -> None:
     cfg = retrain_project(tmp_path, inbox_template, empty_mlflow_db)
-    killed, err = kill_after(["retrain", "--config", str(cfg)], tmp_path, random.Random(seed).uniform(2, 35))
+    kill_after(["retrain", "--config", str(cfg)], tmp_path, random.Random(seed).uniform(2, 35))
     _after_retrain_crash(tmp_path)
     _rerun_retrain(tmp_path, cfg)
+
+
+UNPUBLISHED = pytest.mark.xfail(
+    strict=True,
+    reason="BUG: retrain killed after promote/score/issue: the rerun finds the champion unchanged and skips score, "
+    "issue, report and alerts, so that week is never published: jobs.py _pipeline 'unchanged' shortcut should still "
+    "publish when the ledger lacks the champion's forecasts for the latest period",
+)
 
 
 @HEAVY
-@pytest.mark.parametrize("step", ["ingest", "health", "train", "backtest", "promote", "score", "issue"])
-def test_retrain_killed_right_after_each_step(step: str, tmp_path: Path, inbox_template: Path, empty_mlflow_db: Path) -> None:
+@pytest.mark.parametrize("step", ["ingest", "health", "train", "backtest", *(
+    pytest.param(s, marks=UNPUBLISHED) for s in ("promote", "score", "issue"))])
+def test_retrain_killed_right_after_each_step_publishes_on_rerun(step: str, tmp_path: Path, inbox_template: Path,
+                                                                 empty_mlflow_db: Path) -> None:
     cfg = retrain_project(tmp_path, inbox_template, empty_mlflow_db)
-    killed, err = kill_after(["retrain", "--config", str(cfg)], tmp_path, 0,
-                             until=lambda text: f'"step": "{step}", "status"' in text)
+    killed, _ = kill_after(["retrain", "--config", str(cfg)], tmp_path, 0,
+                           until=lambda text: f'"step": "{step}", "status"' in text)
     assert killed, f"retrain ended before step {step!r} was logged"
     _after_retrain_crash(tmp_path)
     _rerun_retrain(tmp_path, cfg)
+    assert _published(tmp_path), "the latest week was never scored, issued and reported"
 
 
 # --------------------------------------------------------------------------- ledger resolve

@@ -330,3 +330,27 @@ def test_model_trained_on_one_seed_ranks_upcoming_episodes_on_another(control, l
     ok = ~active & (period <= period.max() - np.timedelta64(28, "D"))
     auc = roc_auc_score(upcoming[ok], p[ok])
     assert lo <= auc <= hi, auc
+
+
+# ----------------------------------------------------------------------------- the fixed real-data check
+
+
+@pytest.mark.heavy
+def test_icews_monthly_best_model_beats_base_rate_and_persistence(shared_data, tmp_path, capsys):
+    """Issue 5's real-data check (several minutes): experiments/icews_monthly.toml on the ICEWS 2005-15 sample."""
+    import json
+    from pathlib import Path
+
+    from tension.models import BASELINES
+
+    store = str(tmp_path / "store")
+    assert _cli(["ingest", str(shared_data / "icews" / "icews05-15_sample_a.tsv"), "--format", "icews-kg", "--store", store], capsys)[0] == 0
+    experiment = Path(__file__).resolve().parents[1] / "experiments" / "icews_monthly.toml"
+    code, stdout, _ = _cli(["backtest", "--store", store, "--experiment", str(experiment), "--json"], capsys)
+    assert code == 0
+    m = pd.DataFrame(json.loads(stdout)["metrics"]).set_index("model")
+    assert m.loc["base_rate", "n_origins"] == 35 and m.loc["base_rate", "n_positives"] >= 100
+    best = m.drop(index=list(BASELINES)).sort_values("average_precision").index[-1]
+    for base in ("base_rate", "persistence"):
+        assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
+        assert m.loc[best, f"bss_{base}"] > 0

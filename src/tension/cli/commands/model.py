@@ -77,6 +77,26 @@ def _ts(value: Any):
     return pd.Timestamp(value)
 
 
+def _verdict(m) -> str:
+    """Does the best non-baseline model (by AP) beat base rate and persistence on AP and Brier skill?"""
+    from ...models import BASELINES
+
+    cands = m[~m["model"].isin(BASELINES)].dropna(subset=["average_precision"])
+    if cands.empty:
+        return "No non-baseline model produced a defined average precision."
+    best = cands.sort_values("average_precision", ascending=False).iloc[0]
+    ref = m.set_index("model")
+    lines = [f"Best model by average precision: **{best['model']}** (AP {best['average_precision']:.4f}, ROC-AUC {best['roc_auc']:.4f}, "
+             f"Brier {best['brier']:.5f}, {int(best['n_positives'])} positives)."]
+    for base in ("base_rate", "persistence"):
+        if base in ref.index:
+            ap_ok = best["average_precision"] > ref.loc[base, "average_precision"]
+            bss = best[f"bss_{base}"]
+            lines.append(f"- vs {base}: AP {best['average_precision']:.4f} vs {ref.loc[base, 'average_precision']:.4f} "
+                         f"({'beats' if ap_ok else 'does NOT beat'}); Brier skill {bss:+.4f} ({'beats' if bss > 0 else 'does NOT beat'}).")
+    return "\n".join(lines)
+
+
 def markdown_report(result, exp, title: str, source: str) -> str:
     """The metrics table, spec and warnings of a backtest as Markdown."""
     m = result.metrics
@@ -86,6 +106,7 @@ def markdown_report(result, exp, title: str, source: str) -> str:
     body = ""
     for _, row in m.sort_values("brier").iterrows():
         body += "| " + " | ".join(f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in cols) + " |\n"
+    verdict = _verdict(m)
     warn = "\n".join(f"- {w}" for w in result.warnings[:60]) or "- none"
     more = f"\n- ... and {len(result.warnings) - 60} more" if len(result.warnings) > 60 else ""
     return (
@@ -97,7 +118,7 @@ def markdown_report(result, exp, title: str, source: str) -> str:
         f"- Alert threshold for missed escalations: {exp.backtest.alert_threshold}; precision at top-{exp.backtest.top_k} dyads per origin\n\n"
         "Rows are sorted by Brier score (lower is better). `bss_*` = Brier skill against that baseline on the same rows "
         "(> 0 beats it). `n_positives` counts resolved positive dyad-origins.\n\n"
-        f"{head}{body}\n## Warnings\n\n{warn}{more}\n"
+        f"{head}{body}\n## Verdict\n\n{verdict}\n\n## Warnings\n\n{warn}{more}\n"
     )
 
 

@@ -90,6 +90,28 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("code", "preds = tension.evaluate(tension.make_model('logit'), panel, spec, target='any_material_conflict', k=1, model_name='logit')\n"
                  "preds.head()"),
     ],
+    "04_scored_report_and_ledger.ipynb": [
+        ("md", "# 04 The scored report and the forecast ledger\n\nReads what `tension demo` left behind (the latest "
+               "scores table and the ledger; the world is **synthetic**). Set `TENSION_DEMO` to another demo folder if needed."),
+        ("code", "import os\nfrom pathlib import Path\nimport pandas as pd\nimport tension\n\n"
+                 "demo = Path(os.environ.get('TENSION_DEMO', '../data/demo'))\n"
+                 "assert (demo / 'scores').is_dir(), f'No demo output in {demo}: run `tension demo` first.'\n"
+                 "latest = max((demo / 'scores').glob('scores-*.parquet'))\n"
+                 "scores = pd.read_parquet(latest)\nprint(latest.name, len(scores), 'scores')"),
+        ("md", "## The latest watchlist\nCalibrated probability with its 80% band; dyads with too little recent data say so."),
+        ("code", "cols = ['rank', 'region', 'region_rank', 'dyad', 'horizon', 'probability', 'lower', 'upper', 'change', 'coverage']\n"
+                 "scores.sort_values('rank')[[c for c in cols if c in scores.columns]].head(15)"),
+        ("md", "## Why the top dyad scores high"),
+        ("code", "import json\ntop = scores.sort_values('rank').iloc[0]\n"
+                 "pd.DataFrame(json.loads(top['drivers']))[['feature', 'contribution', 'text']].head(8)"),
+        ("md", "## The ledger: issued forecasts, resolutions, track record\nIssued forecasts are never rewritten; "
+               "resolutions are appended once a window has passed. Hindcasts never count."),
+        ("code", "ledger = tension.Ledger(demo / 'ledger')\nledger.summary()"),
+        ("code", "ledger.track_record(threshold=0.5)"),
+        ("code", "ledger.reliability()"),
+        ("md", "## The same scores as a Markdown report"),
+        ("code", "text = tension.render_report(scores, format='md')\nprint(text[:1500])"),
+    ],
 }
 
 

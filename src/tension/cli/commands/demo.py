@@ -2,8 +2,9 @@
 
 The demo drives the same commands a team would run, in-process and in order:
 simulate -> split into a history file and weekly "live" files -> ``retrain`` (ingest, health
-gate, panel, train, backtest, promote, score, ledger, report) -> each live week: ``ingest`` then
-``score --issue`` -> ``ledger resolve`` -> ``backtest`` (model card skill) -> ``report``; and the
+gate, panel, train, backtest, promote, score, ledger, report) -> ``backtest`` (model card skill,
+past forecasts behind the 80% band) -> each live week: ``ingest`` then ``score --issue`` ->
+``ledger resolve`` -> ``report``; and the
 hand-coded South Caucasus examples go into a store of their own with an evidence timeline that
 makes no risk claim. Everything it shows from the synthetic world is labelled synthetic.
 """
@@ -182,13 +183,20 @@ def demo(
         stage("retrain", job.get("summary") or "trained, backtested, promoted, scored, issued", t0)
 
         t0 = time.perf_counter()
+        predictions = out / "predictions.parquet"
+        res = _call("backtest", ["backtest", "--experiment", str(config), "--store", str(paths["store"]),
+                                 "--out", str(predictions)])
+        stage("backtest", f"{len(res.get('metrics', []))} model rows; predictions in {predictions}", t0)
+
+        t0 = time.perf_counter()
         issued = 0
         latest_scores = None
         for week in weeks:
             _call("ingest", ["ingest", str(week), "--store", str(paths["store"]), "--format", "csv"])
             latest_scores = paths["scores"] / f"scores-{week.stem.removeprefix('week-')}.parquet"
             res = _call("score", ["score", "--config", str(config), "--store", str(paths["store"]),
-                                  "--ledger", str(paths["ledger"]), "--issue", "--out", str(latest_scores)])
+                                  "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--issue",
+                                  "--out", str(latest_scores)])
             issued += int(res.get("issued") or 0)
         stage("live weeks", f"{len(weeks)} weeks ingested one at a time and scored; {issued} new forecasts issued", t0)
 
@@ -197,12 +205,6 @@ def demo(
                                        "--ledger", str(paths["ledger"])])
         stage("ledger resolve", f"{res.get('resolved', 0)} newly resolved, {res.get('resolved_total', res.get('resolved', 0))} "
               f"resolved in all, {res.get('open', 0)} open", t0)
-
-        t0 = time.perf_counter()
-        predictions = out / "predictions.parquet"
-        res = _call("backtest", ["backtest", "--experiment", str(config), "--store", str(paths["store"]),
-                                 "--out", str(predictions)])
-        stage("backtest", f"{len(res.get('metrics', []))} model rows; predictions in {predictions}", t0)
 
         t0 = time.perf_counter()
         _call("examples", ["ingest", str(EXAMPLES), "--store", str(paths["examples_store"]), "--format", "csv"])

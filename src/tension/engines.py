@@ -5,8 +5,8 @@ Both engines expose the same three calls (:meth:`Engine.build_panel`,
 engine only changes *where* the pure functions of the panel, backtest and scoring
 stages run (../shared/ARCHITECTURE.md, "Engines"):
 
-1. **Panel.** Each committed month file of the store (:meth:`tension.store.Store.files`)
-   is read on a worker and reduced with the same DuckDB ``GROUP BY`` as the local path
+1. **Panel.** The committed month files of the store (:meth:`tension.store.Store.files`),
+   in a few runs of consecutive months, are read on the workers and reduced with the same DuckDB ``GROUP BY`` as the local path
    (:func:`tension.dyads.event_counts`) into long rows. The long rows between two
    countries are split by :func:`tension.dyads.bucket_of` (both directions of a pair in
    one bucket) and shuffled into dyad-hash buckets: every bucket holds all history of
@@ -14,7 +14,7 @@ stages run (../shared/ARCHITECTURE.md, "Engines"):
    over all long rows and is broadcast to every worker (``client.scatter(...,
    broadcast=True)``); :func:`tension.panel.build_bucket` then maps over the buckets.
    Concatenating the buckets and sorting by (source, target, period) gives the local
-   panel. Long rows are pre-aggregated per month file before the shuffle (a map-side
+   panel. Long rows are pre-aggregated per run of month files before the shuffle (a map-side
    combine), so only aggregated rows travel, never raw events; since every downstream
    step sums rows, a (dyad, week) split over two month files sums to the same value.
 2. **Backtest.** The rolling origins are cut into blocks of ``refit_every`` origins (one
@@ -201,32 +201,35 @@ class LocalEngine(Engine):
 
 
 class _Files:
-    """One Parquet file in the shape :func:`tension.dyads.event_counts` reads (``files()``), so DuckDB scans it directly."""
+    """Parquet files in the shape :func:`tension.dyads.event_counts` reads (``files()``), so DuckDB scans them directly."""
 
     is_local = True
 
-    def __init__(self, path: str):
-        self._path = path
+    def __init__(self, paths: list[str]):
+        self._paths = paths
 
     def files(self, start: Any = None, end: Any = None) -> list[str]:
-        return [self._path]
+        return self._paths
 
 
 def _read_part(part: Any, storage_options: Mapping[str, Any]) -> Any:
-    """Events of one month file or an in-memory chunk: local files go to DuckDB as they are, remote ones via fsspec."""
+    """Events of some month files or an in-memory chunk: local files go to DuckDB as they are, remote ones via fsspec."""
     if isinstance(part, pd.DataFrame):
         return part
-    path = str(part)
-    if "://" not in path or path.startswith("file://"):
-        return _Files(path.removeprefix("file://"))
+    paths = [str(p) for p in part]
+    if all("://" not in p or p.startswith("file://") for p in paths):
+        return _Files([p.removeprefix("file://") for p in paths])
     import fsspec
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .schema import events_from_arrow
 
-    with fsspec.open(path, "rb", **dict(storage_options)) as fh:
-        table = pq.read_table(fh, columns=list(EVENT_COUNT_COLUMNS))
-    return events_from_arrow(table)
+    tables = []
+    for path in paths:
+        with fsspec.open(path, "rb", **dict(storage_options)) as fh:
+            tables.append(pq.read_table(fh, columns=list(EVENT_COUNT_COLUMNS)))
+    return events_from_arrow(pa.concat_tables(tables))
 
 
 def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
@@ -239,7 +242,7 @@ def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
 
 
 def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, storage_options: Mapping[str, Any]) -> list[pd.DataFrame]:
-    """Map step: one month file -> its long rows, split into ``n_buckets`` dyad buckets plus all rows last.
+    """Map step: some month files -> their long rows, split into ``n_buckets`` dyad buckets plus all rows last.
 
     Returns ``[bucket 0 rows, ..., bucket n-1 rows, all rows]``; the last item feeds the
     country pass (it needs organisation and one-sided rows too).
@@ -259,13 +262,59 @@ def _country_pass(parts: list[pd.DataFrame], freq: str, config: PanelConfig, reg
     return country_context(counts, freq, config, regions=regions, start=start, end=end, blocs=blocs)
 
 
+_KEYS = ("dyad", "source", "target")
+
+
 def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: PanelConfig, features: Sequence[Any],
-                  monitored: tuple[str, ...]) -> pd.DataFrame | None:
-    """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows."""
+                  monitored: tuple[str, ...]) -> tuple[list[str], np.ndarray, pd.DataFrame] | None:
+    """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows.
+
+    Returns (column order, sorted country codes of this bucket, rows) where the string
+    columns dyad/source/target are replaced by integer positions ``_s``/``_t`` in those
+    codes: numbers travel back to the driver as buffers, millions of strings would not.
+    """
     rows = pd.concat(pieces, ignore_index=True) if pieces else None
     if (rows is None or rows.empty) and not monitored:
         return None
-    return build_bucket(rows, context, dyads, config, features, monitored=monitored)
+    frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
+    columns = list(frame.columns)
+    vocab = np.unique(np.concatenate([frame["source"].to_numpy(dtype=object), frame["target"].to_numpy(dtype=object)]).astype(str))
+    out = frame.drop(columns=list(_KEYS))
+    out.insert(0, "_s", np.searchsorted(vocab, frame["source"].to_numpy(dtype=object).astype(str)).astype(np.int32))
+    out.insert(1, "_t", np.searchsorted(vocab, frame["target"].to_numpy(dtype=object).astype(str)).astype(np.int32))
+    return columns, vocab, out
+
+
+def _assemble(parts: list[tuple[list[str], np.ndarray, pd.DataFrame]], dyads: str) -> pd.DataFrame:
+    """Bucket results -> one panel in the local engine's order: (source, target), then period."""
+    columns = parts[0][0]
+    vocab = np.unique(np.concatenate([v for _, v, _ in parts]))
+    frames = []
+    for _, local_vocab, frame in parts:
+        remap = np.searchsorted(vocab, local_vocab).astype(np.int32)
+        frame = frame.copy(deep=False)
+        frame["_s"] = remap[frame["_s"].to_numpy()]
+        frame["_t"] = remap[frame["_t"].to_numpy()]
+        frames.append(frame)
+    panel = pd.concat(frames, ignore_index=True)
+    s, t = panel["_s"].to_numpy(), panel["_t"].to_numpy()
+    order = np.lexsort((panel["period"].to_numpy().view(np.int64), t, s))
+    panel = panel.take(order).reset_index(drop=True)
+    s, t = s[order], t[order]
+    pair = s.astype(np.int64) * len(vocab) + t
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    sep = ">" if dyads == "directed" else "|"
+    names = pd.array([f"{vocab[p // len(vocab)]}{sep}{vocab[p % len(vocab)]}" for p in uniq.tolist()], dtype="str")
+    codes = pd.array(vocab, dtype="str")
+    keys = {
+        "dyad": pd.Series(names).take(inverse).reset_index(drop=True),
+        "source": pd.Series(codes).take(s).reset_index(drop=True),
+        "target": pd.Series(codes).take(t).reset_index(drop=True),
+    }
+    panel = panel.drop(columns=["_s", "_t"])
+    for name in _KEYS:
+        panel[name] = keys[name]
+    return panel[columns]
 
 
 def _monitored_bucket(item: str, n_buckets: int) -> int:
@@ -357,7 +406,7 @@ class DaskEngine(Engine):
         else:
             if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
                 raise UsageError(problem("The number of Dask workers must be a positive integer.", "1 or more", n_workers))
-            self._cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=None)
+            self._cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
             self.client = Client(self._cluster)
         self._n_buckets = n_buckets
 
@@ -403,11 +452,13 @@ class DaskEngine(Engine):
             options: dict[str, Any] = {}
         else:
             store = _as_store(source)
-            parts = store.files(start, end)
-            if not parts:
+            files = store.files(start, end)
+            if not files:
                 raise UsageError(problem("The event store holds no events.", "at least one committed Parquet file", "0 files",
                                          "Ingest events first: tension ingest FILE."))
             options = dict(getattr(getattr(store, "fs", None), "storage_options", None) or {})
+            n = max(1, min(len(files), 2 * self.threads))  # a few map tasks, each over consecutive month files
+            parts = [list(chunk) for chunk in np.array_split(np.asarray(files, dtype=object), n) if len(chunk)]
         mapped = client.map(_part_counts, parts, freq=freq, start=start, end=end, n_buckets=n_buckets, storage_options=options,
                             pure=False)
         step("aggregate")
@@ -423,18 +474,22 @@ class DaskEngine(Engine):
             pieces = [client.submit(operator.getitem, f, b, pure=False) for f in mapped]
             buckets.append(client.submit(_bucket_panel, pieces, shared, dyads, cfg, tuple(features), tuple(monitored.get(b, ())),
                                          pure=False))
-        frames = [f for f in client.gather(buckets) if f is not None and len(f)]
-        del everything, buckets
+        from distributed import wait
+
+        wait(buckets)
         step("features")
+        frames = [f for f in client.gather(buckets) if f is not None and len(f[2])]
+        del everything, buckets
+        step("gather")
         if frames:
-            panel = pd.concat(frames, ignore_index=True)
-            panel = panel.sort_values(["source", "target", "period"], kind="stable").reset_index(drop=True)
+            panel = _assemble(frames, dyads)
         else:  # no dyad rows at all: the (empty) local result, with its columns
             empty = client.submit(operator.getitem, mapped[0], 0, pure=False).result()
             panel = build_bucket(empty, context, dyads, cfg, features)
         panel.attrs["freq"] = freq
         panel.attrs["dyads"] = dyads
         panel.attrs["features"] = [f.__name__ for f in features]
+        step("order")
         return panel
 
     # -- backtest -----------------------------------------------------------------------
@@ -477,7 +532,13 @@ class DaskEngine(Engine):
         n_chunks = max(1, min(len(blocks), chunks_per_model or 2 * self.threads))
         bounds = np.array_split(np.arange(len(blocks)), n_chunks)
         chunk_specs = [dataclasses.replace(spec, start=blocks[ix[0]][0], end=blocks[ix[-1]][-1]) for ix in bounds if len(ix)]
-        track = (experiment, parent_run_id) if experiment is not None and parent_run_id else None
+        track = None
+        if experiment is not None and parent_run_id:
+            from . import tracking
+
+            uri = tracking.ensure_store(tracking.tracking_uri(experiment.tracking))  # once, before any parallel work
+            experiment = dataclasses.replace(experiment, tracking=dataclasses.replace(experiment.tracking, uri=uri))  # absolute for workers
+            track = (experiment, parent_run_id)
         shared = self.client.scatter(panel, broadcast=True)
         futures = {
             name: [self.client.submit(_evaluate_chunk, shared, est, s, name, target, k, q, quantile, lookback, run_id, track, pure=False)

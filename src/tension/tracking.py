@@ -31,6 +31,7 @@ not read), ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2`` / ``BACKOFF_FACTOR=1`` / ``TIME
 from __future__ import annotations
 
 import os
+import re
 
 # Telemetry off and short HTTP retries, before mlflow is first imported (setdefault:
 # the user's own settings win).
@@ -219,6 +220,38 @@ def ensure_store(uri: str | None = None) -> str:
     return uri
 
 
+def store_status(uri: str | None = None) -> dict[str, Any]:
+    """Read-only health of the tracking store, for ``tension doctor``: never creates or migrates.
+
+    Returns ``reachable``, ``schema_current``, ``detail`` and, when something is off, ``fix``.
+    Raises :class:`TrackingUnavailableError` when an HTTP server does not answer.
+    """
+    uri = uri or tracking_uri()
+    check_available(uri)
+    db = _sqlite_path(uri)
+    if db is None:
+        return {"reachable": True, "schema_current": True, "detail": "tracking server answers /health"}
+    if not db.is_file():
+        return {"reachable": False, "schema_current": False, "detail": f"no MLflow database at {db} yet",
+                "fix": "It is created by the first tracked run (`tension demo`, `tension train`, `tension retrain`)."}
+    from mlflow.store.db import utils as db_utils
+
+    engine = db_utils.create_sqlalchemy_engine(uri)
+    try:
+        if not db_utils._all_tables_exist(engine):
+            return {"reachable": True, "schema_current": False, "detail": f"{db} is not an MLflow database",
+                    "fix": "Point MLFLOW_TRACKING_URI at the team's database, or move this file away."}
+        try:
+            db_utils._verify_schema(engine)
+        except MlflowException as exc:
+            return {"reachable": True, "schema_current": False, "detail": f"schema out of date ({str(exc)[:160]})",
+                    "fix": "Back the file up, then run any tracked command once (it upgrades the schema under a lock) "
+                           "or `mlflow db upgrade " + uri + "`; all jobs must use the pinned MLflow version."}
+    finally:
+        engine.dispose()
+    return {"reachable": True, "schema_current": True, "detail": f"SQLite database {db}, schema current"}
+
+
 def _is_connection_problem(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"
     needles = ("ConnectionError", "Connection refused", "Max retries", "API request to", "OperationalError",
@@ -294,13 +327,17 @@ def _session_body(uri: str, experiment: str) -> Iterator[tuple[MlflowClient, str
 # --------------------------------------------------------------------------- helpers
 
 
+_PARAM_KEY_BAD = re.compile(r"[^0-9A-Za-z_\-. :/]")
+
+
 def flatten(mapping: Any, prefix: str = "") -> dict[str, str]:
     """Flatten a (dataclass or dict) configuration into ``{"panel.freq": "W", ...}`` strings."""
     if dataclasses.is_dataclass(mapping) and not isinstance(mapping, type):
         mapping = dataclasses.asdict(mapping)
     out: dict[str, str] = {}
     for key, value in dict(mapping).items():
-        name = f"{prefix}{key}"
+        # MLflow keys allow only alphanumerics, _ - . space : / (region names may hold others)
+        name = f"{prefix}{_PARAM_KEY_BAD.sub('_', str(key))}"
         if isinstance(value, Mapping):
             out.update(flatten(value, prefix=f"{name}."))
         elif isinstance(value, (list, tuple)):

@@ -181,3 +181,11 @@ def test_files_replaced_by_compaction_survive_one_round_for_readers(tmp_path: Pa
     second = store.compact()
     assert second["orphans_removed"] == 3 and not any(Path(f).exists() for f in old_files)
     assert len(store.read()) == 3
+
+
+@pytest.mark.parametrize("bad", ["../../escape", "a/b", "", ".hidden", "x" * 200])
+def test_batch_ids_that_are_not_safe_file_name_parts_are_refused(tmp_path: Path, bad: str) -> None:
+    store = Store(tmp_path / "store")
+    with pytest.raises(UsageError, match="batch id cannot be used"):
+        store.append(_events(["a"], ["2014-01-01"]), batch_id=bad)
+    assert not list(tmp_path.rglob("*.parquet"))

@@ -73,6 +73,25 @@ _KEEP_MANIFESTS = 20
 _DIGEST_MOD = 1 << 64
 
 
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def _check_batch_id(batch_id: str | None) -> str:
+    """A new id when None; otherwise the id, if it is safe as a file-name part."""
+    if batch_id is None:
+        return new_batch_id()
+    if not isinstance(batch_id, str) or not _BATCH_ID.match(batch_id) or ".." in batch_id:
+        raise UsageError(
+            problem(
+                "The batch id cannot be used as part of a file name.",
+                "1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit, no '..'",
+                batch_id,
+                "Pick a simple id or leave it out to get a generated one.",
+            )
+        )
+    return batch_id
+
+
 def new_batch_id() -> str:
     """A sortable, unique batch id: UTC timestamp plus 6 random hex digits."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
@@ -523,7 +542,7 @@ class Store:
         block ends; an exception inside it commits nothing.
         """
         with self._lock():
-            tx = _Batch(self, batch_id or new_batch_id(), meta or {})
+            tx = _Batch(self, _check_batch_id(batch_id), meta or {})
             try:
                 yield tx
             except BaseException:
@@ -547,7 +566,7 @@ class Store:
         stores nothing the second time.
         """
         with self._lock():
-            tx = _Batch(self, batch_id or new_batch_id(), meta or {})
+            tx = _Batch(self, _check_batch_id(batch_id), meta or {})
             tx.append(events)
             if quarantine is not None:
                 tx.add_quarantine(quarantine)

@@ -116,3 +116,12 @@ def test_sigkill_mid_ingest_leaves_store_unchanged_and_rerun_completes(project: 
     assert events["event_id"].is_unique and len(events) == len(before_rows) + 450_000
     assert done.compact()["orphans_removed"] >= 1
     assert len(done.read(columns=["event_id"])) == len(events) and done.summary()["identity_holds"]
+
+
+def test_rich_markup_in_actor_names_and_raw_lines_is_printed_literally(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "markup.txt"
+    path.write_text("[/evil]\tAccuse\t[bold red]Azerbaijan\t2014-06-14\n[/evil]\tNot a verb\tAzerbaijan\t2014-06-16\n")
+    assert main(["ingest", str(path)]) == 0
+    assert "[/evil]" in capsys.readouterr().err
+    assert main(["store", "info", "--quarantine", "5"]) == 0
+    assert "[/evil]" in capsys.readouterr().err

@@ -150,3 +150,34 @@ def test_file_not_found_and_unknown_format_are_usage_errors(tmp_path: Path) -> N
         read_events(tmp_path / "nope.tsv")
     with pytest.raises(UsageError, match="Unknown --format 'gdelt'.*Did you mean"):
         read_events(FIXTURES / "gdelt2.export.CSV", format="gdelt")
+
+
+def test_garbage_weights_become_one_and_integer_read_codes_keep_their_zero(tmp_path: Path) -> None:
+    line = (FIXTURES / "gdelt2.export.CSV").read_text().splitlines()[0].split("\t")
+    rows = []
+    for i, (mentions, code) in enumerate([("-5", "190"), ("1e300", "10"), ("7", "0874")]):
+        fields = list(line)
+        fields[0], fields[31], fields[26] = str(900 + i), mentions, code
+        rows.append("\t".join(fields))
+    path = tmp_path / "w.export.CSV"
+    path.write_text("\n".join(rows) + "\n")
+    ev = read_events(path).events
+    assert ev["weight"].tolist() == [1.0, 1.0, 7.0]
+    assert ev["cameo_code"].tolist() == ["190", "010", "0874"]
+
+
+def test_csv_keeps_its_own_dataset_column_and_long_fields(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    notes = "x" * 300_000
+    path.write_text(
+        "date,source_actor,target_actor,cameo_code,dataset,text\n"
+        f"2014-03-01,Armenia,Azerbaijan,190,synthetic,{notes}\n2014-03-02,Armenia,Azerbaijan,190,field-notes,short\n"
+    )
+    ev = read_events(path).events
+    assert ev["dataset"].tolist() == ["synthetic", "field-notes"] and len(ev["text"].iloc[0]) == 300_000
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "analyst_events.jsonl").read_bytes())
+    assert read_events(path, mapping=MAPPING).quarantine["reason"].tolist() == ["bad_date", "unknown_event_code", "bad_json"]

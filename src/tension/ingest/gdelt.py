@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ..config import CsvMapping
 from .text import Rows, delimited_rows
-from .validate import DATE_COMPACT, Parsed, country_codes, org_of_names, parse_dates, to_number
+from .validate import DATE_COMPACT, Parsed, country_codes, lookup_codes_arrow, org_of_names, parse_dates, to_number
 
 COLUMNS = (0, 1, 5, 6, 7, 15, 16, 17, 26, 31, 57, 60)
 """Field positions read (the rest of the 57-61 columns is skipped)."""
@@ -49,6 +49,13 @@ def _country(country_code: pa.Array, actor_code: pa.Array) -> pa.Array:
     return pc.coalesce(given, country_codes(prefix, "cameo", clean=False))
 
 
+def _event_codes(codes: pa.Array) -> pa.Array:
+    """EventCode holds 3-4 digit codes only: an integer-read "10" is 010 (min_digits=3), never the root 10."""
+    from ..taxonomy import lookup_codes
+
+    return lookup_codes_arrow(codes, lambda s: lookup_codes(s, min_digits=3), cache_key="codes3")["cameo_code"]
+
+
 def _null_if_country(names: pa.Array, country: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_valid(country), pa.scalar(None, pa.string()), names)
 
@@ -66,7 +73,7 @@ def _parse(r: Rows, url_index: dict[int, int]) -> Parsed:
         rows=r,
         dataset="gdelt",
         date=parse_dates(r.col(1), [DATE_COMPACT]),
-        code=r.col(26),
+        code=_event_codes(r.col(26)),
         source_actor=a1,
         target_actor=a2,
         source_country=c1,

@@ -23,6 +23,7 @@ from .text import Rows, csv_rows, jsonl_rows
 from .validate import DATE_COMPACT, DATE_ISO, DATE_US, Parsed, blank_to_null, country_codes, map_unique, parse_dates, to_number
 
 _AUTO = ("event_id", "source_country", "target_country", "source_org", "target_org", "weight", "dataset")
+"""Canonical column names used when present in the file and not mapped (``dataset``: the file's own column wins)."""
 
 
 def csv_rows_for(fh: IO[bytes], mapping: CsvMapping | None = None, on_bytes: Callable[[int], None] | None = None) -> Iterator[Rows]:
@@ -84,7 +85,7 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
         code = pc.coalesce(code, map_unique(blank_to_null(r.named(m.event_name)), codes_for_event_names))
     if m.plover_type and m.plover_type in header:
         code = pc.coalesce(code, map_unique(blank_to_null(r.named(m.plover_type)), cameo_for_plover))
-    dataset_col = _column(r, m, "dataset") if "dataset" in header else None
+    dataset_col = blank_to_null(r.named("dataset")) if "dataset" in header else None
     dataset: str | pa.Array = m.dataset if dataset_col is None else pc.fill_null(dataset_col, m.dataset)
     ids = _column(r, m, "event_id")
     event_id = None

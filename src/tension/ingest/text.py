@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+_FIELD_LIMIT = 1 << 30
 CHUNK_BYTES = 32 * 1024 * 1024
 """Bytes per block read from a delimited file (a block always ends on a line break)."""
 
@@ -333,6 +334,7 @@ def csv_rows(
 ) -> Iterator[Rows]:
     """Quoted CSV with a header, via the ``csv`` module (handles quotes and embedded newlines)."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    csv.field_size_limit(_FIELD_LIMIT)  # free-text fields (ACLED notes) can be megabytes long
     reader = csv.reader(text, delimiter=delimiter)
     try:
         names = [c.strip() for c in next(reader)]
@@ -394,7 +396,7 @@ def jsonl_rows(fh: IO[bytes], names: Sequence[str], chunk_records: int = 200_000
             continue
         records += 1
         try:
-            line = raw.decode("utf-8").rstrip("\r\n")
+            line = raw.decode("utf-8-sig" if i == 1 else "utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
             bad.append((i, "bad_encoding", raw.decode("utf-8", "backslashreplace").rstrip("\r\n")))
             continue

@@ -255,6 +255,16 @@ def _resolve_missing(
     return (c if country is None else pc.coalesce(country, c)), (o if org is None else pc.coalesce(org, o))
 
 
+MAX_WEIGHT = 1e6
+"""Weights (GDELT NumMentions) outside [0, MAX_WEIGHT], or not finite, are garbage: they become 1."""
+
+
+def _weights(values: pa.Array) -> pa.Array:
+    v = pc.cast(values, pa.float64())
+    ok = pc.fill_null(pc.and_(pc.is_finite(v), pc.and_(pc.greater_equal(v, 0), pc.less_equal(v, MAX_WEIGHT))), False)
+    return pc.cast(pc.if_else(ok, v, 1.0), pa.float32())
+
+
 def _constant(value: str, n: int) -> pa.Array:
     return pc.fill_null(pa.nulls(n, pa.string()), value)
 
@@ -341,7 +351,7 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
             [pc.cast(date_arr, pa.string()), src_actor, tgt_actor, codes["cameo_code"], g(p.source_ref) or nulls, g(p.text) or nulls],
         )
         event_id = hashed if event_id is None else pc.coalesce(event_id, hashed)
-    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else pc.fill_null(sel(pc.cast(p.weight, pa.float32())), 1.0)
+    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else _weights(sel(p.weight))
     columns = {
         "event_id": event_id,
         "date": date_arr,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from ...errors import QuarantinedRowsError, problem
 from .. import app
@@ -26,7 +27,7 @@ def _rows(report: Any) -> list[dict[str, Any]]:
     for r in [*report.files, report.total]:
         out.append(
             {
-                "file": os.path.basename(r.file) if r.file != "total" else "TOTAL",
+                "file": escape(os.path.basename(r.file)) if r.file != "total" else "TOTAL",
                 "format": r.format,
                 "read": r.read,
                 "stored": r.stored,
@@ -75,12 +76,12 @@ def ingest(
     payload["strict"] = strict
     payload["exit_code"] = 6 if strict and report.total.quarantined else 0
     lines = [
-        f"Batch [bold]{report.batch_id}[/bold] committed to {report.store} (digest {report.digest}).",
+        f"Batch [bold]{report.batch_id}[/bold] committed to {escape(report.store)} (digest {report.digest}).",
         f"read {report.total.read} = stored {report.total.stored} + duplicates {report.total.duplicates}"
         f" + quarantined {report.total.quarantined}",
     ]
     if report.total.unresolved:
-        top = ", ".join(f"{a} ({n})" for a, n in report.total.unresolved.most_common(8))
+        top = ", ".join(f"{escape(a)} ({n})" for a, n in report.total.unresolved.most_common(8))
         lines.append(f"Most frequent unresolved actors (stored with empty country): {top}")
     if report.total.quarantined:
         lines.append("Quarantined rows: `tension store info` lists them per reason; files under <store>/quarantine/.")
@@ -121,7 +122,7 @@ def store_info(
         f"read == stored + duplicates + quarantined: {'holds' if summary['identity_holds'] else 'BROKEN'}",
     ]
     for row in payload.get("quarantine_rows", []):
-        lines.append(f"  {row['source_file']}:{row['source_line']} {row['reason']}: {str(row['raw'])[:120]}")
+        lines.append(escape(f"  {row['source_file']}:{row['source_line']} {row['reason']}: {str(row['raw'])[:120]}"))
     rows = batches.drop(columns=["sources"]).to_dict("records")
     emit(payload, as_json, table=dict_table("Batches", rows), lines=lines)
 
@@ -148,7 +149,7 @@ def store_retract(
     for item in impact:
         lines.append(
             f"Batch {item['batch_id']} counted {item['rows']} rows as duplicates of it; re-ingest "
-            f"{', '.join(item['sources']) or 'its files'} to store them."
+            f"{escape(', '.join(item['sources'])) or 'its files'} to store them."
         )
     emit(payload, as_json, lines=lines)
 

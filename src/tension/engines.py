@@ -251,14 +251,25 @@ def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, sto
     counts = event_counts(events, freq, start, end)
     dyadic = dyadic_rows(counts)
     bucket = _pair_buckets(dyadic["s"], dyadic["t"], n_buckets) if len(dyadic) else np.zeros(0, dtype=np.int64)
-    out = [dyadic[bucket == b] for b in range(n_buckets)]
-    out.append(counts)
+    out = [_compact(dyadic[bucket == b]) for b in range(n_buckets)]
+    out.append(_compact(counts))
     return out
+
+
+def _compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """Side keys as categoricals for the trip between workers (codes and a few categories, not a string per row)."""
+    return rows.assign(s=rows["s"].astype("category"), t=rows["t"].astype("category"))
+
+
+def _expand(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate shuffled pieces and restore the side keys' string dtype (the values are unchanged)."""
+    rows = pd.concat(pieces, ignore_index=True)
+    return rows.assign(s=rows["s"].astype(object).astype("str"), t=rows["t"].astype(object).astype("str"))
 
 
 def _country_pass(parts: list[pd.DataFrame], freq: str, config: PanelConfig, regions: Any, start: Any, end: Any, blocs: Any) -> Any:
     """The country-level pass over every long row (run once)."""
-    counts = pd.concat(parts, ignore_index=True)
+    counts = _expand(parts)
     return country_context(counts, freq, config, regions=regions, start=start, end=end, blocs=blocs)
 
 
@@ -273,7 +284,7 @@ def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: 
     columns dyad/source/target are replaced by integer positions ``_s``/``_t`` in those
     codes: numbers travel back to the driver as buffers, millions of strings would not.
     """
-    rows = pd.concat(pieces, ignore_index=True) if pieces else None
+    rows = _expand(pieces) if pieces else None
     if (rows is None or rows.empty) and not monitored:
         return None
     frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)

@@ -181,3 +181,17 @@ def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "bom.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "analyst_events.jsonl").read_bytes())
     assert read_events(path, mapping=MAPPING).quarantine["reason"].tolist() == ["bad_date", "unknown_event_code", "bad_json"]
+
+
+def test_blank_source_ids_fall_back_to_content_hashes_not_to_one_shared_id(tmp_path: Path) -> None:
+    import csv
+
+    with open(FIXTURES / "acled_ukraine_2025.csv", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    path = tmp_path / "blank_ids.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(["", *r[1:]] for r in rows[:3])
+    ev = read_events(path).events
+    assert len(ev) == 3 and ev["event_id"].is_unique and ev["event_id"].str.startswith("acled:h").all()

@@ -74,7 +74,7 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
         target_actor=_col(r, "Recipient Name") or nulls,
         source_country=country_codes(single_value(sc), "name") if sc is not None else None,
         target_country=country_codes(single_value(tc), "name") if tc is not None else None,
-        event_id=pc.binary_join_element_wise("polecat", pc.fill_null(ev, ""), ":"),
+        event_id=pc.binary_join_element_wise("polecat", ev, ":"),  # a blank id -> content hash
         source_ref=_col(r, "Story ID", "Source"),
         text=_col(r, "Headline"),
     )

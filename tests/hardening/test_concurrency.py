@@ -105,18 +105,33 @@ def test_the_same_delivery_ingested_twice_at_once_is_stored_once(copies: int, tm
 
 @pytest.fixture(scope="module")
 def champion_project(tmp_path_factory: pytest.TempPathFactory, inbox_template: Path, empty_mlflow_db: Path) -> dict:
+    """The retrain project with its inbox in the store and a champion (version 1) registered in-process."""
+    from tension.backtest import fit_final
+    from tension.config import load_experiment
+    from tension.ingest import ingest
+    from tension.models import make_logit
+    from tension.panel import build_panel
+    from tension.tracking import track_train
+
     project = tmp_path_factory.mktemp("busy-project")
     cfg = retrain_project(project, inbox_template, empty_mlflow_db)
-    proc = run(["retrain", "--config", str(cfg)], cwd=project, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        store = Store(project / "data" / "store")
+        ingest(sorted(str(p) for p in (project / "inbox").glob("*.csv")), store)
+        exp = load_experiment(cfg)
+        panel = build_panel(store, freq="W", dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions)
+        cutoff = sorted(panel["period"].unique())[-6]
+        est, info = fit_final(make_logit(), panel, cutoff, "W", horizon=exp.target.horizon)
+        track_train(est, panel[panel["period"] <= cutoff], experiment=exp, model_name="logit", store=store,
+                    alias="champion", features=info["features"])
     assert registry_state(project)["aliases"].get("champion") == 1
     return {"project": project, "config": cfg}
 
 
 def test_a_retrain_beside_analysts_scoring_and_reporting(champion_project: dict) -> None:
     project, cfg = champion_project["project"], champion_project["config"]
-    # a changed model configuration makes the job train, backtest and consider promotion again
-    cfg.write_text(cfg.read_text().replace("min_train_periods = 26", "min_train_periods = 26\nrefit_every = 2"))
     first, first_err = _start(["retrain", "--config", str(cfg)], project, "retrain-a")
     second, second_err = _start(["retrain", "--config", str(cfg)], project, "retrain-b")
     runs = 0

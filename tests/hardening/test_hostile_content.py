@@ -194,8 +194,6 @@ def test_a_hostile_country_never_forms_a_dyad(hostile: dict) -> None:
     assert scores["dyad"].str.fullmatch(r"[A-Z]{3}[>|][A-Z]{3}").all()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Store.append/batch(batch_id='../../x') writes Parquet files outside the "
-                                       "store folder: store.py _write_events/_write_quarantine use batch_id unchecked")
 def test_a_batch_id_cannot_walk_out_of_the_store(tmp_path: Path) -> None:
     from tension.errors import UsageError
     from tension.simulate import simulate
@@ -217,15 +215,11 @@ def _markup_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: actor names or raw quarantined lines holding Rich markup ('[/evil]') crash the "
-                                       "summary after the batch is committed: cli/commands/ingest.py prints them as markup")
 def test_markup_in_actor_names_is_printed_literally_by_ingest(tmp_path: Path) -> None:
     proc = run(["ingest", str(_markup_file(tmp_path)), "--store", str(tmp_path / "store")], cwd=tmp_path)
     assert proc.returncode == 0 and "[/evil]" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `tension store info --quarantine N` prints raw quarantined lines as Rich "
-                                       "markup and crashes on '[/evil]': cli/commands/ingest.py store_info")
 def test_markup_in_quarantined_lines_is_printed_literally_by_store_info(tmp_path: Path) -> None:
     from tension.ingest import ingest
 

@@ -80,6 +80,11 @@ def check_store(location: str) -> list[Check]:
         manifest = store.manifest
     except UsageError as exc:
         return [Check("store", "fail", str(exc), "Re-ingest into a new store with this version.")]
+    torn = _torn_newest(store)
+    if torn:
+        return [Check("store:manifest", "fail", torn,
+                      "Move the torn manifest file away after checking its batch; rerun the ingest that wrote it "
+                      "(ingest is idempotent), then run `tension doctor` again.")]
     if manifest["version"] == 0:
         return [Check("store", "warn", f"No events stored at {location} yet.", "Run `tension ingest FILE --store ...`.")]
     checks = []
@@ -118,10 +123,41 @@ def check_store(location: str) -> list[Check]:
     return checks
 
 
+def _torn_newest(store: Any) -> str:
+    """A message when the newest store manifest does not parse (readers silently use an older one)."""
+    import json
+
+    paths = store._manifest_paths()
+    if not paths:
+        return ""
+    version, newest = paths[-1]
+    try:
+        with store.fs.open(newest, "rb") as fh:
+            data = json.loads(fh.read().decode("utf-8"))
+        if isinstance(data, dict) and data.get("complete") is True:
+            return ""
+    except (OSError, ValueError):
+        pass
+    return (f"The newest store manifest ({newest}, version {version}) is torn or incomplete: readers fall back to "
+            "the previous one, so the batch it committed is invisible.")
+
+
 def check_ledger(path: Path) -> list[Check]:
     """Every ledger file named by its manifest exists and reads; resolutions point at forecasts."""
     from .ledger import Ledger
 
+    import json
+
+    manifests = sorted((path / "manifests").glob("*.json")) if (path / "manifests").is_dir() else []
+    if manifests:
+        try:
+            json.loads(manifests[-1].read_text(encoding="utf-8"))["forecasts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return [Check("ledger:manifest", "fail",
+                          f"The newest ledger manifest {manifests[-1].name} is torn: readers fall back to the previous one, "
+                          "so the forecasts or resolutions it committed are invisible.",
+                          "Restore the ledger folder from backup, or move that manifest away and rerun "
+                          "`tension ledger resolve` (resolutions are idempotent).")]
     ledger = Ledger(path)
     names = ledger.files
     if not names["forecasts"]:

@@ -14,6 +14,17 @@ from importlib.metadata import version
 
 import click
 import typer
+from rich.markup import escape
+
+try:  # typer >= 0.25 vendors click; its parser raises these, not the standalone package's
+    from typer._click import exceptions as _vendored
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _vendored = click.exceptions
+
+_EXIT = (click.exceptions.Exit, typer.Exit, getattr(_vendored, "Exit", click.exceptions.Exit))
+_ABORT = (click.exceptions.Abort, typer.Abort, getattr(_vendored, "Abort", click.exceptions.Abort))
+_CLICK = (click.ClickException, _vendored.ClickException)
+_USAGE = (click.UsageError, _vendored.UsageError)
 
 from ..errors import TensionError
 from ._common import console
@@ -59,14 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, standalone_mode=False, prog_name="tension")
         code = result if isinstance(result, int) else 0
     except TensionError as exc:
-        console.print(f"[bold red]Error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         code = exc.exit_code
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except _CLICK as exc:
         exc.show(file=sys.stderr)
-        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.exceptions.Abort:
+        code = 2 if isinstance(exc, _USAGE) else exc.exit_code
+    except _ABORT:
         console.print("Aborted.")
         code = 1
     except KeyboardInterrupt:
@@ -76,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("TENSION_DEBUG"):
             traceback.print_exc()
         console.print(
-            f"[bold red]Unexpected error[/bold red] ({type(exc).__name__}): {exc}\n"
+            f"[bold red]Unexpected error[/bold red] ({type(exc).__name__}): {escape(str(exc))}\n"
             "This is a bug in tension. Rerun with TENSION_DEBUG=1 to see the traceback and report it.",
             highlight=False,
         )

@@ -20,6 +20,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from .._io import atomic_output
 from ..errors import UsageError, did_you_mean, problem
 from ..scoring import country_name
 from . import charts
@@ -286,6 +287,22 @@ def _filter_region(scores: pd.DataFrame, region: str | None, regions: Mapping[st
     return scores[mask]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'`` (OWASP CSV injection)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            values = out[col]
+            text = values.astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out[col] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return out
+
+
 def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, events: pd.DataFrame | None = None,
                   ledger: Any = None, model_card: Mapping[str, Any] | None = None,
                   health: Mapping[str, Any] | None = None, regions: Mapping[str, Sequence[str]] | None = None,
@@ -328,7 +345,7 @@ def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, ev
                                  "Score first: `tension score --out FILE`."))
     scores = _filter_region(scores, region, regions)
     if format == "csv":
-        text = scores.to_csv(index=False, date_format="%Y-%m-%d")
+        text = _neutralise_formulas(scores).to_csv(index=False, date_format="%Y-%m-%d")
     elif format == "json":
         text = _json(scores)
     else:
@@ -346,10 +363,9 @@ def render_report(scores: pd.DataFrame, panel: pd.DataFrame | None = None, *, ev
             text = _env().get_template("report.html.j2").render(**ctx)
     if out is None:
         return text
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    with atomic_output(out, "report") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(out)
 
 
 def render_timeline(examples: pd.DataFrame, out: str | Path | None = None,
@@ -359,10 +375,9 @@ def render_timeline(examples: pd.DataFrame, out: str | Path | None = None,
                                                           generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     if out is None:
         return text
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    with atomic_output(out, "report") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(out)
 
 
 def _json(scores: pd.DataFrame) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from ...errors import UsageError, problem
@@ -29,14 +30,25 @@ def panel(
 
     Example: [bold]tension panel --store data/store --freq M --dyads undirected --out data/panel.parquet[/bold]
     """
+    from ..._io import atomic_output, writable_folder
     from ...config import load_experiment
     from ...features import FEATURES
     from ...panel import build_panel
 
     freq = freq.upper()
+    if start and end:
+        try:
+            swapped = pd.Timestamp(end) < pd.Timestamp(start)
+        except ValueError:
+            raise UsageError(problem("--start/--end must be dates.", "YYYY-MM-DD", f"{start} .. {end}",
+                                     "Use e.g. --start 2014-01-01 --end 2015-12-31.")) from None
+        if swapped:
+            raise UsageError(problem("--end is before --start.", "start <= end", f"--start {start} --end {end}",
+                                     f"Swap them: --start {end} --end {start}."))
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise UsageError(problem("Unknown output format.", "a .parquet or .csv file", str(out), "Use --out data/panel.parquet."))
+    writable_folder(out.parent, "panel")
     exp = load_experiment(config, panel__freq=freq, panel__dyads=dyads)
     location = store_path(store or (exp.store or None))
     if not Path(location).exists() and "://" not in location:
@@ -49,11 +61,11 @@ def panel(
             location, freq=freq, dyads=dyads, config=exp.panel, start=start, end=end,
             regions=exp.regions, on_progress=lambda name: advance(1, description=nxt[name]),
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".parquet":
-            frame.to_parquet(out, index=False)
-        else:
-            frame.to_csv(out, index=False)
+        with atomic_output(out, "panel") as tmp:
+            if suffix == ".parquet":
+                frame.to_parquet(tmp, index=False)
+            else:
+                frame.to_csv(tmp, index=False)
         advance(1, description="Done")
     payload = {
         "out": str(out),

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import typer
 
+from ..._io import atomic_output
 from ...config import Experiment, load_experiment, project_data_dir
 from ...errors import UsageError, problem
 from .. import app
@@ -114,10 +115,10 @@ def _check_store(location: str) -> None:
 def _write_scores(scores: pd.DataFrame, out: Path) -> None:
     from ...reports import render_report
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".parquet":
-        scores.to_parquet(out, index=False)
+        with atomic_output(out, "scores") as tmp:
+            scores.to_parquet(tmp, index=False)
     elif suffix in (".csv", ".json"):
         render_report(scores, format=suffix[1:], out=out)
     else:

@@ -8,7 +8,6 @@ Two retrains queueing (``--wait``) are covered by tests/test_jobs.py.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -160,7 +159,6 @@ def test_a_retrain_beside_analysts_scoring_and_reporting(champion_project: dict)
     assert_store_consistent(project / "data" / "store")
     summary = assert_ledger_consistent(project / "data" / "ledger")
     assert summary["issued"] > 0 and runs >= 1
-    os.sync()
 
 
 def test_the_job_and_the_command_label_issued_forecasts_alike(champion_project: dict) -> None:

@@ -301,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Small sizes: a smoke run of every part in a few minutes.")
     parser.add_argument("--only", default=",".join(PARTS), help=f"Comma-separated parts to run (default all: {','.join(PARTS)}).")
     parser.add_argument("--out", type=Path, default=RESULTS, help="Where to write the JSON results.")
+    parser.add_argument("--merge", action="store_true",
+                        help="Keep the other parts' results already in --out and replace only the parts run now.")
     args = parser.parse_args(argv)
     sizes = parse_sizes(args.sizes or ("1e5,3e5" if args.quick else "1e6,3e6,1e7"))
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -314,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     payload: dict[str, Any] = {"suite": "tension benchmarks (benchmarks/run.py)", "argv": sys.argv[1:], "sizes": sizes,
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
                                "load_average_start": os.getloadavg(), "results": {}}
+    if args.merge and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        payload["results"] = {k: v for k, v in previous.get("results", {}).items() if k not in parts}
+        payload["sizes"] = sorted(set(previous.get("sizes", [])) | set(sizes))
+        payload["merged_into"] = {"started": previous.get("started"), "argv": previous.get("argv"),
+                                  "load_average_start": previous.get("load_average_start")}
+        sizes = payload["sizes"]
     res = payload["results"]
     plan: list[tuple[str, int]] = []
     for part in PARTS:

@@ -289,10 +289,10 @@ def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: 
         return None
     frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
     columns = list(frame.columns)
-    vocab = np.unique(np.concatenate([frame["source"].to_numpy(dtype=object), frame["target"].to_numpy(dtype=object)]).astype(str))
+    vocab = np.unique(np.concatenate([frame["source"].unique(), frame["target"].unique()]).astype(str))
     out = frame.drop(columns=list(_KEYS))
-    out.insert(0, "_s", np.searchsorted(vocab, frame["source"].to_numpy(dtype=object).astype(str)).astype(np.int32))
-    out.insert(1, "_t", np.searchsorted(vocab, frame["target"].to_numpy(dtype=object).astype(str)).astype(np.int32))
+    out.insert(0, "_s", pd.Categorical(frame["source"], categories=vocab).codes.astype(np.int32))
+    out.insert(1, "_t", pd.Categorical(frame["target"], categories=vocab).codes.astype(np.int32))
     return columns, vocab, out
 
 

@@ -91,9 +91,6 @@ def test_a_data_file_named_twice_is_found_as_duplicates(healthy: dict) -> None:
     assert all(c.fix for c in failed)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a torn/corrupted newest store manifest is skipped silently (the store "
-                                       "falls back to the previous one, the last batch vanishes) and doctor reports "
-                                       "nothing: doctor.check_store should flag manifests that do not parse")
 def test_a_corrupted_store_manifest_is_found(healthy: dict) -> None:
     _newest_manifest(healthy["store"]).write_text('{"schema_version": 1, "files": [')
     failed = _failed(healthy["store"], healthy["ledger"])

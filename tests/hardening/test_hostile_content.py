@@ -140,9 +140,6 @@ def test_csv_report_cells_never_start_a_formula(hostile: dict, tmp_path: Path, m
                 float(cell)  # only numbers may start with a sign
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `report --format csv` writes text cells starting with '=' unneutralised "
-                                       "(region/model_version from config and registry): reports/render.py render_report "
-                                       "csv branch; prefix such cells with an apostrophe (OWASP CSV injection)")
 def test_csv_report_neutralises_formula_cells_from_any_text_column(hostile: dict) -> None:
     from tension.reports import load_scores, render_report
 

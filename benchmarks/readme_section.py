@@ -55,7 +55,6 @@ def render(payload: dict[str, Any]) -> str:
         f"{payload.get('finished', 'unfinished')}"
         + (f"; parts {', '.join(payload.get('argv', []))} rerun from {payload.get('started')}" if payload.get("merged_into") else "")
         + ", "
-        f"
         f"sizes {', '.join(f'{s:,}' for s in payload.get('sizes', []))} events) on: {_machine_line(m)}.",
         f"The machine was shared with other work: 1-minute load average {payload.get('load_average_start', ['?'])[0]:.1f} at the start"
         + (f" and {payload['load_average_end'][0]:.1f} at the end" if payload.get("load_average_end") else "")

@@ -53,7 +53,7 @@ def render(payload: dict[str, Any]) -> str:
         "",
         f"Measured by `benchmarks/run.py` ({(payload.get('merged_into') or {}).get('started') or payload.get('started', '?')} to "
         f"{payload.get('finished', 'unfinished')}"
-        + (f"; parts {', '.join(payload.get('argv', []))} rerun from {payload.get('started')}" if payload.get("merged_into") else "")
+        + (f"; `run.py {' '.join(payload.get('argv', []))}` rerun from {payload.get('started')}" if payload.get("merged_into") else "")
         + ", "
         f"sizes {', '.join(f'{s:,}' for s in payload.get('sizes', []))} events) on: {_machine_line(m)}.",
         f"The machine was shared with other work: 1-minute load average {payload.get('load_average_start', ['?'])[0]:.1f} at the start"

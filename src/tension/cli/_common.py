@@ -20,6 +20,9 @@ console = Console(stderr=True)
 """Logs, summaries for humans and progress bars: always stderr, so ``--json`` stdout stays clean."""
 
 StoreOpt = typer.Option(None, "--store", help="Event store folder or URL (default: $TENSION_STORE, else ./data/store).")
+EngineOpt = typer.Option("local", "--engine", help="Where to run: local (this process) or dask (a Dask cluster).")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Existing Dask scheduler (tcp://host:8786); default with "
+                            "--engine dask: a local cluster of 2 worker processes.")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout; logs and progress go to stderr.")
 
 

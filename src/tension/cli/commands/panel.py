@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, emit, progress, store_path
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, emit, progress, store_path
 
 
 @app.command()
@@ -21,6 +21,8 @@ def panel(
     start: str | None = typer.Option(None, "--start", help="First event date to use (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, "--end", help="Last event date to use (YYYY-MM-DD), e.g. an as-of date."),
     config: Path | None = typer.Option(None, "--config", help="Experiment TOML; its \\[panel] section sets lookback, monitored dyads, coverage rule."),
+    engine: str = EngineOpt,
+    scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Build the dyad x period panel from the event store, with every registered feature.
@@ -33,7 +35,7 @@ def panel(
     from ..._io import atomic_output, writable_folder
     from ...config import load_experiment
     from ...features import FEATURES
-    from ...panel import build_panel
+    from ...engines import get_engine
 
     freq = freq.upper()
     if start and end:
@@ -57,10 +59,11 @@ def panel(
     steps = ("aggregate", "country pass", "features")
     with progress("Aggregating events", total=len(steps) + 1) as advance:
         nxt = {"aggregate": "Country pass", "country pass": f"{len(FEATURES)} features", "features": "Writing"}
-        frame = build_panel(
-            location, freq=freq, dyads=dyads, config=exp.panel, start=start, end=end,
-            regions=exp.regions, on_progress=lambda name: advance(1, description=nxt[name]),
-        )
+        with get_engine(engine, scheduler) as eng:
+            frame = eng.build_panel(
+                location, freq=freq, dyads=dyads, config=exp.panel, start=start, end=end,
+                regions=exp.regions, on_progress=lambda name: advance(1, description=nxt.get(name, name)),
+            )
         with atomic_output(out, "panel") as tmp:
             if suffix == ".parquet":
                 frame.to_parquet(tmp, index=False)
@@ -69,6 +72,7 @@ def panel(
         advance(1, description="Done")
     payload = {
         "out": str(out),
+        "engine": engine,
         "rows": len(frame),
         "dyads": int(frame["dyad"].nunique()),
         "periods": int(frame["period"].nunique()),

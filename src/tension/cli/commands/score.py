@@ -16,7 +16,7 @@ from ..._io import atomic_output
 from ...config import Experiment, load_experiment, project_data_dir
 from ...errors import UsageError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
 
 ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (regions, tracking, target).")
 LedgerOpt = typer.Option(None, "--ledger", help="Ledger folder (default ./data/ledger).")
@@ -142,6 +142,8 @@ def score(
     store: str | None = StoreOpt,
     config: Path | None = ConfigOpt,
     ledger: Path | None = LedgerOpt,
+    engine: str = EngineOpt,
+    scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Score every monitored dyad with the registered model: probability, 80% band, ranks, drivers, evidence.
@@ -155,9 +157,8 @@ def score(
     """
     from ... import tracking
     from ...ledger import Ledger
-    from ...panel import build_panel
+    from ...engines import get_engine
     from ...scoring import horizons_of
-    from ...scoring import score as score_panel
 
     exp = load_experiment(config)
     uri = model or tracking.model_uri(exp.tracking.registered_model, tracking.CHAMPION)
@@ -171,15 +172,15 @@ def score(
     location = store_path(store or (exp.store or None))
     _check_store(location)
     started = time.perf_counter()
-    with progress("Loading the model", total=4) as advance:
+    with get_engine(engine, scheduler) as eng, progress("Loading the model", total=4) as advance:
         pyfunc = tracking.load_estimator(uri, exp)
         ident = _identity(uri, exp)
         cfg = pyfunc.config
         target = cfg.get("target") or {}
         horizons = _parse_horizons(horizon) or horizons_of(pyfunc) or (exp.target.horizon,)
         advance(1, description="Building the panel")
-        panel = build_panel(location, freq=str(cfg.get("freq") or exp.panel.freq), dyads=str(cfg.get("dyads") or exp.panel.dyads),
-                            config=exp.panel, regions=exp.regions)
+        panel = eng.build_panel(location, freq=str(cfg.get("freq") or exp.panel.freq),
+                                dyads=str(cfg.get("dyads") or exp.panel.dyads), config=exp.panel, regions=exp.regions)
         if panel.empty:
             raise UsageError(problem("The panel is empty.", "events in the store", "0 panel rows", "Ingest events first."))
         periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
@@ -210,8 +211,8 @@ def score(
         frames, issued = [], 0
         for d in dates:
             previous = book.latest(include_hindcasts=hindcast) if len(history) or issued else None
-            s = score_panel(pyfunc, panel, as_of=d, horizons=horizons, previous=previous, events=events,
-                            regions=exp.regions, model_version=ident["label"], calibration=calibration)
+            s = eng.score(pyfunc, panel, as_of=d, horizons=horizons, previous=previous, events=events,
+                          regions=exp.regions, model_version=ident["label"], calibration=calibration)
             if issue:
                 issued += book.issue(s, panel=panel[panel["period"] <= d], hindcast=hindcast,
                                      target=str(target.get("name") or exp.target.name), k=int(target.get("k") or exp.target.k))
@@ -225,7 +226,7 @@ def score(
     latest = scores[scores["as_of"] == scores["as_of"].max()]
     top = latest.dropna(subset=["rank"]).sort_values(["horizon", "rank"]).head(10)
     payload = {
-        "out": str(out), "model": uri, "model_version": ident["label"], "run_id": ident["run_id"],
+        "out": str(out), "engine": engine, "model": uri, "model_version": ident["label"], "run_id": ident["run_id"],
         "as_of": [str(d.date()) for d in dates] if date_from is not None else str(dates[-1].date()),
         "horizons": list(horizons), "dyads": int(latest["dyad"].nunique()),
         "coverage": latest.drop_duplicates("dyad")["coverage"].value_counts().to_dict(),

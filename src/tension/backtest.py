@@ -284,8 +284,9 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
         else:
             p = np.full(len(test), fallback)
         if np.isnan(p).any():
-            sink.append(f"{where}: {int(np.isnan(p).sum())} NaN probabilities replaced by the mean of the others.")
-            p = np.where(np.isnan(p), np.nanmean(p) if not np.isnan(p).all() else 0.5, p)
+            rate = (positives + 0.5) / (len(y_bin) + 1.0)
+            sink.append(f"{where}: {int(np.isnan(p).sum())} of {len(p)} probabilities were NaN (a failed fit); they are replaced by the smoothed training base rate {rate:.4g}.")
+            p = np.where(np.isnan(p), rate, p)
         origin_col = pd.DatetimeIndex(period[test])
         frames.append(pd.DataFrame({
             "run_id": run_id, "model": model_name, "target": target, "dyad": dyad[test],

@@ -1,7 +1,7 @@
 """statsmodels models wrapped as scikit-learn estimators; ``results_`` keeps ``summary()``.
 
 - :class:`LogisticGLM`: ridge (L2) penalised logistic regression (``statsmodels`` ``Logit``
-  with statsmodels' penalised-likelihood mixin, fitted by Newton).
+  with statsmodels' penalised-likelihood mixin, fitted by L-BFGS).
 - :class:`CountGLM`: a count model of the number of events in the window (Poisson, or
   negative binomial when the Poisson fit is overdispersed) turned into
   ``P(count >= k)``. It is fitted on counts (the backtest hands it
@@ -70,7 +70,7 @@ class _Prep:
         Z = self._log(X)
         Z = np.where(np.isnan(Z), self.median, Z)
         Z = (Z[:, self.keep] - self.mean[self.keep]) / self.scale[self.keep]
-        return np.column_stack([np.ones(len(Z)), Z])
+        return np.column_stack([np.ones(len(Z)), np.clip(Z, -8.0, 8.0)])  # winsorise at 8 SD: rare extremes saturate
 
 
 def _relay(caught: list[warnings.WarningMessage], who: str) -> None:
@@ -91,7 +91,7 @@ def _penalty(n_params: int, extra: int = 0) -> L2:
 
 
 class LogisticGLM(RiskClassifier):
-    """Ridge-penalised logistic regression fitted by statsmodels (Newton).
+    """Ridge-penalised logistic regression fitted by statsmodels (L-BFGS).
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ class LogisticGLM(RiskClassifier):
         Features with non-zero variance in training (constant ones are dropped).
     """
 
-    def __init__(self, alpha: float = 1e-3, log: bool = True, max_iter: int = 100) -> None:
+    def __init__(self, alpha: float = 1e-3, log: bool = True, max_iter: int = 500) -> None:
         self.alpha = alpha
         self.log = log
         self.max_iter = max_iter
@@ -128,7 +128,7 @@ class LogisticGLM(RiskClassifier):
         start[0] = np.log(y.mean() / (1 - y.mean()))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            self.results_ = model.fit(method="newton", start_params=start, maxiter=self.max_iter, disp=False)
+            self.results_ = model.fit(method="lbfgs", start_params=start, maxiter=self.max_iter, disp=False)
         _relay(caught, "LogisticGLM")
         if not self.results_.mle_retvals.get("converged", True):
             warn_stat(f"LogisticGLM: the solver did not converge in {self.max_iter} iterations; raise max_iter or alpha.")
@@ -171,7 +171,7 @@ class CountGLM(RiskClassifier):
 
     _target_kind = "count"  # the backtest fits it on window counts
 
-    def __init__(self, k: int = 1, alpha: float = 1e-3, dispersion_threshold: float = 1.5, log: bool = True, max_iter: int = 100) -> None:
+    def __init__(self, k: int = 1, alpha: float = 1e-3, dispersion_threshold: float = 1.5, log: bool = True, max_iter: int = 500) -> None:
         self.k = k
         self.alpha = alpha
         self.dispersion_threshold = dispersion_threshold
@@ -210,7 +210,7 @@ class CountGLM(RiskClassifier):
             poisson = _PenalizedPoisson(y, Zdf, penal=_penalty(Z.shape[1]), pen_weight=self.alpha * n)
             start = np.zeros(Z.shape[1])
             start[0] = np.log(max(y.mean(), 1e-6))
-            res = poisson.fit(method="newton", start_params=start, maxiter=self.max_iter, disp=False)
+            res = poisson.fit(method="lbfgs", start_params=start, maxiter=self.max_iter, disp=False)
             mu = np.asarray(res.predict(Z))
             self.dispersion_ = float(((y - mu) ** 2 / np.maximum(mu, 1e-12)).sum() / max(n - Z.shape[1], 1))
             self.family_ = "poisson"

@@ -134,6 +134,12 @@ class LogisticGLM(RiskClassifier):
             warn_stat(f"LogisticGLM: the solver did not converge in {self.max_iter} iterations; raise max_iter or alpha.")
         self.coef_ = np.asarray(self.results_.params, dtype=float)
         self.n_iter_ = int(self.results_.mle_retvals.get("iterations", 1) or 1)
+        eta = Z @ self.coef_
+        if eta[y == 1].min() > eta[y == 0].max():
+            warn_stat("LogisticGLM: perfect separation: the features split the training classes exactly; "
+                      "probabilities are overconfident. Raise alpha or drop the separating feature.")
+        elif np.abs(self.coef_[1:]).max(initial=0.0) > 15:
+            warn_stat("LogisticGLM: quasi-separation: a standardised coefficient exceeds 15; raise alpha.")
 
     def _proba(self, X):
         eta = self.prep_(X) @ self.coef_

@@ -356,6 +356,8 @@ def retrain(
     store: str | None = None,
     track: bool = True,
     log: Callable[[str], None] = _stderr,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> JobReport:
     """Run the scheduled job once; see the module docstring for the steps.
 
@@ -396,7 +398,10 @@ def retrain(
             fix="Let it finish, or pass --wait SECONDS to queue behind it.")) from None
     try:
         steps.record("lock", "ok", time.perf_counter() - t0, {"waited_seconds": round(time.perf_counter() - t0, 3)})
-        return _run(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track)
+        from .engines import get_engine
+
+        with get_engine(engine, scheduler) as eng:
+            return _run(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, eng)
     except TensionError as exc:
         exc.report = report  # type: ignore[attr-defined]  # the CLI prints the steps done so far with --json
         raise
@@ -405,7 +410,7 @@ def retrain(
 
 
 def _run(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store_loc: str, inbox: Path,
-         latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool) -> JobReport:
+         latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool, eng: Any) -> JobReport:
     from . import tracking
 
     with steps.step("tracking") as s:
@@ -420,13 +425,13 @@ def _run(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _
         report.run_id = run_id
         steps.on_step = lambda line: tracking.log_job_step(run_id, experiment, line["step"], line["status"],
                                                            line["seconds"], line["counts"])
-        _pipeline(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, run_id)
+        _pipeline(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, run_id, eng)
     return report
 
 
 def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store_loc: str,
               inbox: Path, latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool,
-              run_id: str | None) -> None:
+              run_id: str | None, eng: Any) -> None:
     from . import tracking
     from .store import Store
 
@@ -491,10 +496,8 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
 
     # panel --------------------------------------------------------------------
     with steps.step("panel") as s:
-        from .panel import build_panel
-
         end = (latest + _offset(freq) - pd.Timedelta(days=1)).date()
-        panel = build_panel(store, freq=freq, dyads=experiment.panel.dyads, config=experiment.panel, end=end,
+        panel = eng.build_panel(store_loc, freq=freq, dyads=experiment.panel.dyads, config=experiment.panel, end=end,
                             regions=experiment.regions or None)
         panel = panel[pd.DatetimeIndex(panel["period"]) <= latest]
         s["counts"] = {"rows": len(panel), "dyads": int(panel["dyad"].nunique()),
@@ -512,7 +515,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         unchanged = stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest
 
     # train ----------------------------------------------------------------------
-    from .backtest import BacktestSpec, fit_final, run_backtest
+    from .backtest import BacktestSpec, fit_final
     from .models import make_model
 
     t = experiment.target
@@ -552,8 +555,9 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         if champion is not None:
             models["champion"] = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
                                                          experiment).estimator
-        result = run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
-                              alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k)
+        result = eng.run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
+                                  alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k,
+                                  parent_run_id=run_id, experiment=experiment if track else None)
         if metric not in result.metrics.columns:
             raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
                                      "one of " + ", ".join(c for c in result.metrics.columns if c not in

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from .. import app
-from .._common import JsonOpt, console, dict_table, emit, progress
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, console, dict_table, emit, progress
 
 
 @app.command()
@@ -50,6 +50,8 @@ def retrain(
     as_of: str | None = typer.Option(None, "--as-of", help="Reference day (YYYY-MM-DD); default [retrain] as_of, else today."),
     store: str | None = typer.Option(None, "--store", help="Event store (default: config 'store', $TENSION_STORE, ./data/store)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow (nothing is registered or promoted)."),
+    engine: str = EngineOpt,
+    scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The scheduled job: fetch, ingest the inbox, gate, train, compare, promote, score, report, alert.
@@ -66,7 +68,8 @@ def retrain(
 
     experiment = load_experiment(config)
     try:
-        report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track)
+        report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track,
+                             engine=engine, scheduler=scheduler)
     except TensionError as exc:
         partial = getattr(exc, "report", None)
         if as_json and partial is not None:

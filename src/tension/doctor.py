@@ -153,7 +153,7 @@ def check_ledger(path: Path) -> list[Check]:
         try:
             json.loads(manifests[-1].read_text(encoding="utf-8"))["forecasts"]
         except (OSError, ValueError, KeyError, TypeError):
-            return [Check("ledger:manifest", "fail",
+            return [Check("ledger", "fail",
                           f"The newest ledger manifest {manifests[-1].name} is torn: readers fall back to the previous one, "
                           "so the forecasts or resolutions it committed are invisible.",
                           "Restore the ledger folder from backup, or move that manifest away and rerun "

@@ -249,14 +249,7 @@ def test_a_missing_config_file_is_named(command: str, project: Path, small_store
 # --------------------------------------------------------------------------- output paths and date order
 
 
-UNWRITABLE = pytest.mark.xfail(strict=True, reason="BUG: an output path under a regular file exits 1 'Unexpected error "
-                                                   "(FileExistsError/NotADirectoryError)' instead of 2: simulate --out "
-                                                   "(cli/commands/simulate.py, simulate.write_world) and ingest --store "
-                                                   "(cli/commands/ingest.py, Store) write without the atomic_output check")
-
-
-@pytest.mark.parametrize("command", ["panel", pytest.param("simulate", marks=UNWRITABLE), "report",
-                                     pytest.param("ingest-store", marks=UNWRITABLE)])
+@pytest.mark.parametrize("command", ["panel", "simulate", "report", "ingest-store"])
 def test_an_unwritable_output_path_is_a_usage_error(command: str, project: Path, small_store: Path, scores_file: Path, capsys) -> None:
     blocker = project / "a-file.txt"
     blocker.write_text("not a folder")

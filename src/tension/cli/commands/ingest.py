@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from ...errors import QuarantinedRowsError, problem
+from ..._io import writable_folder
 from .. import app
 from .._common import JsonOpt, StoreOpt, dict_table, emit, progress, store_path
 
@@ -63,7 +64,10 @@ def ingest(
     from ...store import Store
 
     mapping = load_experiment(config).csv if config is not None else None
-    target = Store(store_path(store))
+    location = store_path(store)
+    if "://" not in location:
+        writable_folder(Path(location), "event store")
+    target = Store(location)
     total = 0
     for p in paths:
         if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):

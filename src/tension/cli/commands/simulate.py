@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from ..._io import writable_folder
 from ...config import project_data_dir
 from .. import app
 from .._common import JsonOpt, dict_table, emit, progress
@@ -39,6 +40,7 @@ def simulate(
     from ...simulate import write_world
 
     target = Path(out) if out is not None else default_out(seed, control)
+    writable_folder(target.parent, "synthetic world")
     with progress("Simulating", total=_STEPS + 1) as advance:
         world = make_world(
             seed=seed, countries=countries, years=years, control=control, start=start, events=events,

@@ -293,20 +293,31 @@ def _world_panel(seed: int, control: bool, countries: int = 20, years: float = 4
     return world, build_panel(world.events, freq="W", dyads="undirected")
 
 
-@pytest.mark.heavy
-@pytest.mark.parametrize("control", [False, True], ids=["world", "control"])
-def test_synthetic_best_model_beats_every_baseline_and_nothing_beats_base_rate_on_control(control):
+def _synthetic_metrics(control: bool) -> pd.DataFrame:
     _, panel = _world_panel(5, control)
     spec = BacktestSpec("2020-07-06", "2022-10-31", freq="W", horizon=4, refit_every=26, min_train_periods=52)
-    m = run_backtest(panel, spec, ["history", "logit", "hgb"]).metrics.set_index("model")
-    if not control:
-        best = m.loc[["logit", "hgb"], "brier"].idxmin()
-        for base in ("base_rate", "persistence", "history"):
-            assert m.loc[best, "brier"] < m.loc[base, "brier"]
-            assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
-    else:
-        for model in ("persistence", "history", "logit", "hgb"):
-            assert m.loc[model, "bss_base_rate"] < 0.02, m
+    return run_backtest(panel, spec, ["history", "logit", "hgb"]).metrics.set_index("model")
+
+
+@pytest.mark.heavy
+def test_synthetic_world_best_model_beats_every_baseline_on_brier_and_ap():
+    m = _synthetic_metrics(control=False)
+    best = m.loc[["logit", "hgb"], "brier"].idxmin()
+    for base in ("base_rate", "persistence", "history"):
+        assert m.loc[best, "brier"] < m.loc[base, "brier"]
+        assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
+
+
+@pytest.mark.heavy
+@pytest.mark.xfail(strict=True, reason=(
+    "Finding, 2026-11-26: the control world scrambles precursors only; its episodes (hazard rising with latent "
+    "tension and rivalry) and in-episode material conflict are unchanged, so dyad history still predicts "
+    "any_material_conflict and onset (history BSS vs base rate ~0.15, logit ~0.2). The precursor signal itself is "
+    "at chance there (see the cross-seed episode-ranking test). Strict: flags the day the simulator changes."))
+def test_synthetic_control_nothing_beats_base_rate_beyond_noise():
+    m = _synthetic_metrics(control=True)
+    for model in ("persistence", "history", "logit", "hgb"):
+        assert m.loc[model, "bss_base_rate"] < 0.02
 
 
 @pytest.mark.heavy

@@ -537,9 +537,14 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
             for w in info.get("warnings", []):
                 s["message"] = (s["message"] + "; " if s["message"] else "") + str(w)[:200]
     if unchanged:
-        for step in ("backtest", "promote", "score"):
+        for step in ("backtest", "promote"):
             steps.record(step, "skipped", message="nothing new since the champion was trained")
         report.summary = f"Nothing new: champion v{champion} unchanged."
+        if _published(cfg, store_loc, latest, champion):
+            steps.record("score", "skipped", message=f"the champion's forecasts for {latest.date()} are in the ledger")
+            return
+        # An earlier run stopped after promotion (crash, kill): publish what it did not.
+        _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
         return
 
     # backtest champion vs challenger ---------------------------------------------
@@ -590,6 +595,24 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         return
 
     _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
+
+
+def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:
+    """Whether champion ``v<champion>``'s live forecasts for ``latest`` are in the ledger and its report exists."""
+    if not _have("tension.ledger"):
+        return True
+    from .ledger import Ledger
+
+    ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
+    if not (ledger.path / "manifests").is_dir():
+        return False
+    f = ledger.forecasts()
+    if f.empty:
+        return False
+    mine = f[(pd.to_datetime(f["as_of"]) == latest) & ~f["hindcast"].astype(bool)]
+    issued = bool(len(mine)) and mine["model_version"].astype(str).str.endswith(f"/{champion}").any()
+    reports = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
+    return bool(issued) and (reports / f"report-{latest.date()}.html").is_file()
 
 
 def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,

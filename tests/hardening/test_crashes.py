@@ -263,17 +263,8 @@ def test_retrain_killed_at_a_random_point_leaves_registry_store_and_ledger_consi
     _rerun_retrain(tmp_path, cfg)
 
 
-UNPUBLISHED = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: retrain killed after promote/score/issue: the rerun finds the champion unchanged and skips score, "
-    "issue, report and alerts, so that week is never published: jobs.py _pipeline 'unchanged' shortcut should still "
-    "publish when the ledger lacks the champion's forecasts for the latest period",
-)
-
-
 @HEAVY
-@pytest.mark.parametrize("step", ["ingest", "health", "train", "backtest", *(
-    pytest.param(s, marks=UNPUBLISHED) for s in ("promote", "score", "issue"))])
+@pytest.mark.parametrize("step", ["ingest", "health", "train", "backtest", "promote", "score", "issue"])
 def test_retrain_killed_right_after_each_step_publishes_on_rerun(step: str, tmp_path: Path, inbox_template: Path,
                                                                  empty_mlflow_db: Path) -> None:
     cfg = retrain_project(tmp_path, inbox_template, empty_mlflow_db)

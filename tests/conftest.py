@@ -16,6 +16,14 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tracking_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests that track without a ``project`` folder log to a session SQLite file, never to ./data."""
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        db = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{db}"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real ICEWS samples); skips when this checkout has no ../shared beside it."""

@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import JsonOpt, StoreOpt, console, emit, progress, store_path
+from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, console, emit, progress, store_path
 
 ExperimentOpt = typer.Option(None, "--experiment", help="Experiment TOML (experiments/*.toml); flags override it.")
 FreqOpt = typer.Option(None, "--freq", help="Period: W (ISO week) or M (month); default from the experiment.")
@@ -136,6 +136,9 @@ def backtest(
     models: str | None = typer.Option(None, "--models", help="Comma-separated model names (base_rate and persistence are always added)."),
     out: Path | None = typer.Option(None, "--out", help="Write the predictions table here (.parquet or .csv)."),
     report: Path | None = typer.Option(None, "--report", help="Write the metrics table and warnings as Markdown here (plus a reliability PNG beside it)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
+    engine: str = EngineOpt,
+    scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Rolling-origin backtest of the chosen models; prints the metrics table.
@@ -145,8 +148,12 @@ def backtest(
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
     """
-    from ...backtest import BacktestSpec, reliability_figure, run_backtest, shift_period
+    from ... import tracking
+    from ..._io import atomic_output
+    from ...backtest import BacktestSpec, reliability_figure, shift_period
+    from ...engines import get_engine
     from ...models import MODELS
+    from ...store import Store
     from ...panel import build_panel
 
     names = tuple(n.strip() for n in models.split(",") if n.strip()) if models else None
@@ -169,8 +176,13 @@ def backtest(
     location = _location(store, exp)
     started = time.perf_counter()
     n_models = len(set(exp.models.names) | {"base_rate", "persistence"})
-    with progress("Building panel", total=3 + n_models + 1) as advance:
-        panel = _panel(location, exp, advance)
+    if not no_track:
+        tracking.ensure_store(tracking.tracking_uri(exp.tracking))
+    with get_engine(engine, scheduler) as eng, progress("Building panel", total=3 + n_models + 1) as advance:
+        panel = eng.build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions)
+        if panel.empty:
+            raise UsageError(problem("The panel is empty.", "events in the store", location, "Ingest events first."))
+        advance(1, description="Panel built")
         b = exp.backtest
         s, e = _default_window(panel, exp)
         spec = BacktestSpec(s, e, freq=exp.panel.freq, horizon=exp.target.horizon, step=b.step, refit_every=b.refit_every,
@@ -182,24 +194,26 @@ def backtest(
                                end=str(cut.date()))
 
         advance(0, description="Backtesting (leakage check first)")
-        result = run_backtest(
+        result = eng.run_backtest(
             panel, spec, models=list(exp.models.names), target=exp.target.name, k=exp.target.k, q=exp.target.q,
             quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold, top_k=b.top_k,
             rebuild=rebuild, leakage_checks=b.leakage_checks, on_progress=lambda name: advance(1, description=f"fitted {name}"),
         )
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(out, index=False)
+            with atomic_output(out, "predictions") as tmp:
+                (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(tmp, index=False)
         if report is not None:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"), encoding="utf-8")
+            with atomic_output(report, "backtest report") as tmp:
+                tmp.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"), encoding="utf-8")
             fig = reliability_figure(result.predictions)
             fig.savefig(report.with_suffix(".reliability.png"), dpi=110, bbox_inches="tight")
+        mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
+                                             config_path=experiment, track=not no_track)
         advance(1, description="Done")
     table = result.metrics.sort_values("brier")
     rows = [{c: r[c] for c in METRIC_COLUMNS if c in table.columns} for r in table.to_dict("records")]
     payload = {
-        "run_id": result.predictions["run_id"].iloc[0],
+        "run_id": result.predictions["run_id"].iloc[0], "mlflow_run_id": mlflow_run, "engine": engine,
         "experiment": exp.name,
         "target": exp.target.name, "k": exp.target.k, "horizon": spec.horizon, "freq": spec.freq, "dyads": exp.panel.dyads,
         "origins": [str(spec.start.date()), str(spec.end.date())],
@@ -236,18 +250,23 @@ def train(
     horizon: int | None = HorizonOpt,
     target: str | None = TargetOpt,
     k: int | None = KOpt,
-    out: Path = typer.Option(Path("data/model.joblib"), "--out", help="Where to save the fitted model (joblib)."),
+    out: Path | None = typer.Option(None, "--out", help="Also save the fitted model here (joblib)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log or register the model in MLflow."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Fit one model on everything known at a cutoff and save it (joblib).
+    """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
-    Only rows whose label window has closed by the cutoff are used.
+    Only rows whose label window has closed by the cutoff are used. `tension retrain` decides
+    promotion to `champion`; --out also saves a joblib file, --no-track skips MLflow.
 
     Example: [bold]tension train --experiment experiments/default.toml --model logit --cutoff 2024-06-30 --out data/model.joblib[/bold]
     """
     import joblib
 
+    from ... import tracking
+    from ..._io import atomic_output
     from ...backtest import fit_final
+    from ...store import Store
     from ...models import make_model
 
     exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
@@ -255,17 +274,29 @@ def train(
     estimator = make_model(exp.models.candidate)
     location = _location(store, exp)
     started = time.perf_counter()
+    if not no_track:
+        tracking.ensure_store(tracking.tracking_uri(exp.tracking))
     with progress("Building panel", total=4) as advance:
         panel = _panel(location, exp, advance)
         cut = cutoff or str(panel["period"].max().date())
         fitted, info = fit_final(estimator, panel, cut, freq=exp.panel.freq, horizon=exp.target.horizon, target=exp.target.name,
                                  k=exp.target.k, q=exp.target.q, quantile=exp.target.quantile, lookback=exp.target.lookback,
                                  train_start=exp.backtest.train_start)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"estimator": fitted, "model": exp.models.candidate, "experiment": exp.name, "dyads": exp.panel.dyads, **info}, out)
+        record = tracking.track_train(fitted, panel, experiment=exp, model_name=exp.models.candidate,
+                                      features=info["features"], store=Store(location), config_path=experiment,
+                                      cutoff=info["cutoff"], track=not no_track,
+                                      metrics={"train_rows": info["rows"], "train_positives": info["positives"]})
+        if out is not None:
+            with atomic_output(out, "model file") as tmp:
+                joblib.dump({"estimator": fitted, "model": exp.models.candidate, "experiment": exp.name,
+                             "dyads": exp.panel.dyads, **info}, tmp)
         advance(1, description="Saved")
-    payload = {"out": str(out), "model": exp.models.candidate, **{k_: v for k_, v in info.items() if k_ != "features"},
+    payload = {"out": str(out) if out else None, "run_id": getattr(record, "run_id", None),
+               "registered_model": getattr(record, "registered_model", None), "version": getattr(record, "version", None),
+               "alias": getattr(record, "alias", None), "model": exp.models.candidate, **{k_: v for k_, v in info.items() if k_ != "features"},
                "n_features": len(info["features"]), "seconds": round(time.perf_counter() - started, 2)}
-    lines = [f"Fitted {exp.models.candidate} on {info['rows']} rows ({info['positives']} positives, {info['first_period']}..{info['last_period']}); saved to {out}."]
+    lines = [f"Fitted {exp.models.candidate} on {info['rows']} rows ({info['positives']} positives, {info['first_period']}..{info['last_period']})"
+             + (f"; registered as {record.registered_model} v{record.version} (alias {record.alias})" if getattr(record, "version", None) else "")
+             + (f"; saved to {out}" if out else "") + "."]
     lines += [f"[yellow]warning:[/yellow] {w}" for w in info["warnings"]]
     emit(payload, as_json, lines=lines)

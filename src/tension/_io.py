@@ -17,13 +17,22 @@ from .errors import UsageError, problem
 __all__ = ["atomic_output", "writable_folder"]
 
 
-def writable_folder(folder: Path, what: str = "output") -> Path:
-    """Create ``folder`` (and parents) or raise a :class:`UsageError` saying why it cannot be used."""
+def writable_folder(folder: Path, what: str = "output", create: bool = True) -> Path:
+    """Create ``folder`` (and parents) or raise a :class:`UsageError` saying why it cannot be used.
+
+    With ``create=False`` only check: the nearest existing ancestor must be a writable folder.
+    """
     folder = Path(folder)
     for parent in [folder, *folder.parents]:
         if parent.exists() and not parent.is_dir():
             raise UsageError(problem(f"Cannot write the {what} under {folder}: {parent} is a file, not a folder.",
                                      "a folder path", str(folder), "Choose another path, or move that file away."))
+    if not create:
+        existing = next(p for p in [folder, *folder.parents] if p.exists())
+        if not os.access(existing, os.W_OK):
+            raise UsageError(problem(f"The {what} cannot be created: {existing} is not writable.", "a writable folder",
+                                     str(folder), "Choose a path you can write to, or fix its permissions."))
+        return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -66,7 +66,7 @@ def ingest(
     mapping = load_experiment(config).csv if config is not None else None
     location = store_path(store)
     if "://" not in location:
-        writable_folder(Path(location), "event store")
+        writable_folder(Path(location), "event store", create=False)
     target = Store(location)
     total = 0
     for p in paths:

@@ -361,9 +361,12 @@ def report(
 
                 sample = read_events(examples, mapping=exp.csv).events
         advance(1, description="Rendering")
+        synthetic = events is not None and len(events) > 0 and "dataset" in events and \
+            set(events["dataset"].dropna().astype(str).unique()) == {"synthetic"}
+        title = "Escalation risk watchlist" + (" \u2014 SYNTHETIC world (fictional countries)" if synthetic else "")
         written = render_report(table, panel, events=events, ledger=book, model_card=card, health=health,
                                 regions=exp.regions, region=region, examples=sample, format=fmt, out=out,
-                                threshold=exp.alerts.threshold)
+                                threshold=exp.alerts.threshold, title=title)
         advance(1, description="Done")
     payload = {"out": str(written), "format": fmt, "scores": str(path), "as_of": str(as_of.date()),
                "region": region, "dyads": int(table["dyad"].nunique()), "track_record": book is not None}

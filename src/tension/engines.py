@@ -48,12 +48,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import pandas as pd
 
-from .backtest import REQUIRED_BASELINES, BacktestResult, BacktestSpec, check_leakage, evaluate, metrics
+from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
 from .config import Experiment, PanelConfig
 from .dyads import bucket_of, country_context, dyadic_rows, event_counts
 from .errors import UsageError, problem
 from .features import FEATURES
-from .models import make_model
 from .panel import build_bucket
 from .panel import build_panel as _local_build_panel
 from .scoring import score as _local_score
@@ -588,15 +587,3 @@ class DaskEngine(Engine):
         return out
 
 
-def _resolve_models(models: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
-    """Name -> estimator, with the required baselines first (as :func:`tension.backtest.run_backtest`)."""
-    if models is None:
-        chosen: dict[str, Any] = {}
-    elif isinstance(models, Mapping):
-        chosen = dict(models)
-    else:
-        chosen = {name: make_model(name) for name in models}
-    for base in REQUIRED_BASELINES:
-        if base not in chosen:
-            chosen = {base: make_model(base), **chosen}
-    return chosen

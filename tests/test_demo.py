@@ -39,7 +39,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return project, payload
 
 
-def test_demo_runs_every_stage_and_leaves_report_mlflow_registry_and_ledger(demo_run: tuple[Path, dict]) -> None:
+def test_demo_runs_every_stage_and_leaves_report_mlflow_registry_and_ledger(demo_run: tuple[Path, dict],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     project, payload = demo_run
     assert payload["ok"] and payload["remaining"] == []
     names = [s["stage"] for s in payload["stages"]]
@@ -54,14 +55,11 @@ def test_demo_runs_every_stage_and_leaves_report_mlflow_registry_and_ledger(demo
     from tension.tracking import CHAMPION, alias_version, model_versions
     from tension.config import load_experiment
 
-    cwd = Path.cwd()
-    os.chdir(project)
-    try:
-        exp = load_experiment(project / "data" / "demo" / "demo.toml")
-        assert alias_version(exp, CHAMPION) is not None
-        assert len(model_versions(exp)) >= 1
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", payload["tracking_uri"])
+    exp = load_experiment(project / "data" / "demo" / "demo.toml")
+    assert alias_version(exp, CHAMPION) is not None
+    assert len(model_versions(exp)) >= 1
     summary = Ledger(project / "data" / "demo" / "ledger").summary()
     assert summary["issued"] > 0 and summary["resolved"] > 0 and summary["hindcasts"] == 0
     timeline = Path(payload["timeline"]).read_text(encoding="utf-8")

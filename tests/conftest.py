@@ -40,3 +40,19 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     (tmp_path / "data").mkdir()
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite file with the current schema and nothing in it, made once (migrations take seconds)."""
+    from mlflow_server import make_template_db
+
+    return make_template_db(tmp_path_factory.mktemp("mlflow-template"))
+
+
+@pytest.fixture(scope="session")
+def inbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The retrain tests' world as two inbox files: history and the latest week."""
+    from mlflow_server import make_retrain_inbox
+
+    return make_retrain_inbox(tmp_path_factory.mktemp("inbox-template"))

@@ -93,3 +93,37 @@ def make_template_db(folder: Path) -> Path:
     db = folder / "template-mlflow.db"
     tracking.ensure_store(f"sqlite:///{db}")
     return db
+
+
+RETRAIN_AS_OF = "2021-07-05"
+"""As-of day of the retrain tests' world, which ends on Sunday 2021-07-04."""
+
+
+def make_retrain_inbox(root: Path) -> Path:
+    """The retrain tests' synthetic world (6 countries, 2.5 years) as two inbox files: history and the latest week."""
+    import pandas as pd
+
+    from tension.simulate import simulate, write_world
+
+    paths = write_world(simulate(seed=1, countries=6, years=2.5), root / "world" / "world.csv")
+    ev = pd.read_csv(paths["events"], dtype=str, keep_default_na=False)
+    d = pd.to_datetime(ev["date"])
+    last_monday = pd.Timestamp(RETRAIN_AS_OF) - pd.Timedelta(days=7)
+    assert d.max() == last_monday + pd.Timedelta(days=6)
+    inbox = root / "inbox"
+    inbox.mkdir()
+    ev[d < last_monday].to_csv(inbox / "events-history.csv", index=False)
+    ev[d >= last_monday].to_csv(inbox / "events-2021-06-28.csv", index=False)
+    return inbox
+
+
+def steps_of(stderr: str) -> dict[str, dict]:
+    """The retrain job's JSON step lines on stderr, by step name."""
+    import json
+
+    out = {}
+    for line in stderr.splitlines():
+        if line.startswith('{"step"'):
+            rec = json.loads(line)
+            out[rec["step"]] = rec
+    return out

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlflow_server import free_port, make_template_db
+from mlflow_server import RETRAIN_AS_OF as AS_OF
+from mlflow_server import free_port, steps_of
 from tension.cli import main
 from tension.config import AlertsConfig, RetrainConfig
 from tension.jobs import (
@@ -28,11 +29,6 @@ from tension.jobs import (
 )
 
 TENSION = str(Path(sys.executable).parent / "tension")
-AS_OF = "2021-07-05"  # the synthetic world below ends on Sunday 2021-07-04
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_template_db(tmp_path_factory.mktemp("mlflow-template"))
 
 
 @pytest.fixture()
@@ -40,25 +36,6 @@ def project(project: Path, template_db: Path) -> Path:
     """The shared ``project`` fixture with a ready MLflow schema in ./data/mlflow.db."""
     shutil.copyfile(template_db, project / "data" / "mlflow.db")
     return project
-
-
-
-@pytest.fixture(scope="module")
-def inbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic world (6 countries, 2.5 years) as two inbox files: history and the latest week."""
-    from tension.simulate import simulate, write_world
-
-    root = tmp_path_factory.mktemp("inbox-template")
-    paths = write_world(simulate(seed=1, countries=6, years=2.5), root / "world" / "world.csv")
-    ev = pd.read_csv(paths["events"], dtype=str, keep_default_na=False)
-    d = pd.to_datetime(ev["date"])
-    last_monday = pd.Timestamp(AS_OF) - pd.Timedelta(days=7)
-    assert d.max() == last_monday + pd.Timedelta(days=6)
-    inbox = root / "inbox"
-    inbox.mkdir()
-    ev[d < last_monday].to_csv(inbox / "events-history.csv", index=False)
-    ev[d >= last_monday].to_csv(inbox / "events-2021-06-28.csv", index=False)
-    return inbox
 
 
 class Webhook:
@@ -111,13 +88,6 @@ def registry(project: Path) -> tuple[list[int], dict[str, int]]:
     return versions["version"].tolist(), aliases
 
 
-def steps_of(stderr: str) -> dict[str, dict]:
-    out = {}
-    for line in stderr.splitlines():
-        if line.startswith('{"step"'):
-            rec = json.loads(line)
-            out[rec["step"]] = rec
-    return out
 
 
 # ----------------------------------------------------------------------------- done-when, real processes

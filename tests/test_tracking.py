@@ -1,7 +1,6 @@
 """MLflow tracking: runs, datasets, artifacts, the pyfunc, the registry, a real server."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,16 +13,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlflow_server import free_port, make_template_db, mlflow_server
+from mlflow_server import free_port, mlflow_server
 from tension import tracking
 from tension.config import Experiment, TrackingConfig, from_mapping
 from tension.errors import TrackingUnavailableError, UsageError
 
 FEATURES = ["incident_count", "hostile_intensity", "incident_mean_4w", "low_coverage"]
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_template_db(tmp_path_factory.mktemp("mlflow-template"))
 
 
 @pytest.fixture()

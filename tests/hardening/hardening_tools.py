@@ -1,21 +1,21 @@
 """Helpers of the fault-injection tests: real subprocesses, consistency checks of store, ledger and registry."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
-import pytest
+from mlflow_server import RETRAIN_AS_OF, steps_of  # noqa: F401 - steps_of is used through this module
+
+
 
 TENSION = str(Path(sys.executable).parent / "tension")
 """The installed console script (the same one a cron job runs)."""
 FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
-AS_OF = "2021-07-05"
-"""The retrain world below ends on Sunday 2021-07-04; its last complete week starts 2021-06-28."""
+AS_OF = RETRAIN_AS_OF
+"""The retrain world ends on Sunday 2021-07-04; its last complete week starts 2021-06-28."""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -37,21 +37,13 @@ def popen(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def steps_of(stderr: str) -> dict[str, dict]:
-    """The retrain job's JSON step lines on stderr, by step name."""
-    out = {}
-    for line in stderr.splitlines():
-        if line.startswith('{"step"'):
-            rec = json.loads(line)
-            out[rec["step"]] = rec
-    return out
 
 
-def retrain_project(project: Path, inbox_template: Path, empty_mlflow_db: Path) -> Path:
+def retrain_project(project: Path, inbox_template: Path, template_db: Path) -> Path:
     """A project folder with the retrain inbox, an empty MLflow database and ``retrain.toml``; returns the config."""
     (project / "data").mkdir(exist_ok=True)
     shutil.copytree(inbox_template, project / "inbox")
-    shutil.copy(empty_mlflow_db, project / "data" / "mlflow.db")
+    shutil.copy(template_db, project / "data" / "mlflow.db")
     cfg = project / "retrain.toml"
     cfg.write_text("\n".join([
         'name = "hardening"', "[retrain]", 'inbox = "inbox"', f'as_of = "{AS_OF}"', "recent_origins = 3",

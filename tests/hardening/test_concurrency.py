@@ -103,7 +103,7 @@ def test_the_same_delivery_ingested_twice_at_once_is_stored_once(copies: int, tm
 
 
 @pytest.fixture(scope="module")
-def champion_project(tmp_path_factory: pytest.TempPathFactory, inbox_template: Path, empty_mlflow_db: Path) -> dict:
+def champion_project(tmp_path_factory: pytest.TempPathFactory, inbox_template: Path, template_db: Path) -> dict:
     """The retrain project with its inbox in the store and a champion (version 1) registered in-process."""
     from tension.backtest import fit_final
     from tension.config import load_experiment
@@ -113,7 +113,7 @@ def champion_project(tmp_path_factory: pytest.TempPathFactory, inbox_template: P
     from tension.tracking import track_train
 
     project = tmp_path_factory.mktemp("busy-project")
-    cfg = retrain_project(project, inbox_template, empty_mlflow_db)
+    cfg = retrain_project(project, inbox_template, template_db)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(project)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)

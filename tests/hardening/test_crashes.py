@@ -247,8 +247,8 @@ def _published(project: Path) -> bool:
 
 @pytest.mark.parametrize("seed", seeds([5], [1, 2, 3]))
 def test_retrain_killed_at_a_random_point_leaves_registry_store_and_ledger_consistent(
-        seed: int, tmp_path: Path, inbox_template: Path, empty_mlflow_db: Path) -> None:
-    cfg = retrain_project(tmp_path, inbox_template, empty_mlflow_db)
+        seed: int, tmp_path: Path, inbox_template: Path, template_db: Path) -> None:
+    cfg = retrain_project(tmp_path, inbox_template, template_db)
     rng = random.Random(seed)
     step, extra = rng.choice(["lock", "tracking", "ingest", "health", "panel", "train", "backtest"]), rng.uniform(0, 1.5)
     seen: list[float] = []
@@ -266,8 +266,8 @@ def test_retrain_killed_at_a_random_point_leaves_registry_store_and_ledger_consi
 @HEAVY
 @pytest.mark.parametrize("step", ["ingest", "health", "train", "backtest", "promote", "score", "issue"])
 def test_retrain_killed_right_after_each_step_publishes_on_rerun(step: str, tmp_path: Path, inbox_template: Path,
-                                                                 empty_mlflow_db: Path) -> None:
-    cfg = retrain_project(tmp_path, inbox_template, empty_mlflow_db)
+                                                                 template_db: Path) -> None:
+    cfg = retrain_project(tmp_path, inbox_template, template_db)
     killed, _ = kill_after(["retrain", "--config", str(cfg)], tmp_path, 0,
                            until=lambda text: f'"step": "{step}", "status"' in text)
     assert killed, f"retrain ended before step {step!r} was logged"

@@ -25,13 +25,13 @@ NEEDS_STORE_STATUS = pytest.mark.skipif(
 
 
 @pytest.fixture()
-def healthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_mlflow_db: Path) -> dict:
+def healthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> dict:
     """A project with two committed ingest batches, a ledger with issued and resolved forecasts, a current MLflow db."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("TENSION_STORE", raising=False)
     (tmp_path / "data").mkdir()
-    shutil.copy(empty_mlflow_db, tmp_path / "data" / "mlflow.db")
+    shutil.copy(template_db, tmp_path / "data" / "mlflow.db")
     store = tmp_path / "data" / "store"
     assert main(["ingest", str(FIXTURES / "events.2014.icews.tab"), "--store", str(store)]) == 0
     assert main(["ingest", str(FIXTURES / "gdelt2.export.CSV"), "--store", str(store)]) == 0

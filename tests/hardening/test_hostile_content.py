@@ -28,10 +28,10 @@ JS_REF = "javascript:alert(document.cookie)"
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory, world_csv: Path, empty_mlflow_db: Path) -> dict:
+def hostile(tmp_path_factory: pytest.TempPathFactory, world_csv: Path, template_db: Path) -> dict:
     project = tmp_path_factory.mktemp("hostile") / "project"
     (project / "data").mkdir(parents=True)
-    shutil.copy(empty_mlflow_db, project / "data" / "mlflow.db")
+    shutil.copy(template_db, project / "data" / "mlflow.db")
     world = pd.read_csv(world_csv, dtype=str, keep_default_na=False)
     last = pd.to_datetime(world["date"]).max()
     countries = sorted(set(world["source_country"]) - {""})

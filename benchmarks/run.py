@@ -6,6 +6,15 @@ Usage::
     .venv/bin/python benchmarks/run.py --sizes 1e6,3e6       # chosen sizes
     .venv/bin/python benchmarks/run.py --quick               # 100k and 300k events, a smoke run of every part
     .venv/bin/python benchmarks/run.py --only panel,dask     # some parts only
+    .venv/bin/python benchmarks/run.py --only ingest --sizes 1e6 --merge   # rerun one part at one size into results.json
+    .venv/bin/python benchmarks/run.py --sizes 1e7 --plan    # print what would run and its memory estimate, run nothing
+
+Only the sizes asked for are run, whatever ``--merge`` keeps from earlier runs. Before each
+measurement its peak memory is estimated (:func:`estimate_mb`) and compared with the
+memory available at that moment (``MemAvailable``); a measurement that would not fit is
+refused with a message and the command exits non-zero (2 when refused before anything
+ran, 3 when refused later because memory became scarce; the figures measured so far are
+kept).
 
 Parts (each measurement runs in its own subprocess; its peak resident memory is read
 from the kernel with ``os.wait4``, which covers that process and the children it waited for):
@@ -43,7 +52,20 @@ sys.path.insert(0, str(HERE))
 RESULTS = HERE / "results" / "results.json"
 WORK = Path(os.environ.get("TENSION_BENCH_DIR", "/tmp/tension-bench"))
 PARTS = ("panel", "scoring", "dask", "backtest", "retrain", "ingest")
+PER_SIZE = ("ingest", "panel", "scoring")  # run at every size; backtest/retrain at the smallest (1M), dask at the largest
 TARGET_RATIO = 1.3
+MEMORY_MARGIN = 1.5
+# Peak RSS (MB) per measurement as (fixed, per million events), from results.json on this machine
+# (2 cores, 23.5 GB): panel 2.0-2.6 GB measure + ~0.3 GB/M generation in this process; scoring
+# 4.0 GB at 1M, 6.9 GB at 10M; dask driver 2.8 GB + 2 workers x 1.5 GB at 10M; backtest 1.1 GB
+# and retrain 1.0 GB at 1M. Ingest has its own estimate (bench_ingest.estimate_mb).
+MEMORY_MODEL_MB: dict[str, tuple[float, float]] = {
+    "panel": (2000.0, 370.0),
+    "scoring": (3700.0, 330.0),
+    "dask": (2500.0, 330.0),
+    "backtest": (800.0, 400.0),
+    "retrain": (800.0, 400.0),
+}
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -60,6 +82,50 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes:
         raise SystemExit("--sizes: give at least one size, e.g. --sizes 1e6,3e6,1e7.")
     return sorted(set(sizes))
+
+
+def estimate_mb(part: str, size: int) -> float:
+    """Peak memory (MB) a measurement of ``part`` at ``size`` events needs, with a ``MEMORY_MARGIN`` margin."""
+    if part == "ingest":
+        import bench_ingest
+
+        return bench_ingest.estimate_mb(size)
+    fixed, per_million = MEMORY_MODEL_MB[part]
+    return MEMORY_MARGIN * (fixed + per_million * size / 1e6)
+
+
+def available_mb() -> float:
+    """Memory available now (``MemAvailable``), in MB."""
+    import bench_ingest
+
+    return bench_ingest.available_mb()
+
+
+def make_plan(parts: list[str], sizes: list[int]) -> list[tuple[str, int]]:
+    """(part, size) in run order: per-size parts at every size, backtest/retrain at 1M (else the smallest), dask at the largest."""
+    small = 1_000_000 if 1_000_000 in sizes else sizes[0]
+    large = sizes[-1]
+    plan: list[tuple[str, int]] = []
+    for part in PARTS:
+        if part not in parts:
+            continue
+        if part in PER_SIZE:
+            plan += [(part, n) for n in sizes]
+        elif part in ("backtest", "retrain"):
+            plan.append((part, small))
+        else:
+            plan.append((part, large))
+    return plan
+
+
+def memory_refusal(part: str, size: int, available: float) -> str | None:
+    """The refusal message when ``part`` at ``size`` would not fit in ``available`` MB, else ``None``."""
+    need = estimate_mb(part, size)
+    if need <= available:
+        return None
+    return (f"refused: {part} at {size:,} events needs about {need / 1024:.1f} GB (estimate with a {MEMORY_MARGIN}x margin) "
+            f"but only {available / 1024:.1f} GB is available now. Run smaller --sizes, free memory, "
+            "or pass --skip-memory-check if you know better.")
 
 
 def run_child(cmd: list[str], log: Path) -> tuple[int, str, float, float]:
@@ -295,65 +361,90 @@ def print_table(payload: dict[str, Any]) -> None:
             print(f"{name}: {t['ratio']:.2f}x (target <= {t['target']}) -> {'met' if t['met'] else 'MISSED'}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=None, help="Comma-separated event counts (default 1e6,3e6,1e7; --quick: 1e5,3e5).")
-    parser.add_argument("--quick", action="store_true", help="Small sizes: a smoke run of every part in a few minutes.")
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (every option is documented in ``--help``)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("parts: ingest, panel and scoring run at every size; backtest and retrain at 1M events (the smallest\n"
+                "size when 1M is not among --sizes); dask at the largest size. Only the sizes given are run.\n"
+                "Before each measurement its memory need is estimated; one that would not fit in the memory\n"
+                "available is refused (exit 2 before anything ran, 3 later). See benchmarks/README.md."))
+    parser.add_argument("--sizes", default=None,
+                        help="Comma-separated event counts to run, e.g. 1e6,3e6,1e7 or 300k,1M (default 1e6,3e6,1e7; "
+                             "--quick: 1e5,3e5). Every part honours it.")
+    parser.add_argument("--quick", action="store_true", help="Small sizes (1e5,3e5) unless --sizes is given: a smoke run of every part.")
     parser.add_argument("--only", default=",".join(PARTS), help=f"Comma-separated parts to run (default all: {','.join(PARTS)}).")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="Where to write the JSON results.")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"Where to write the JSON results (default {RESULTS.relative_to(HERE.parent)}).")
     parser.add_argument("--merge", action="store_true",
-                        help="Keep the other parts' results already in --out and replace only the parts run now.")
-    args = parser.parse_args(argv)
+                        help="Keep the results already in --out and replace only the measurements run now (for "
+                             "ingest/panel/scoring only the sizes run; the sizes recorded become the union; only --sizes are run).")
+    parser.add_argument("--plan", action="store_true", help="Print what would run and each memory estimate, then exit.")
+    parser.add_argument("--skip-memory-check", action="store_true",
+                        help="Run even when a measurement's estimated memory exceeds the memory available (risks the OOM killer).")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     sizes = parse_sizes(args.sizes or ("1e5,3e5" if args.quick else "1e6,3e6,1e7"))
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
+    if unknown or not parts:
         raise SystemExit(f"--only: unknown part(s) {unknown}; choose from {', '.join(PARTS)}.")
+    plan = make_plan(parts, sizes)
+    available = available_mb()
+    if args.plan:
+        for part, n in plan:
+            print(f"{part:9s} {n:>12,} events  needs ~{estimate_mb(part, n) / 1024:5.1f} GB")
+        print(f"available now: {available / 1024:.1f} GB")
+        return 0
+    if not args.skip_memory_check:
+        refusals = [m for part, n in plan if (m := memory_refusal(part, n, available))]
+        if refusals:
+            print("\n".join(refusals), file=sys.stderr)
+            print("Nothing was run.", file=sys.stderr)
+            return 2
     work = WORK
     work.mkdir(parents=True, exist_ok=True)
-    small = 1_000_000 if 1_000_000 in sizes else sizes[0]
-    large = sizes[-1]
     payload: dict[str, Any] = {"suite": "tension benchmarks (benchmarks/run.py)", "argv": sys.argv[1:], "sizes": sizes,
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
                                "load_average_start": os.getloadavg(), "results": {}}
     if args.merge and args.out.exists():
         previous = json.loads(args.out.read_text())
-        payload["results"] = {k: v for k, v in previous.get("results", {}).items() if k not in parts}
-        payload["sizes"] = sorted(set(previous.get("sizes", [])) | set(sizes))
+        payload["results"] = {k: v for k, v in previous.get("results", {}).items() if k not in parts or k in PER_SIZE}
+        payload["sizes"] = sorted(set(previous.get("sizes", [])) | set(sizes))  # recorded; only `sizes` are run
         payload["merged_into"] = {"started": previous.get("started"), "argv": previous.get("argv"),
                                   "load_average_start": previous.get("load_average_start")}
-        sizes = payload["sizes"]
+    recorded = payload["sizes"]
     res = payload["results"]
-    plan: list[tuple[str, int]] = []
-    for part in PARTS:
-        if part not in parts:
-            continue
-        if part in ("ingest", "panel", "scoring"):
-            plan += [(part, n) for n in sizes]
-        elif part in ("backtest", "retrain"):
-            plan.append((part, small))
-        else:
-            plan.append((part, large))
+    refused = 0
     for part, n in plan:
         print(f"[{time.strftime('%H:%M:%S')}] {part} at {n:,} events ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        try:
-            result = PART_FUNCS[part](n, work)
-        except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others' figures
-            result = {"error": f"{type(exc).__name__}: {exc}"[:1500]}
+        refusal = None if args.skip_memory_check else memory_refusal(part, n, available_mb())
+        if refusal:  # memory became scarce since the start (other work on the machine)
+            refused += 1
+            result = {"error": refusal}
+        else:
+            try:
+                result = PART_FUNCS[part](n, work)
+            except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others' figures
+                result = {"error": f"{type(exc).__name__}: {exc}"[:1500]}
         result = {"size": n, **result, "part_seconds": round(time.perf_counter() - t0, 1)}
         if "error" in result:
             print(f"    failed: {result['error'][:300]}", file=sys.stderr, flush=True)
-        if part in ("ingest", "panel", "scoring"):
-            res.setdefault(part, []).append(result)
+        if part in PER_SIZE:
+            kept = [r for r in res.get(part, []) if r.get("size") != n]  # --merge: a rerun size replaces the old figure
+            res[part] = sorted([*kept, result], key=lambda r: r.get("size", 0))
         else:
             res[part] = result
-        payload["targets"] = targets(res, sizes)
+        payload["targets"] = targets(res, recorded)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")  # partial results survive an interrupt
     payload["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     payload["load_average_end"] = os.getloadavg()
-    payload["targets"] = targets(res, sizes)
+    payload["targets"] = targets(res, recorded)
     args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print_table(payload)
     print(f"\nwrote {args.out}", file=sys.stderr)
@@ -361,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
 
     md = readme_section.write(args.out)
     print(f"wrote {md}", file=sys.stderr)
+    if refused:
+        print(f"{refused} measurement(s) refused for lack of memory (see above).", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -293,31 +293,71 @@ def _world_panel(seed: int, control: bool, countries: int = 20, years: float = 4
     return world, build_panel(world.events, freq="W", dyads="undirected")
 
 
-def _synthetic_metrics(control: bool) -> pd.DataFrame:
+def _synthetic_backtest(control: bool):
     _, panel = _world_panel(5, control)
     spec = BacktestSpec("2020-07-06", "2022-10-31", freq="W", horizon=4, refit_every=26, min_train_periods=52)
-    return run_backtest(panel, spec, ["history", "logit", "hgb"]).metrics.set_index("model")
+    return run_backtest(panel, spec, ["history", "logit", "hgb"])
+
+
+def _bss_by_dyad_bootstrap(predictions: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Brier skill vs the base rate per model, with a 95 % interval from resampling whole dyads.
+
+    Rows of one dyad share overlapping h-period outcome windows and the dyad's own level, so they
+    are not independent; dyads are the independent units, hence a cluster bootstrap over dyads
+    (the same rows for every model, so the base rate and the model are compared on each resample).
+    """
+    df = predictions[predictions["outcome"].notna()]
+    keys = ["dyad", "origin"]
+    wide = df.pivot_table(index=keys, columns="model", values="probability")
+    y = df[df["model"] == "base_rate"].set_index(keys)["outcome"].astype(float).reindex(wide.index)
+    per_dyad = wide.sub(y, axis=0).pow(2).groupby(level="dyad").sum()
+    draws = np.random.default_rng(seed).integers(0, len(per_dyad), size=(n_boot, len(per_dyad)))
+    sums = per_dyad.to_numpy()[draws].sum(axis=1)
+    ref = list(per_dyad.columns).index("base_rate")
+    boot = 1.0 - sums / sums[:, [ref]]
+    point = 1.0 - per_dyad.sum() / per_dyad["base_rate"].sum()
+    return pd.DataFrame({"bss": point, "lo": np.quantile(boot, 0.025, axis=0), "hi": np.quantile(boot, 0.975, axis=0)},
+                        index=per_dyad.columns)
 
 
 @pytest.mark.heavy
 def test_synthetic_world_best_model_beats_every_baseline_on_brier_and_ap():
-    m = _synthetic_metrics(control=False)
+    """The best model beats every baseline on Brier and AP, and beats the base rate beyond noise.
+
+    "Beyond noise": the lower end of the 95 % dyad-bootstrap interval of its Brier skill is above 0
+    (the same check that must stay at or below 0 on the control world).
+    """
+    result = _synthetic_backtest(control=False)
+    m = result.metrics.set_index("model")
     best = m.loc[["logit", "hgb"], "brier"].idxmin()
     for base in ("base_rate", "persistence", "history"):
         assert m.loc[best, "brier"] < m.loc[base, "brier"]
         assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
+    skill = _bss_by_dyad_bootstrap(result.predictions)
+    print(skill.round(4))
+    assert skill.loc[best, "lo"] > 0, skill
 
 
 @pytest.mark.heavy
-@pytest.mark.xfail(strict=True, reason=(
-    "Finding, 2026-11-26: the control world scrambles precursors only; its episodes (hazard rising with latent "
-    "tension and rivalry) and in-episode material conflict are unchanged, so dyad history still predicts "
-    "any_material_conflict and onset (history BSS vs base rate ~0.15, logit ~0.2). The precursor signal itself is "
-    "at chance there (see the cross-seed episode-ranking test). Strict: flags the day the simulator changes."))
 def test_synthetic_control_nothing_beats_base_rate_beyond_noise():
-    m = _synthetic_metrics(control=True)
+    """On the control (null) world no model's Brier skill vs the base rate is above noise.
+
+    The control world places material conflict on uniformly drawn dyads and weeks, so nothing
+    observable predicts it and the base rate is the best forecast. "Beyond noise" is judged with a
+    95 % bootstrap over dyads (the independent units): a model beats the base rate beyond noise
+    only if the lower end of its interval is above 0. So that the check has power and is not
+    vacuous, the intervals must be narrow (width < 0.05; on this spec they are about 0.01, so a
+    real skill of 0.02 would show), and the point skill must stay under 0.02, below which no
+    skill matters here (the normal world's best is about 0.18 on the same spec).
+    """
+    result = _synthetic_backtest(control=True)
+    skill = _bss_by_dyad_bootstrap(result.predictions)
+    print(skill.round(4))
+    assert 0.2 < result.metrics["n_positives"].iloc[0] / result.metrics["n"].iloc[0] < 0.6  # a real target, not all 0
     for model in ("persistence", "history", "logit", "hgb"):
-        assert m.loc[model, "bss_base_rate"] < 0.02
+        assert skill.loc[model, "lo"] <= 0, (model, skill)
+        assert skill.loc[model, "bss"] < 0.02, (model, skill)
+        assert skill.loc[model, "hi"] - skill.loc[model, "lo"] < 0.05, (model, skill)
 
 
 @pytest.mark.heavy

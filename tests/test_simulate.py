@@ -18,6 +18,9 @@ from tension.simulate import CSV_COLUMNS, World, simulate, world_paths, write_wo
 
 CONFLICT_ROOTS = ("18", "19", "20")
 PRECURSOR_ROOTS = ("11", "12", "13", "15", "16", "17")
+MATERIAL_CONFLICT_ROOTS = ("15", "16", "17", "18", "19", "20")  # the any_material_conflict target's events
+BACKGROUND_CODES = ("010", "012", "013", "020", "030", "036", "040", "042", "043", "046", "050", "051", "061",
+                    "071", "100", "110", "114")
 
 
 @lru_cache(maxsize=None)
@@ -139,25 +142,78 @@ def test_precursors_rise_before_episodes_and_predict_conflict() -> None:
     assert _precursor_auc(world) > 0.8
 
 
-def test_control_world_keeps_episodes_conflict_and_volume_but_not_precursors() -> None:
-    world, control = _world(), _world(control=True)
-    pd.testing.assert_frame_equal(world.truth, control.truth)
-    pd.testing.assert_frame_equal(world.outages, control.outages)
+def _material_conflict_by_pair(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected pair x week counts of material conflict (roots 15-20, the target's events),
+    each pair's count of all other events (its volume), and the non-outage week indices."""
+    ev = world.events.drop_duplicates("event_id")
+    wk = ((ev["date"] - world.weeks[0]).dt.days // 7).to_numpy()
+    a, b = ev["source_country"].to_numpy(dtype=str), ev["target_country"].to_numpy(dtype=str)
+    und = np.where(a < b, np.char.add(np.char.add(a, "|"), b), np.char.add(np.char.add(b, "|"), a))
+    index = {d: i for i, d in enumerate(world.relations["dyad"])}
+    pair = np.array([index[d] for d in und])
+    mc = np.isin(ev["root_code"].to_numpy(dtype=str), MATERIAL_CONFLICT_ROOTS)
+    grid = np.zeros((len(index), len(world.weeks)))
+    np.add.at(grid, (pair[mc], wk[mc]), 1)
+    volume = np.bincount(pair[~mc], minlength=len(index))
+    outage = ((world.outages["week"] - world.weeks[0]).dt.days // 7).to_numpy()
+    return grid, volume, np.setdiff1d(np.arange(len(world.weeks)), outage)
 
-    def conflict(w: World) -> pd.DataFrame:
-        ev = w.events[w.events["root_code"].isin(CONFLICT_ROOTS)]
+
+def _history_auc(grid: np.ndarray, horizon: int = 4, window: int = 4) -> float:
+    """AUC of the pair's own conflict count in the last 4 weeks for any conflict in the next 4."""
+    c = np.hstack([np.zeros((grid.shape[0], 1)), grid.cumsum(1)])
+    t = np.arange(window, grid.shape[1] - horizon)
+    score = c[:, t + 1] - c[:, t + 1 - window]
+    target = (c[:, t + 1 + horizon] - c[:, t + 1]) > 0
+    return float(roc_auc_score(target.ravel(), score.ravel()))
+
+
+def test_control_world_keeps_every_event_and_the_background_and_the_truth() -> None:
+    world, control = _world(), _world(control=True)
+    pd.testing.assert_frame_equal(world.truth, control.truth)  # what would have happened
+    pd.testing.assert_frame_equal(world.outages, control.outages)
+    assert len(control.events) == len(world.events)
+    pd.testing.assert_series_equal(world.events["cameo_code"].value_counts().sort_index(),
+                                   control.events["cameo_code"].value_counts().sort_index())
+    assert control.events["event_id"].duplicated().sum() == world.events["event_id"].duplicated().sum()
+    assert (control.events["date"].dt.day_of_week.value_counts().sort_index()
+            == world.events["date"].dt.day_of_week.value_counts().sort_index()).all()
+
+    def background(w: World) -> pd.DataFrame:
+        ev = w.events[w.events["cameo_code"].isin(BACKGROUND_CODES)]
         return ev[["date", "source_country", "target_country", "cameo_code"]].reset_index(drop=True)
 
-    pd.testing.assert_frame_equal(conflict(world), conflict(control))
-    assert abs(len(control.events) / len(world.events) - 1) < 0.05
-    for family in ("incident", "denial", "alliance_move"):
-        a = (world.events["family"] == family).sum()
-        b = (control.events["family"] == family).sum()
-        assert abs(b / a - 1) < 0.1, family
+    pd.testing.assert_frame_equal(background(world), background(control))
     assert control.events["source_ref"].str.startswith("synthetic-control:1:").all()
     assert not set(control.events["event_id"]) & set(world.events["event_id"])
-    assert 0.6 < _precursor_lift(control) < 1.5
-    assert abs(_precursor_auc(control) - 0.5) < 0.06
+
+
+def test_control_world_conflict_is_uniform_over_dyads_and_weeks_so_unpredictable() -> None:
+    """Material conflict lands on uniform dyads and weeks: not by volume, episode, history or precursors.
+
+    Each check also runs on the normal world, where it must fail (so the checks can fail).
+    """
+    from scipy.stats import chisquare, spearmanr
+
+    for ctl in (False, True):
+        world = _world(control=ctl)
+        grid, volume, ordinary = _material_conflict_by_pair(world)
+        per_pair, per_week = grid.sum(1), grid[:, ordinary].sum(0)
+        checks = {
+            "uniform over pairs (chi-square p > 0.001)": chisquare(per_pair).pvalue > 0.001,
+            "uniform over weeks (chi-square p > 0.001)": chisquare(per_week).pvalue > 0.001,
+            "independent of pair volume (|Spearman| < 0.15)": abs(spearmanr(per_pair, volume).statistic) < 0.15,
+            "own history at chance (AUC 0.5 +- 0.02)": abs(_history_auc(grid) - 0.5) < 0.02,
+            "precursors at chance (AUC 0.5 +- 0.06)": abs(_precursor_auc(world) - 0.5) < 0.06,
+            "no precursor rise before episodes": 0.6 < _precursor_lift(world) < 1.5,
+        }
+        arr = _weekly(world)
+        inside = arr["mc"][arr["inside"]].sum() / arr["mc"].sum()
+        checks["episodes get their share of cells only"] = 0.5 < inside / arr["inside"].mean() < 2.0
+        if ctl:
+            assert all(checks.values()), checks
+        else:
+            assert not any(checks.values()), checks
 
 
 def test_outage_weeks_have_almost_no_events() -> None:

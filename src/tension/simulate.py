@@ -27,10 +27,20 @@ Generative story, per undirected pair of countries:
    dyad-week, a small share of duplicated rows (same ``event_id``) and a few
    source outages (weeks with almost no events, globally).
 
-``control=True`` keeps the same episodes, the same material conflict and the
-same background, but redistributes every precursor-type event over dyads (by
-volume only) and weeks (uniformly): same overall rates, placed independently of
-the episodes, so nothing is predictable from them.
+``control=True`` makes a null world for the same seed: the background
+(cooperation and statements, heavy-tailed by dyad) is the normal world's, and
+every other event (material conflict, precursors, alliance moves) keeps its
+code, weekday and duplicate flag, hence the same count per code, but gets a new
+directed dyad drawn uniformly over the world's active dyads (whatever their
+volume, relation or latent tension) and a new week drawn uniformly over the
+weeks (outage weeks keep their low rate). Conflict is then independent of
+everything observable before it (its own history, precursors, dyad volume,
+rivalry), so no forecast can beat the base rate beyond noise there. Keeping the
+episodes and only scrambling precursors was tried first: episodes persist for
+weeks and recur on rival pairs, so conflict history alone still beat the base
+rate (Brier skill about 0.15). ``World.truth`` of the control world holds the
+normal world's episodes, as what would have happened; the control events do
+not show them.
 
 Example
 -------
@@ -257,7 +267,8 @@ def simulate(
     years : float
         Length of the simulation in years (weeks = round(52.18 * years)).
     control : bool
-        Same episodes and volumes, but precursor-type events placed independently of episodes.
+        Null world: the same background and the same count of every code, but conflict,
+        precursor and alliance events on uniformly drawn dyads and weeks (see the module text).
     start : str
         First day; moved back to the Monday of its ISO week.
     events : int, optional
@@ -285,8 +296,8 @@ def simulate(
     n_weeks = max(1, int(round(52.18 * years)))
     note = on_progress or (lambda _msg: None)
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
-    rng_world, rng_latent, rng_episode, rng_background, rng_precursor, rng_conflict, rng_texture = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]  # first 7 as before
+    rng_world, rng_latent, rng_episode, rng_background, rng_precursor, rng_conflict, rng_texture, rng_control = streams
 
     geo = _make_geography(rng_world, countries)
     note("countries and relations")
@@ -317,17 +328,19 @@ def simulate(
     note("background events")
 
     prec_rates = _precursor_rates(geo, tension, episodes, T, volume_scale)
-    if control:
-        prec_rates = {k: _redistribute(r, w, season) for k, r in prec_rates.items()}
     for kind in (*_PRECURSOR_KINDS, "ally_move"):
         parts.append(_draw(rng_precursor, prec_rates.pop(kind) * texture, kind))
-    note("precursor events" + (" (control: placed independently of episodes)" if control else ""))
+    note("precursor events")
 
     conflict_rate = _conflict_rates(geo, episodes, T, volume_scale)
     conflict_rate *= texture
     parts.append(_draw(rng_conflict, conflict_rate, "conflict"))
     del conflict_rate, texture, attention
-    note("material conflict")
+    if control:  # the null world: every non-background event moves to a uniform dyad and week
+        week_p = np.ones(T)
+        week_p[outage_weeks] = _OUTAGE_FACTOR
+        parts[1:] = [_scatter(rng_control, part, D, week_p / week_p.sum()) for part in parts[1:]]
+    note("material conflict" + (" (control: conflict and precursors on uniform dyads and weeks)" if control else ""))
 
     dyad, week, code, dow, dup = (np.concatenate([p[i] for p in parts]) for i in range(5))
     del parts
@@ -629,11 +642,17 @@ def _precursor_rates(geo: dict[str, Any], tension: np.ndarray, ep: pd.DataFrame,
     return per_kind
 
 
-def _redistribute(rate: np.ndarray, w: np.ndarray, season: np.ndarray) -> np.ndarray:
-    """Control world: the same total rate, spread by dyad volume and season only."""
-    total = float(rate.sum(dtype=np.float64))
-    shape = np.outer(w / w.sum(), season / season.sum())
-    return (total * shape).astype(np.float32)
+def _scatter(rng: np.random.Generator, part: tuple[np.ndarray, ...], D: int, week_p: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Control world: the same events (code, weekday, duplicate flag) on uniform random dyads and weeks.
+
+    Dyads are uniform over all ``D`` active directed dyads (not by volume, relation or tension);
+    weeks are drawn from ``week_p`` (uniform, outage weeks down-weighted like every other event).
+    """
+    _, _, code, dow, dup = part
+    n = len(code)
+    dyad = rng.integers(0, D, size=n).astype(np.int32)
+    week = rng.choice(len(week_p), size=n, p=week_p).astype(np.int32)
+    return dyad, week, code, dow, dup
 
 
 def _conflict_rates(geo: dict[str, Any], ep: pd.DataFrame, T: int, scale: float) -> np.ndarray:
@@ -664,7 +683,7 @@ def _draw(rng: np.random.Generator, rate: np.ndarray, kind: str) -> tuple[np.nda
     pick = np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(len(cell)), side="right")
     pick = np.minimum(pick, len(weights) - 1)
     # day of week (weekly seasonality) and duplicate flags come from the same stream, so a part
-    # (e.g. material conflict) is identical in the normal and the control world
+    # keeps its codes, weekdays and duplicates when the control world moves it to other dyad-weeks
     dow = np.searchsorted(np.cumsum(_DOW_P), rng.random(len(cell)), side="right").clip(0, 6)
     dup = rng.random(len(cell)) < _DUPLICATE_SHARE
     return (cell // T).astype(np.int32), (cell % T).astype(np.int32), (offset + pick).astype(np.int16), dow, dup

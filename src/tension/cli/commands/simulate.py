@@ -23,7 +23,7 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives byte-identical files."),
     countries: int = typer.Option(30, "--countries", help="Number of fictional countries (2-676)."),
     years: float = typer.Option(6.0, "--years", help="Years to simulate (weekly steps)."),
-    control: bool = typer.Option(False, "--control", help="Control world: same volumes and episodes, no precursors."),
+    control: bool = typer.Option(False, "--control", help="Control (null) world: same background and event counts, conflict and precursors on uniform dyads and weeks."),
     events: int | None = typer.Option(None, "--events", help="Approximate number of events (default: about 1.6 per dyad-week)."),
     start: str = typer.Option("2019-01-07", "--start", help="First day (moved back to its Monday)."),
     out: Path | None = typer.Option(None, "--out", help="Events CSV to write (default ./data/synthetic/world-<seed>.csv)."),
@@ -63,7 +63,7 @@ def simulate(
         "last_date": ev["date"].max().date().isoformat() if len(ev) else None,
         "files": {name: str(path) for name, path in paths.items()},
     }
-    label = "control world (no precursors)" if control else "world"
+    label = "control world (null: conflict placed uniformly)" if control else "world"
     table = dict_table(
         f"Synthetic {label}, seed {seed}",
         [{"what": k, "value": v} for k, v in payload.items() if k != "files"],

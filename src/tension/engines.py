@@ -185,10 +185,32 @@ class LocalEngine(Engine):
 
     def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, *, parent_run_id: str | None = None,
                      experiment: Experiment | None = None, **kwargs: Any) -> BacktestResult:
-        """:func:`tension.backtest.run_backtest` (``parent_run_id``/``experiment`` are used by Dask only)."""
+        """:func:`tension.backtest.run_backtest`; with ``parent_run_id`` and ``experiment``, one child MLflow run per model.
+
+        The child runs are the Dask engine's (:func:`_log_worker_run`: predictions, ``seconds``,
+        ``rows``, ``origins``), one per model here instead of one per (model, chunk of origins);
+        the first model's ``seconds`` include the leakage check.
+        """
         from .backtest import run_backtest
 
-        return run_backtest(panel, spec, models, **kwargs)
+        if experiment is None or not parent_run_id:
+            return run_backtest(panel, spec, models, **kwargs)
+        user_progress = kwargs.pop("on_progress", None)
+        finished: list[tuple[str, float]] = []
+
+        def on_progress(name: str) -> None:
+            finished.append((name, time.perf_counter()))
+            if user_progress:
+                user_progress(name)
+
+        t0 = time.perf_counter()
+        result = run_backtest(panel, spec, models, on_progress=on_progress, **kwargs)
+        for name, t1 in finished:
+            pred = result.predictions[result.predictions["model"] == name]
+            _log_worker_run(pred, [], experiment, parent_run_id, f"local {name} {spec.start.date()}..{spec.end.date()}",
+                            {"seconds": t1 - t0, "rows": float(len(pred)), "origins": float(pred["origin"].nunique()) if len(pred) else 0.0})
+            t0 = t1
+        return result
 
     def score(self, model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),
               previous: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame:

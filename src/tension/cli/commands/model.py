@@ -193,27 +193,31 @@ def backtest(
             return build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions,
                                end=str(cut.date()))
 
-        advance(0, description="Backtesting (leakage check first)")
-        result = eng.run_backtest(
-            panel, spec, models=list(exp.models.names), target=exp.target.name, k=exp.target.k, q=exp.target.q,
-            quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold, top_k=b.top_k,
-            rebuild=rebuild, leakage_checks=b.leakage_checks, on_progress=lambda name: advance(1, description=f"fitted {name}"),
-        )
-        if out is not None:
-            with atomic_output(out, "predictions") as tmp:
-                (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(tmp, index=False)
-        if report is not None:
-            with atomic_output(report, "backtest report") as tmp:
-                tmp.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"), encoding="utf-8")
-            fig = reliability_figure(result.predictions)
-            fig.savefig(report.with_suffix(".reliability.png"), dpi=110, bbox_inches="tight")
-        mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
-                                             config_path=experiment, track=not no_track)
+        # the driver's run: the engine's per-model child runs and the backtest run nest under it (as in retrain)
+        with tracking.job_run(exp, track=not no_track, run_name=f"tension backtest ({engine})") as parent_run:
+            advance(0, description="Backtesting (leakage check first)")
+            result = eng.run_backtest(
+                panel, spec, models=list(exp.models.names), target=exp.target.name, k=exp.target.k, q=exp.target.q,
+                quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold, top_k=b.top_k,
+                rebuild=rebuild, leakage_checks=b.leakage_checks, on_progress=lambda name: advance(1, description=f"fitted {name}"),
+                parent_run_id=parent_run, experiment=exp if parent_run else None,
+            )
+            if out is not None:
+                with atomic_output(out, "predictions") as tmp:
+                    (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(tmp, index=False)
+            if report is not None:
+                with atomic_output(report, "backtest report") as tmp:
+                    tmp.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"), encoding="utf-8")
+                fig = reliability_figure(result.predictions)
+                fig.savefig(report.with_suffix(".reliability.png"), dpi=110, bbox_inches="tight")
+            mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
+                                                 config_path=experiment, track=not no_track, parent_run_id=parent_run)
         advance(1, description="Done")
     table = result.metrics.sort_values("brier")
     rows = [{c: r[c] for c in METRIC_COLUMNS if c in table.columns} for r in table.to_dict("records")]
     payload = {
-        "run_id": result.predictions["run_id"].iloc[0], "mlflow_run_id": mlflow_run, "engine": engine,
+        "run_id": result.predictions["run_id"].iloc[0], "mlflow_run_id": mlflow_run, "mlflow_parent_run_id": parent_run,
+        "engine": engine,
         "experiment": exp.name,
         "target": exp.target.name, "k": exp.target.k, "horizon": spec.horizon, "freq": spec.freq, "dyads": exp.panel.dyads,
         "origins": [str(spec.start.date()), str(spec.end.date())],

@@ -57,10 +57,14 @@ ID_BASE = 1_100_000_000
 
 
 def _chunk_table(lo: int, hi: int, bad_dates: np.ndarray, codes: np.ndarray, seed: int) -> pa.Table:
-    """Rows ``lo..hi-1`` of the file: the same draws whatever the total size (one generator per chunk)."""
+    """Rows ``lo..hi-1`` of the file: the same rows whatever the total size.
+
+    One generator per chunk, and a whole chunk is always drawn (then cut), so a smaller file
+    is a prefix of a larger one except for the malformed rows.
+    """
     rng = np.random.default_rng([seed, lo // CHUNK_ROWS])
-    m = hi - lo
-    pos = np.arange(lo, hi)
+    m = CHUNK_ROWS
+    pos = np.arange(lo, lo + m)
     repeat = rng.random(m) < 0.002  # a few events exported twice: the previous row's id again
     idnum = ID_BASE + np.where(repeat, np.maximum(pos - 1, 0), pos)
     ids = idnum.astype(str).astype(object)
@@ -106,15 +110,15 @@ def _chunk_table(lo: int, hi: int, bad_dates: np.ndarray, codes: np.ndarray, see
     cols += geo + geo + geo
     cols += [const("20240515120000"), url]
     assert len(cols) == 61
-    return pa.table({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(cols)})
+    return pa.table({f"c{i}": pa.array(c[: hi - lo], pa.string()) for i, c in enumerate(cols)})
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> int:
     """Write a GDELT 2.0-shaped export with ``rows`` lines (plus one truncated line); returns the file size in bytes.
 
     Written ``CHUNK_ROWS`` rows at a time, so the generator's memory is bounded whatever
-    ``rows`` is. Deterministic: row ``i`` depends only on ``seed`` and ``i``'s chunk, and the
-    malformed rows (``max(1, rows // 100_000)`` positions, half of them an impossible date)
+    ``rows`` is. Deterministic: row ``i`` depends only on ``seed`` and ``i`` (so a smaller file
+    is a prefix of a larger one), and the malformed rows (``max(1, rows // 100_000)`` positions, half of them an impossible date)
     are drawn once from ``seed``.
     """
     codes = _codes()

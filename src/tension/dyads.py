@@ -254,10 +254,10 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
         if end is not None:
             where.append(f"CAST(date AS DATE) <= DATE '{pd.Timestamp(end).date()}'")
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        # group on raw side columns, the integer period and one small class id (close to a
-        # bare GROUP BY); side keys are then made from dictionary codes of the aggregated rows
-        sql = f"""
-            SELECT e.source_country, e.source_org, e.target_country, e.target_org,
+        # group on the two side keys, the integer period and one small class id (close to a bare
+        # GROUP BY); the side keys are then dictionary-encoded by Arrow, not per row in Python
+        table = con.sql(f"""
+            SELECT {_side_sql('e.source')} AS s, {_side_sql('e.target')} AS t,
                    ({_period_sql(freq, 'e.date')})::INTEGER AS p, coalesce(l.cls, 0)::INTEGER AS cls,
                    count(*)::DOUBLE AS n,
                    coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
@@ -266,49 +266,41 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
             LEFT JOIN class_lookup l
               ON e.cameo_code = l.cameo_code AND e.family = l.family AND e.quad_class = l.quad_class
             GROUP BY ALL
-        """
-        table = con.sql(sql).to_arrow_table()
+        """).to_arrow_table()
     finally:
         con.close()
     return _counts_frame(table, fam_of, mask_of)
 
 
-def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    """Dictionary codes (-1 for null) and dictionary values of a string column."""
+def _side_sql(side: str) -> str:
+    """SQL of a side key: the country (ISO3), else ``@ORG``, else ``''`` (NULLs count as empty)."""
+    c, o = f"{side}_country", f"{side}_org"
+    return f"(CASE WHEN {c} <> '' THEN {c} WHEN {o} <> '' THEN '@' || {o} ELSE '' END)"
+
+
+def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """Dictionary codes and values of a non-null string column."""
     enc = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
-    return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
-
-
-def _side_keys(country: pa.ChunkedArray, org: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """Side key per row: the country (ISO3), else ``@ORG``, else ``""``; as codes into a key list."""
-    cc, cvals = _encode(country)
-    oc, ovals = _encode(org)
-    keys = [""] + [str(v) for v in cvals] + ["@" + str(v) for v in ovals]
-    c_ok = np.array([bool(v) for v in cvals] + [False], dtype=bool)[cc]  # code -1 -> False
-    o_ok = np.array([bool(v) for v in ovals] + [False], dtype=bool)[oc]
-    codes = np.where(c_ok, 1 + cc, np.where(o_ok, 1 + len(cvals) + oc, 0))
-    return codes, keys
-
-
-def _shared_categories(table: pa.Table) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Side keys of both sides as codes into one sorted category list."""
-    s_codes, s_keys = _side_keys(table["source_country"], table["source_org"])
-    t_codes, t_keys = _side_keys(table["target_country"], table["target_org"])
-    cats = sorted(set(s_keys) | set(t_keys))
-    pos = {c: i for i, c in enumerate(cats)}
-    lut_s = np.array([pos[c] for c in s_keys], dtype=np.int32)
-    lut_t = np.array([pos[c] for c in t_keys], dtype=np.int32)
-    return lut_s[s_codes], lut_t[t_codes], pd.Index(cats, dtype=object)
+    return enc.indices.to_numpy(zero_copy_only=False), [str(v) for v in enc.dictionary.to_pylist()]
 
 
 def _counts_frame(table: pa.Table, fam_of: np.ndarray, mask_of: np.ndarray) -> pd.DataFrame:
+    """Long rows with both side keys as categoricals over one sorted key list."""
+    s_codes, s_keys = _encode(table["s"])
+    t_codes, t_keys = _encode(table["t"])
+    keys = sorted(set(s_keys) | set(t_keys))
+    pos = {k: i for i, k in enumerate(keys)}
+    dtype = pd.CategoricalDtype(pd.Index(keys, dtype=object))
     cls = table["cls"].to_numpy()
-    codes_s, codes_t, cats = _shared_categories(table)
-    dtype = pd.CategoricalDtype(cats)
+
+    def side(codes: np.ndarray, values: list[str]) -> pd.Categorical:
+        lut = np.array([pos[v] for v in values], dtype=np.int32)
+        return pd.Categorical.from_codes(lut[codes] if len(values) else codes.astype(np.int32), dtype=dtype, validate=False)
+
     return pd.DataFrame(
         {
-            "s": pd.Categorical.from_codes(codes_s, dtype=dtype),
-            "t": pd.Categorical.from_codes(codes_t, dtype=dtype),
+            "s": side(s_codes, s_keys),
+            "t": side(t_codes, t_keys),
             "p": table["p"].to_numpy().astype(np.int64),
             "family": fam_of[cls],
             "mask": mask_of[cls],
@@ -440,8 +432,11 @@ def country_context(
     p0 = _period_of(start, freq) if start is not None else int(counts["p"].min())
     p1 = _period_of(end, freq) if end is not None else int(counts["p"].max())
     n_t = p1 - p0 + 1
-    inside = ((counts["p"] >= p0) & (counts["p"] <= p1)).to_numpy()
-    p = counts["p"].to_numpy()[inside] - p0
+    raw_p = counts["p"].to_numpy()
+    inside: Any = (raw_p >= p0) & (raw_p <= p1)
+    if inside.all():
+        inside = slice(None)  # the usual case: no boolean gathers of every column
+    p = raw_p[inside] - p0
     n = counts["n"].to_numpy()[inside]
     cs, cats_s = _key_codes(counts["s"])
     ct, cats_t = _key_codes(counts["t"])
@@ -453,35 +448,38 @@ def country_context(
     n_c = len(countries)
     si = _country_lut(cats_s, countries)[cs]
     ti = _country_lut(cats_t, countries)[ct]
-    org_s = np.append(np.char.startswith(np.asarray(cats_s, dtype=str), "@"), False)[cs]
-    org_t = np.append(np.char.startswith(np.asarray(cats_t, dtype=str), "@"), False)[ct]
     shape = (max(n_c, 1), n_t)
     events_global = np.bincount(p, weights=n, minlength=n_t).astype(np.float64)
-
-    ms, mt_any = si >= 0, ti >= 0
-    mt = mt_any & ~(ms & (si == ti))  # a domestic event counts once for its country
-    flat_s, flat_t = (si * n_t + p)[ms], (ti * n_t + p)[mt]
     size = shape[0] * n_t
 
     def per_country(weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        w = weights if rows is None else weights * rows
-        out = np.bincount(flat_s, weights=w[ms], minlength=size)
-        out += np.bincount(flat_t, weights=w[mt], minlength=size)
+        """Sum of ``weights`` per (country, period) over both sides; a domestic event counts once."""
+        if rows is None:
+            a, b, pp, w = si, ti, p, weights
+        else:
+            take = np.flatnonzero(rows)
+            a, b, pp, w = si[take], ti[take], p[take], weights[take]
+        ok_s, ok_t = a >= 0, (b >= 0) & (b != a)
+        out = np.bincount((a * n_t + pp)[ok_s], weights=w[ok_s], minlength=size)
+        out += np.bincount((b * n_t + pp)[ok_t], weights=w[ok_t], minlength=size)
         return out.reshape(shape)
 
     mask = counts["mask"].to_numpy()[inside]
     fam = counts["family"].to_numpy()[inside]
     g = counts["g"].to_numpy()[inside]
-    dyadic = ms & mt_any & (si != ti)
+    h = counts["h"].to_numpy()[inside]
+    dyadic = (si >= 0) & (ti >= 0) & (si != ti)
     conflict_rows = dyadic & ((mask & _BIT["material_conflict"]) > 0)
     alliance = fam == FAMILIES.index("alliance_move")
-    org_row = org_s | org_t
+    is_org = np.append(np.char.startswith(np.asarray(cats_s, dtype=str), "@"), False)
+    org_row = alliance | ((mask & _BIT["reduce_relations"]) > 0)  # only these rows can be bloc moves
+    org_row[org_row] = is_org[cs[org_row]] | np.append(np.char.startswith(np.asarray(cats_t, dtype=str), "@"), False)[ct[org_row]]
     exits = org_row & (((mask & _BIT["reduce_relations"]) > 0) | (alliance & (g < 0)))
     joins = org_row & alliance & (g >= 0) & ~exits
     arrays: dict[str, np.ndarray] = {
         "volume": per_country(n),
         "conflict": per_country(n, conflict_rows),
-        "hostile": per_country(counts["h"].to_numpy()[inside], dyadic),
+        "hostile": per_country(h, dyadic & (h != 0)),
         "alliance_moves": per_country(n, alliance),
         "bloc_joins": per_country(n, joins),
         "bloc_exits": per_country(n, exits),
@@ -494,19 +492,21 @@ def country_context(
     arrays["ally_conflict"] = allyf @ arrays["conflict"]
     arrays["ally_alliance_moves"] = allyf @ arrays["alliance_moves"]
     bloc_conflict = np.zeros((shape[0], len(bloc_names), n_t))
+    c_rows = np.flatnonzero(conflict_rows)
+    c_si, c_ti, c_p, c_n = si[c_rows], ti[c_rows], p[c_rows], n[c_rows]
     for bi in range(len(bloc_names)):
-        inb = np.append(members[bi], False)  # index -1 -> False
-        rs = conflict_rows & inb[ti]
-        bloc_conflict[:, bi, :] += _bincount2(si[rs], p[rs], n[rs], shape)
-        rt = conflict_rows & inb[si]
-        bloc_conflict[:, bi, :] += _bincount2(ti[rt], p[rt], n[rt], shape)
+        inb = members[bi]  # conflict rows have two known countries: no -1 index
+        rs = inb[c_ti]
+        bloc_conflict[:, bi, :] += _bincount2(c_si[rs], c_p[rs], c_n[rs], shape)
+        rt = inb[c_si]
+        bloc_conflict[:, bi, :] += _bincount2(c_ti[rt], c_p[rt], c_n[rt], shape)
     region_of = np.full(n_c, -1, dtype=np.int64)
     region_totals = np.zeros((len(regions), n_t))
     for ri, members_r in enumerate(regions.values()):
-        inr = np.array([c in set(members_r) for c in countries] + [False], dtype=bool)
-        region_of[inr[:-1] & (region_of < 0)] = ri
-        rows = conflict_rows & (inr[si] | inr[ti])
-        region_totals[ri] = np.bincount(p[rows], weights=n[rows], minlength=n_t)
+        inr = np.array([c in set(members_r) for c in countries], dtype=bool)
+        region_of[inr & (region_of < 0)] = ri
+        rows = inr[c_si] | inr[c_ti]
+        region_totals[ri] = np.bincount(c_p[rows], weights=c_n[rows], minlength=n_t)
     window = lookback_periods(freq, cfg.coverage_window_months)
     med = trailing_median(events_global, window)
     with np.errstate(invalid="ignore"):
@@ -623,9 +623,20 @@ class DyadArrays:
                 return self._reverse(self.series("fwd", channel))
             r = self.rows[direction]
             size = self.shape[0] * self.shape[1]
+            family = channel.removesuffix("_intensity") if isinstance(channel, str) else None
+            if family in FAMILIES:  # every family at once: one pass over the rows
+                weight = "g" if channel.endswith("_intensity") else "n"
+                block = self._memo(("families", direction, weight), lambda: self._family_block(r, weight))
+                return np.ascontiguousarray(block[..., FAMILIES.index(family)])
             return np.bincount(r["flat"], weights=self._weights(r, channel), minlength=size).reshape(self.shape)
 
         return self._memo((direction, channel), make)
+
+    def _family_block(self, r: Mapping[str, np.ndarray], weight: str) -> np.ndarray:
+        """``(dyad, period, family)`` sums of ``r[weight]`` in one bincount."""
+        k = len(FAMILIES)
+        flat = r["flat"] * k + r["family"]
+        return np.bincount(flat, weights=r[weight], minlength=self.shape[0] * self.shape[1] * k).reshape(*self.shape, k)
 
     def _reverse(self, fwd: np.ndarray) -> np.ndarray:
         assert self.rev_index is not None
@@ -775,17 +786,15 @@ def dyad_arrays(
     """
     _check(context.freq, kind)
     p0, n_t = context.start, context.n_periods
-    inside = ((bucket["p"] >= p0) & (bucket["p"] < p0 + n_t)).to_numpy()
+    raw_p = bucket["p"].to_numpy()
     cs, cats_s = _key_codes(bucket["s"])
     ct, cats_t = _key_codes(bucket["t"])
     n_c = len(context.countries)
-    si = _country_lut(cats_s, context.countries)[cs[inside]]
-    ti = _country_lut(cats_t, context.countries)[ct[inside]]
-    ok = (si >= 0) & (ti >= 0) & (si != ti)
-    keep = np.flatnonzero(inside)[ok]  # one gather per column
-    cols = {k: bucket[k].to_numpy()[keep] for k in ("family", "mask", "n", "g", "h")}
-    pp = bucket["p"].to_numpy()[keep] - p0
-    si, ti = si[ok], ti[ok]
+    si = _country_lut(cats_s, context.countries)[cs]
+    ti = _country_lut(cats_t, context.countries)[ct]
+    ok = (raw_p >= p0) & (raw_p < p0 + n_t) & (si >= 0) & (ti >= 0) & (si != ti)
+    keep: Any = slice(None) if ok.all() else np.flatnonzero(ok)  # the rows that count, gathered once
+    si, ti, pp = si[keep], ti[keep], raw_p[keep] - p0
     if kind == "directed":
         lo, hi = si, ti
     else:
@@ -817,9 +826,10 @@ def dyad_arrays(
         pos = position(lo, hi)
         fwd_pos, rev_pos = np.where(forward, pos, -1), np.where(~forward, pos, -1)
     rows = {}
+    base = np.arange(len(raw_p))[keep]
     for name, where in (("fwd", fwd_pos), ("rev", rev_pos)):
-        take = where >= 0
-        rows[name] = {k: v[take] for k, v in cols.items()}
+        take = np.flatnonzero(where >= 0)
+        rows[name] = {k: bucket[k].to_numpy()[base[take]] for k in ("family", "mask", "n", "g", "h")}
         rows[name]["flat"] = where[take] * n_t + pp[take]
     return DyadArrays(
         kind=kind,

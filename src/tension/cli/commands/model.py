@@ -145,6 +145,7 @@ def backtest(
 
     Expanding window, refit every n origins, gap >= horizon, a leakage check that rebuilds
     the panel from events cut at sample origins, and every statistical warning shown.
+    MLflow: a driver run with the backtest run and the engine's per-model runs under it.
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
     """

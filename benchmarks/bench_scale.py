@@ -185,22 +185,31 @@ def measure_dask(size: int, workdir: Path, n_workers: int = 2) -> dict[str, Any]
         bench_panel.generate(size, data_dir)
     meta = json.loads((data_dir / "meta.json").read_text())
     files = bench_panel.ParquetFiles(meta["files"])
+
+    def _cpu_seconds() -> float:  # nested: sent by value to the workers by client.run
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
     load = _load()
     t0 = time.perf_counter()
     engine = DaskEngine(n_workers=n_workers)  # before the local build, so workers start from a small process
     engine.client.run(lambda: __import__("tension.engines"))  # workers import the library once, as a long-lived cluster has
     t_start = time.perf_counter() - t0
     try:
-        t0 = time.perf_counter()
+        load_local = _load()
+        t0, c0 = time.perf_counter(), time.process_time()
         local = LocalEngine().build_panel(files, freq="W", dyads="directed")
-        t_local = time.perf_counter() - t0
+        t_local, cpu_local = time.perf_counter() - t0, time.process_time() - c0
         rows, dyads = len(local), int(local["dyad"].nunique())
         del local
         peak_local = _peak_mb()
         marks: dict[str, float] = {}
-        t0 = time.perf_counter()
+        load_dask = _load()
+        workers_cpu0 = engine.client.run(_cpu_seconds)
+        t0, c0 = time.perf_counter(), time.process_time()
         panel = engine.build_panel(files, freq="W", dyads="directed", on_progress=lambda name: marks.__setitem__(name, time.perf_counter()))
-        t_dask = time.perf_counter() - t0
+        t_dask, cpu_driver = time.perf_counter() - t0, time.process_time() - c0
+        workers_cpu = sum(engine.client.run(_cpu_seconds)[w] - c for w, c in workers_cpu0.items())
         steps, prev = {}, t0
         for name, at in marks.items():
             steps[name] = round(at - prev, 2)
@@ -219,6 +228,11 @@ def measure_dask(size: int, workdir: Path, n_workers: int = 2) -> dict[str, Any]
         "dask_seconds": round(t_dask, 2),
         "dask_steps_seconds": steps,
         "ratio_dask_to_local": round(t_dask / t_local, 2),
+        "local_cpu_seconds": round(cpu_local, 2),
+        "dask_cpu_seconds_driver": round(cpu_driver, 2),
+        "dask_cpu_seconds_workers": round(workers_cpu, 2),
+        "load_average_local": load_local,
+        "load_average_dask": load_dask,
         "cluster_start_seconds": round(t_start, 2),
         "workers": describe.get("workers"),
         "threads": describe.get("threads"),

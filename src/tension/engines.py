@@ -6,17 +6,24 @@ engine only changes *where* the pure functions of the panel, backtest and scorin
 stages run (../shared/ARCHITECTURE.md, "Engines"):
 
 1. **Panel.** The committed month files of the store (:meth:`tension.store.Store.files`),
-   in a few runs of consecutive months, are read on the workers and reduced with the same DuckDB ``GROUP BY`` as the local path
+   in a few runs of consecutive months (pinned round-robin to the workers), are read on
+   the workers and reduced with the same DuckDB ``GROUP BY`` as the local path
    (:func:`tension.dyads.event_counts`) into long rows. The long rows between two
    countries are split by :func:`tension.dyads.bucket_of` (both directions of a pair in
    one bucket) and shuffled into dyad-hash buckets: every bucket holds all history of
-   its dyads. The country-level pass (:func:`tension.dyads.country_context`) runs once
-   over all long rows and is broadcast to every worker (``client.scatter(...,
-   broadcast=True)``); :func:`tension.panel.build_bucket` then maps over the buckets.
-   Concatenating the buckets and sorting by (source, target, period) gives the local
-   panel. Long rows are pre-aggregated per run of month files before the shuffle (a map-side
-   combine), so only aggregated rows travel, never raw events; since every downstream
-   step sums rows, a (dyad, week) split over two month files sums to the same value.
+   its dyads. Side keys travel as categoricals (codes, never a string per row). The
+   country-level pass (:func:`tension.dyads.country_context`) runs once over all long
+   rows on one worker; its result is moved to the others by the scheduler (a future,
+   never through the driver). :func:`tension.panel.build_bucket` then maps over the
+   buckets (pinned evenly over the workers); each result travels back as plain numpy
+   columns plus its dyad list while the other buckets still compute
+   (``as_completed``), and the driver writes every column once into its final place:
+   buckets are sorted by (dyad, period) already, so interleaving them by the (few)
+   dyads gives the local order without a row sort. Long rows are pre-aggregated per run
+   of month files before the shuffle (a map-side combine), so only aggregated rows
+   travel, never raw events; since every downstream step sums rows, a (dyad, week)
+   split over two month files sums to the same value. The local cluster's workers keep
+   glibc's adaptive mmap threshold (see :func:`_local_cluster`).
 2. **Backtest.** The rolling origins are cut into blocks of ``refit_every`` origins (one
    fit each, exactly as :func:`tension.backtest.evaluate` refits); every (model, chunk of
    blocks) is a task calling ``evaluate`` on the broadcast panel. Each task logs a child
@@ -42,6 +49,7 @@ import operator
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,7 +58,7 @@ import pandas as pd
 
 from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
 from .config import Experiment, PanelConfig
-from .dyads import bucket_of, country_context, dyadic_rows, event_counts
+from .dyads import _key_codes, _strings, bucket_of, country_context, dyadic_rows, event_counts
 from .errors import UsageError, problem
 from .features import FEATURES
 from .panel import build_bucket
@@ -254,99 +262,144 @@ def _read_part(part: Any, storage_options: Mapping[str, Any]) -> Any:
 
 
 def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
-    """:func:`tension.dyads.bucket_of` per row, computed once per distinct pair."""
-    pairs = pd.DataFrame({"s": s.to_numpy(dtype=object), "t": t.to_numpy(dtype=object)})
-    uniq = pairs.drop_duplicates()
-    ids = [bucket_of(a, b, n_buckets) for a, b in zip(uniq["s"], uniq["t"], strict=True)]
-    lookup = uniq.assign(bucket=np.asarray(ids, dtype=np.int64))
-    return pairs.merge(lookup, on=["s", "t"], how="left")["bucket"].to_numpy(dtype=np.int64)
+    """:func:`tension.dyads.bucket_of` per row, computed once per distinct (source, target) code pair."""
+    cs, cats_s = _key_codes(s)
+    ct, cats_t = _key_codes(t)
+    width = len(cats_t) + 1
+    pair, inverse = np.unique(cs.astype(np.int64) * width + ct, return_inverse=True)
+    names_s, names_t = np.asarray(cats_s, dtype=object), np.asarray(cats_t, dtype=object)
+    ids = [bucket_of(names_s[k // width], names_t[k % width], n_buckets) for k in pair.tolist()]
+    return np.asarray(ids, dtype=np.int64)[inverse.reshape(-1)]
 
 
 def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, storage_options: Mapping[str, Any]) -> list[pd.DataFrame]:
-    """Map step: some month files -> their long rows, split into ``n_buckets`` dyad buckets plus all rows last.
+    """Map step: some month files -> their long rows in ``n_buckets + 1`` pieces.
 
-    Returns ``[bucket 0 rows, ..., bucket n-1 rows, all rows]``; the last item feeds the
-    country pass (it needs organisation and one-sided rows too).
+    Returns ``[bucket 0 rows, ..., bucket n-1 rows, other rows]``: the rows between two
+    countries split by dyad bucket, then the rest (organisations, one-sided, domestic).
+    The country pass reads all pieces, a bucket only its own; side keys stay categoricals
+    (codes and a few categories travel, not a string per row).
     """
     events = _read_part(part, storage_options)
     counts = event_counts(events, freq, start, end)
-    dyadic = dyadic_rows(counts)
-    bucket = _pair_buckets(dyadic["s"], dyadic["t"], n_buckets) if len(dyadic) else np.zeros(0, dtype=np.int64)
-    out = [_compact(dyadic[bucket == b]) for b in range(n_buckets)]
-    out.append(_compact(counts))
+    dyadic = _dyadic_mask(counts)
+    rows = counts[dyadic]
+    bucket = _pair_buckets(rows["s"], rows["t"], n_buckets) if len(rows) else np.zeros(0, dtype=np.int64)
+    out = [rows[bucket == b] for b in range(n_buckets)]
+    out.append(counts[~dyadic])
     return out
 
 
-def _compact(rows: pd.DataFrame) -> pd.DataFrame:
-    """Side keys as categoricals for the trip between workers (codes and a few categories, not a string per row)."""
-    return rows.assign(s=rows["s"].astype("category"), t=rows["t"].astype("category"))
+def _dyadic_mask(counts: pd.DataFrame) -> np.ndarray:
+    """Rows :func:`tension.dyads.dyadic_rows` keeps, as a mask (its complement goes to the country pass only)."""
+    keep = np.zeros(len(counts), dtype=bool)
+    keep[counts.index.get_indexer(dyadic_rows(counts).index)] = True
+    return keep
 
 
-def _expand(pieces: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate shuffled pieces and restore the side keys' string dtype (the values are unchanged)."""
-    rows = pd.concat(pieces, ignore_index=True)
-    return rows.assign(s=rows["s"].astype(object).astype("str"), t=rows["t"].astype(object).astype("str"))
+def _concat_rows(pieces: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Long rows of several pieces in one frame; side keys recoded to one shared sorted category list (no strings)."""
+    pieces = [p for p in pieces if len(p)] or list(pieces[:1])
+    if len(pieces) == 1:
+        return pieces[0]
+    cats = sorted(set().union(*(set(p[c].cat.categories) for p in pieces for c in ("s", "t"))))
+    dtype = pd.CategoricalDtype(pd.Index(cats, dtype=object))
+    recoded = [p.assign(s=p["s"].cat.set_categories(dtype.categories), t=p["t"].cat.set_categories(dtype.categories)) for p in pieces]
+    return pd.concat(recoded, ignore_index=True)
 
 
 def _country_pass(parts: list[pd.DataFrame], freq: str, config: PanelConfig, regions: Any, start: Any, end: Any, blocs: Any) -> Any:
-    """The country-level pass over every long row (run once)."""
-    counts = _expand(parts)
-    return country_context(counts, freq, config, regions=regions, start=start, end=end, blocs=blocs)
+    """The country-level pass over every long row (run once, on one worker; its result moves to the others)."""
+    with _one_thread():
+        return country_context(_concat_rows(parts), freq, config, regions=regions, start=start, end=end, blocs=blocs)
+
+
+class _one_thread:
+    """Limit BLAS/OpenMP pools to one thread inside a task (a worker process is one core's worth of work)."""
+
+    def __enter__(self) -> None:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - scikit-learn depends on it
+            self._limits = None
+            return
+        self._limits = threadpool_limits(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._limits is not None:
+            self._limits.restore_original_limits()
 
 
 _KEYS = ("dyad", "source", "target")
 
 
 def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: PanelConfig, features: Sequence[Any],
-                  monitored: tuple[str, ...]) -> tuple[list[str], np.ndarray, pd.DataFrame] | None:
-    """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows.
+                  monitored: tuple[str, ...]) -> dict[str, Any] | None:
+    """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows, packed for the trip.
 
-    Returns (column order, sorted country codes of this bucket, rows) where the string
-    columns dyad/source/target are replaced by integer positions ``_s``/``_t`` in those
-    codes: numbers travel back to the driver as buffers, millions of strings would not.
+    Returns ``columns`` (column order), ``pairs`` ((source, target) per dyad, in the bucket's
+    row order), ``lengths`` (rows per dyad) and ``data`` (every other column as one numpy
+    array): rows are sorted by (dyad, period) already, so the driver merges buckets by
+    dyad without a sort, and no string per row travels.
     """
-    rows = _expand(pieces) if pieces else None
-    if (rows is None or rows.empty) and not monitored:
+    rows = _concat_rows(pieces)
+    if rows.empty and not monitored:
         return None
-    frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
-    columns = list(frame.columns)
-    vocab = np.unique(np.concatenate([frame["source"].unique(), frame["target"].unique()]).astype(str))
-    out = frame.drop(columns=list(_KEYS))
-    out.insert(0, "_s", pd.Categorical(frame["source"], categories=vocab).codes.astype(np.int32))
-    out.insert(1, "_t", pd.Categorical(frame["target"], categories=vocab).codes.astype(np.int32))
-    return columns, vocab, out
+    with _one_thread():
+        frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
+    if frame.empty:
+        return None
+    codes, labels = pd.factorize(frame["dyad"], sort=False)
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(starts) != len(labels):  # never: build_bucket sorts by dyad
+        raise AssertionError("bucket rows are not grouped by dyad")
+    src, tgt = frame["source"].iloc[starts].tolist(), frame["target"].iloc[starts].tolist()
+    data = {c: frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c] for c in frame.columns if c not in _KEYS}
+    return {"columns": list(frame.columns), "pairs": list(zip(src, tgt, strict=True)), "labels": list(labels),
+            "lengths": np.diff(np.append(starts, len(frame))), "data": data}
 
 
-def _assemble(parts: list[tuple[list[str], np.ndarray, pd.DataFrame]], dyads: str) -> pd.DataFrame:
-    """Bucket results -> one panel in the local engine's order: (source, target), then period."""
-    columns = parts[0][0]
-    vocab = np.unique(np.concatenate([v for _, v, _ in parts]))
-    frames = []
-    for _, local_vocab, frame in parts:
-        remap = np.searchsorted(vocab, local_vocab).astype(np.int32)
-        frame = frame.copy(deep=False)
-        frame["_s"] = remap[frame["_s"].to_numpy()]
-        frame["_t"] = remap[frame["_t"].to_numpy()]
-        frames.append(frame)
-    panel = pd.concat(frames, ignore_index=True)
-    s, t = panel["_s"].to_numpy(), panel["_t"].to_numpy()
-    order = np.lexsort((panel["period"].to_numpy().view(np.int64), t, s))
-    panel = panel.take(order).reset_index(drop=True)
-    s, t = s[order], t[order]
-    pair = s.astype(np.int64) * len(vocab) + t
-    uniq, inverse = np.unique(pair, return_inverse=True)
-    sep = ">" if dyads == "directed" else "|"
-    names = pd.array([f"{vocab[p // len(vocab)]}{sep}{vocab[p % len(vocab)]}" for p in uniq.tolist()], dtype="str")
-    codes = pd.array(vocab, dtype="str")
-    keys = {
-        "dyad": pd.Series(names).take(inverse).reset_index(drop=True),
-        "source": pd.Series(codes).take(s).reset_index(drop=True),
-        "target": pd.Series(codes).take(t).reset_index(drop=True),
-    }
-    panel = panel.drop(columns=["_s", "_t"])
-    for name in _KEYS:
-        panel[name] = keys[name]
-    return panel[columns]
+def _assemble(parts: list[dict[str, Any]], threads: int = 2) -> pd.DataFrame:
+    """Bucket results -> one panel in the local engine's order: dyads by (source, target), then period.
+
+    Each bucket is sorted already; the buckets' dyads are interleaved by one sort of the
+    (few) dyads and every column is written once into its final place.
+    """
+    columns = parts[0]["columns"]
+    pairs = [pair for part in parts for pair in part["pairs"]]
+    order = sorted(range(len(pairs)), key=pairs.__getitem__)  # build_bucket sorts dyads by (source, target) too
+    lengths = np.concatenate([part["lengths"] for part in parts])
+    offsets = np.empty(len(pairs), dtype=np.int64)
+    offsets[order] = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])  # first output row of each dyad
+    total = int(lengths.sum())
+    dest, first = [], 0
+    for part in parts:
+        k = len(part["pairs"])
+        local = np.concatenate([[0], np.cumsum(part["lengths"])[:-1]])
+        dest.append(np.repeat(offsets[first : first + k] - local, part["lengths"]) + np.arange(int(part["lengths"].sum())))
+        first += k
+    out: dict[str, Any] = {}
+    dyad_index = np.repeat(np.arange(len(pairs))[order], lengths[order])
+    labels = np.array([label for part in parts for label in part["labels"]], dtype=object)
+    out["dyad"] = _strings(labels, dyad_index)
+    out["source"] = _strings(np.array([s for s, _ in pairs], dtype=object), dyad_index)
+    out["target"] = _strings(np.array([t for _, t in pairs], dtype=object), dyad_index)
+
+    def place(name: str) -> None:
+        values = [part["data"][name] for part in parts]
+        if all(isinstance(v, np.ndarray) for v in values):
+            column = np.empty(total, dtype=values[0].dtype)
+            for where, v in zip(dest, values, strict=True):
+                column[where] = v
+            out[name] = column
+        else:  # an extension dtype: pandas does the placing
+            inverse = np.empty(total, dtype=np.int64)
+            inverse[np.concatenate(dest)] = np.arange(total)
+            out[name] = pd.concat([pd.Series(v) for v in values], ignore_index=True).take(inverse).array
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:  # numpy releases the GIL while copying and faulting pages in
+        list(pool.map(place, [name for name in columns if name not in _KEYS]))
+    return pd.DataFrame({name: out[name] for name in columns}, copy=False)
 
 
 def _monitored_bucket(item: str, n_buckets: int) -> int:
@@ -404,6 +457,21 @@ def _score_horizon(model: Any, panel: pd.DataFrame, as_of: Any, horizon: int, pr
 # --------------------------------------------------------------------------- Dask: driver
 
 
+def _local_cluster(cls: Any, n_workers: int) -> Any:
+    """A local cluster of ``n_workers`` one-thread worker processes that allocate memory like this process does.
+
+    Dask's default ``MALLOC_TRIM_THRESHOLD_`` for workers fixes glibc's mmap threshold at
+    128 KiB, so every large temporary array of the panel's numpy work is a fresh mmap
+    whose pages fault in again (measured: ~3x the page faults and seconds of system time
+    per bucket at 10M events); left unset, workers reuse freed memory as the local engine
+    does. BLAS/OpenMP stay at one thread (Dask's defaults).
+    """
+    import dask
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return cls(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
+
+
 class DaskEngine(Engine):
     """The same pure functions as :class:`LocalEngine`, run as Dask tasks.
 
@@ -438,8 +506,8 @@ class DaskEngine(Engine):
         else:
             if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
                 raise UsageError(problem("The number of Dask workers must be a positive integer.", "1 or more", n_workers))
-            self._cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
-            self.client = Client(self._cluster)
+            self._cluster = _local_cluster(LocalCluster, n_workers)
+            self.client = Client(self._cluster, direct_to_workers=True)
         self._n_buckets = n_buckets
 
     # -- housekeeping -------------------------------------------------------------------
@@ -454,6 +522,13 @@ class DaskEngine(Engine):
     def threads(self) -> int:
         """Worker threads in the cluster (at least 1)."""
         return max(1, sum(self.client.nthreads().values()))
+
+    def _slots(self) -> list[list[str] | None]:
+        """One entry per worker thread, workers interleaved (``[[a], [b], [a], [b]]``): where to pin the i-th of a set of equal tasks."""
+        threads = self.client.nthreads()
+        most = max(threads.values(), default=1)
+        slots = [[w] for k in range(most) for w in sorted(threads) if threads[w] > k]
+        return slots or [None]
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "scheduler": self.client.scheduler.address, "workers": len(self.client.nthreads()),
@@ -491,33 +566,36 @@ class DaskEngine(Engine):
             options = dict(getattr(getattr(store, "fs", None), "storage_options", None) or {})
             n = max(1, min(len(files), 2 * self.threads))  # a few map tasks, each over consecutive month files
             parts = [list(chunk) for chunk in np.array_split(np.asarray(files, dtype=object), n) if len(chunk)]
-        mapped = client.map(_part_counts, parts, freq=freq, start=start, end=end, n_buckets=n_buckets, storage_options=options,
-                            pure=False)
+        from distributed import as_completed, wait
+
+        slots = self._slots()
+        mapped = [client.submit(_part_counts, part, freq=freq, start=start, end=end, n_buckets=n_buckets, storage_options=options,
+                                pure=False, workers=slots[i % len(slots)], allow_other_workers=True) for i, part in enumerate(parts)]
+        pieces = [[client.submit(operator.getitem, f, b, pure=False) for f in mapped] for b in range(n_buckets + 1)]
+        wait(mapped)
         step("aggregate")
-        everything = [client.submit(operator.getitem, f, n_buckets, pure=False) for f in mapped]
-        context = client.submit(_country_pass, everything, freq, cfg, regions, start, end, blocs, pure=False).result()
-        shared = client.scatter(context, broadcast=True)
+        # the context stays on the cluster: the scheduler moves it once to each worker that needs it
+        context = client.submit(_country_pass, [p for ps in pieces for p in ps], freq, cfg, regions, start, end, blocs, pure=False)
+        wait(context)
         step("country pass")
         monitored: dict[int, list[str]] = {}
         for item in cfg.monitored:
             monitored.setdefault(_monitored_bucket(item, n_buckets), []).append(item)
-        buckets = []
-        for b in range(n_buckets):
-            pieces = [client.submit(operator.getitem, f, b, pure=False) for f in mapped]
-            buckets.append(client.submit(_bucket_panel, pieces, shared, dyads, cfg, tuple(features), tuple(monitored.get(b, ())),
-                                         pure=False))
-        from distributed import wait
-
-        wait(buckets)
-        step("features")
-        frames = [f for f in client.gather(buckets) if f is not None and len(f[2])]
-        del everything, buckets
-        step("gather")
+        buckets = [client.submit(_bucket_panel, pieces[b], context, dyads, cfg, tuple(features), tuple(monitored.get(b, ())), pure=False,
+                                 workers=slots[b % len(slots)], allow_other_workers=True)  # spread evenly, not by where data lies
+                   for b in range(n_buckets)]
+        empty = pieces[0][0]  # bucket 0 of the first part: the long-rows columns, for a panel without dyad rows
+        del pieces, mapped
+        frames = []
+        for future in as_completed(buckets):  # a finished bucket travels while the others compute
+            result = client.gather(future, direct=True)
+            if result is not None:
+                frames.append(result)
+        step("features")  # computing and gathering overlap (as_completed)
         if frames:
-            panel = _assemble(frames, dyads)
+            panel = _assemble(frames, threads=min(4, os.cpu_count() or 1))
         else:  # no dyad rows at all: the (empty) local result, with its columns
-            empty = client.submit(operator.getitem, mapped[0], 0, pure=False).result()
-            panel = build_bucket(empty, context, dyads, cfg, features)
+            panel = build_bucket(client.gather(empty, direct=True), client.gather(context, direct=True), dyads, cfg, features)
         panel.attrs["freq"] = freq
         panel.attrs["dyads"] = dyads
         panel.attrs["features"] = [f.__name__ for f in features]

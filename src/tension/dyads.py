@@ -548,6 +548,19 @@ def _rolling(cs: np.ndarray, window: int) -> np.ndarray:
 Channel = str | tuple[str, ...]
 
 
+def _bits(channel: Channel) -> int:
+    """Mask bits of a code-set channel or tuple of them (0 for other channels)."""
+    names = channel if isinstance(channel, tuple) else (channel,)
+    bits = 0
+    for name in names:
+        if name not in _BIT:
+            if isinstance(channel, tuple):
+                raise KeyError(f"Unknown channel {name!r} in {channel!r}; tuples combine code-set channels: {CHANNELS}")
+            return 0
+        bits |= _BIT[name]
+    return bits
+
+
 @dataclass
 class DyadArrays:
     """Dense ``dyad x period`` arrays of one bucket, read by the feature builders.
@@ -628,6 +641,10 @@ class DyadArrays:
                 weight = "g" if channel.endswith("_intensity") else "n"
                 block = self._memo(("families", direction, weight), lambda: self._family_block(r, weight))
                 return np.ascontiguousarray(block[..., FAMILIES.index(family)])
+            bits = _bits(channel)
+            if bits:  # code-set channels are sparse: add up only the rows that carry them
+                take = np.flatnonzero(r["mask"] & bits)
+                return np.bincount(r["flat"][take], weights=r["n"][take], minlength=size).reshape(self.shape)
             return np.bincount(r["flat"], weights=self._weights(r, channel), minlength=size).reshape(self.shape)
 
         return self._memo((direction, channel), make)

@@ -69,10 +69,10 @@ def build_bucket(
             raise ValueError(f"Feature {builder.__name__} returned shape {values.shape}, expected {arrays.shape}.")
         if every:
             block[i] = values.reshape(-1)
-        elif values.dtype == np.float32 and values.flags.c_contiguous:
+        elif values.dtype == np.float32:
             np.take(values.reshape(-1), flat, out=block[i])
         else:
-            block[i] = values[selected]
+            block[i] = np.take(values.reshape(-1), flat)  # an index gather: far cheaper than a boolean mask
 
     if threads > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:

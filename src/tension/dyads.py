@@ -325,7 +325,9 @@ class CountryContext:
     (events with an organisation: alliance moves with Goldstein >= 0 / reductions of
     relations or negative alliance moves), ``ally_conflict`` / ``ally_alliance_moves``
     (the same summed over the country's allies: members of the blocs it belongs to).
-    ``bloc_conflict[c, b, p]``: material conflict between country c and members of bloc b.
+    ``bloc_members[b, c, p]``: country c is a member of bloc b in period p (dated; see
+    :func:`_bloc_members`). ``bloc_conflict[c, b, p]``: material conflict between country c
+    and the members of bloc b in period p.
     ``region_of[c]``: index of the country's (first) region, -1 unknown; ``region_totals[r, p]``:
     material conflict between two countries with at least one in region r.
     """
@@ -387,25 +389,60 @@ def trailing_median(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _bloc_members(blocs: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """Members of each bloc from ``tension.actors.ORGANISATIONS`` (blocs it does not know are left out)."""
+def _bloc_members(blocs: Sequence[str], days: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Dated members of each bloc from ``tension.actors.ORGANISATIONS``: bloc -> country -> member on each day.
+
+    Membership at a period is read on the period's first day, so a feature never uses a
+    membership that began later (Finland is not a NATO ally before April 2023). Blocs the
+    actors table does not know are left out.
+    """
     try:
         from .actors import ORGANISATIONS
     except ImportError:  # actors not built yet: no allies rather than guessed ones
         return {}
-    return {b: tuple(ORGANISATIONS[b].members) for b in blocs if b in ORGANISATIONS}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for b in blocs:
+        if b not in ORGANISATIONS:
+            continue
+        spans: dict[str, np.ndarray] = {}
+        for m in ORGANISATIONS[b].memberships:
+            on = np.ones(len(days), dtype=bool)
+            if m.start:
+                on &= days >= np.datetime64(m.start, "D")
+            if m.end:
+                on &= days <= np.datetime64(m.end, "D")
+            spans[m.country] = spans.get(m.country, np.zeros(len(days), dtype=bool)) | on
+        out[b] = spans
+    return out
 
 
-def _allies(countries: Sequence[str], membership: Mapping[str, Sequence[str]]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Bloc membership matrix ``[bloc, country]``."""
+def _allies(countries: Sequence[str], membership: Mapping[str, Any], n_t: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Bloc membership ``[bloc, country, period]``: dated spans (bloc -> country -> bool per period) or static member lists."""
     names = tuple(membership)
-    member = np.zeros((len(names), len(countries)), dtype=bool)
+    member = np.zeros((len(names), len(countries), n_t), dtype=bool)
     index = {c: i for i, c in enumerate(countries)}
     for bi, b in enumerate(names):
-        for c in membership[b]:
+        spans = membership[b]
+        for c in spans:
             if c in index:
-                member[bi, index[c]] = True
+                member[bi, index[c]] = spans[c] if isinstance(spans, Mapping) else True
     return names, member
+
+
+def _ally_sum(members: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per country and period, ``values`` summed over its allies (fellow members of a bloc in that period)."""
+    out = np.zeros_like(values)
+    n_b, n_c, n_t = members.shape
+    if n_b == 0 or n_c == 0:
+        return out
+    epochs, which = np.unique(members.reshape(n_b * n_c, n_t).T, axis=0, return_inverse=True)
+    for k, column in enumerate(epochs):  # membership changes rarely: one ally matrix per epoch
+        m = column.reshape(n_b, n_c).astype(np.float64)
+        ally = (m.T @ m) > 0
+        np.fill_diagonal(ally, False)
+        cols = np.flatnonzero(which.ravel() == k)
+        out[:n_c, cols] = ally.astype(np.float64) @ values[:n_c][:, cols]
+    return out
 
 
 def country_context(
@@ -484,21 +521,18 @@ def country_context(
         "bloc_joins": per_country(n, joins),
         "bloc_exits": per_country(n, exits),
     }
-    bloc_names, members = _allies(countries, _bloc_members(cfg.ally_blocs) if blocs is None else blocs)
-    ally = (members.T.astype(np.float64) @ members.astype(np.float64)) > 0 if bloc_names else np.zeros((n_c, n_c), bool)
-    np.fill_diagonal(ally, False)
-    allyf = np.zeros(shape[:1] * 2)
-    allyf[:n_c, :n_c] = ally
-    arrays["ally_conflict"] = allyf @ arrays["conflict"]
-    arrays["ally_alliance_moves"] = allyf @ arrays["alliance_moves"]
+    days = period_dates(p0 + np.arange(n_t), freq).astype("datetime64[D]")
+    bloc_names, members = _allies(countries, _bloc_members(cfg.ally_blocs, days) if blocs is None else blocs, n_t)
+    arrays["ally_conflict"] = _ally_sum(members, arrays["conflict"])
+    arrays["ally_alliance_moves"] = _ally_sum(members, arrays["alliance_moves"])
     bloc_conflict = np.zeros((shape[0], len(bloc_names), n_t))
     c_rows = np.flatnonzero(conflict_rows)
     c_si, c_ti, c_p, c_n = si[c_rows], ti[c_rows], p[c_rows], n[c_rows]
     for bi in range(len(bloc_names)):
         inb = members[bi]  # conflict rows have two known countries: no -1 index
-        rs = inb[c_ti]
+        rs = inb[c_ti, c_p]
         bloc_conflict[:, bi, :] += _bincount2(c_si[rs], c_p[rs], c_n[rs], shape)
-        rt = inb[c_si]
+        rt = inb[c_si, c_p]
         bloc_conflict[:, bi, :] += _bincount2(c_ti[rt], c_p[rt], c_n[rt], shape)
     region_of = np.full(n_c, -1, dtype=np.int64)
     region_totals = np.zeros((len(regions), n_t))
@@ -728,26 +762,26 @@ class DyadArrays:
         return out
 
     def rival_bloc_conflict(self, window: int = 1) -> np.ndarray:
-        """Material conflict over the last ``window`` periods of each side with the other members of the other side's blocs it is not in."""
+        """Material conflict over the last ``window`` periods of each side with the other members of the other side's blocs it is not in (membership of each period)."""
         ctx = self.context
         out = np.zeros(self.shape)
         if not ctx.blocs:
             return out
         m = ctx.bloc_members
         si, ti = np.clip(self.src_idx, 0, None), np.clip(self.tgt_idx, 0, None)
-        known = (self.src_idx >= 0) & (self.tgt_idx >= 0)
+        known = ((self.src_idx >= 0) & (self.tgt_idx >= 0))[:, None]
         rolled = _rolling(np.cumsum(ctx.bloc_conflict, axis=2).reshape(-1, ctx.n_periods), window).reshape(ctx.bloc_conflict.shape)
-        own = None
         for bi in range(len(ctx.blocs)):
-            s_in = m[bi][si] & known
-            t_in = m[bi][ti] & known
-            a_rows, b_rows = np.flatnonzero(t_in & ~s_in), np.flatnonzero(s_in & ~t_in)
-            if len(a_rows) + len(b_rows) == 0:
-                continue
-            if own is None:  # the partner is a member: leave the dyad itself out
-                own = self.window_sum("both", "material_conflict", window)
-            out[a_rows] += rolled[si[a_rows], bi, :] - own[a_rows]
-            out[b_rows] += rolled[ti[b_rows], bi, :] - own[b_rows]
+            s_in, t_in = m[bi][si] & known, m[bi][ti] & known
+            for me, partner, mine, theirs in ((si, ti, s_in, t_in), (ti, si, t_in, s_in)):
+                cells = theirs & ~mine  # the partner's bloc, not mine, in period t
+                rows = np.flatnonzero(cells.any(axis=1))
+                if not len(rows):
+                    continue
+                # my conflict with the bloc's members, less the dyad's own conflict in periods the partner was one
+                own = self.both("material_conflict")[rows] * m[bi][partner[rows]]
+                value = rolled[me[rows], bi, :] - _rolling(np.cumsum(own, axis=1), window)
+                out[rows] += np.where(cells[rows], value, 0.0)
         return out
 
     @property

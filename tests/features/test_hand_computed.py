@@ -132,3 +132,27 @@ def test_context(directed: pd.DataFrame) -> None:
     # Azerbaijan's conflict with CSTO members other than Armenia: Russia's 2 events in W7
     assert at(directed, "ARM>AZE", 7, "context_rival_bloc_conflict_4p") == 2
     assert at(directed, "ARM>AZE", 6, "context_rival_bloc_conflict_4p") == 0
+
+
+def test_allies_follow_dated_bloc_membership():
+    """Finland joined NATO on 2023-04-04: US conflict counts as an ally's only from then on (no future membership)."""
+    from tension.schema import conform
+
+    weeks = ["2022-06-06", "2024-06-03"]
+    rows = []
+    for i, day in enumerate(weeks):
+        rows.append({"event_id": f"u{i}", "date": day, "source_country": "USA", "target_country": "IRN", "cameo_code": "190",
+                     "root_code": "19", "quad_class": 4, "goldstein": -10.0, "family": "incident"})
+        rows.append({"event_id": f"f{i}", "date": day, "source_country": "FIN", "target_country": "RUS", "cameo_code": "112",
+                     "root_code": "11", "quad_class": 3, "goldstein": -2.0, "family": "denial"})
+        rows.append({"event_id": f"r{i}", "date": day, "source_country": "RUS", "target_country": "USA", "cameo_code": "190",
+                     "root_code": "19", "quad_class": 4, "goldstein": -10.0, "family": "incident"})
+    panel = build_panel(conform(pd.DataFrame(rows)), freq="W", dyads="directed", config=PanelConfig(ally_blocs=("NATO",)))
+    fin = panel[panel["dyad"] == "FIN>RUS"].set_index("period")
+    before, after = (fin.loc[pd.Timestamp(w)] for w in weeks)
+    # allies' conflict: USA (a NATO ally of Finland only after April 2023) fought IRN and RUS -> 2 events, then counted
+    assert before["context_ally_conflict_4p"] == 0
+    assert after["context_ally_conflict_4p"] == 2
+    # rival bloc: Russia's conflict with NATO members other than Finland counts for FIN>RUS only once Finland is in NATO
+    assert before["context_rival_bloc_conflict_4p"] == 0
+    assert after["context_rival_bloc_conflict_4p"] == 1

@@ -2,7 +2,8 @@
 
 "Allies" of a country are the other members of the blocs it belongs to
 (``PanelConfig.ally_blocs``, default NATO, CSTO, EU; membership from
-``tension.actors.ORGANISATIONS``, today's lists, not dated). Bloc moves are events
+``tension.actors.ORGANISATIONS``, dated: membership in each period, so no ally before it joined).
+Bloc moves are events
 between a country and an organisation: joins = alliance moves with Goldstein >= 0
 (sign, cooperate, express intent to join), exits = reductions of relations or negative
 alliance moves (suspend, leave, expel).

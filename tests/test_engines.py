@@ -141,3 +141,30 @@ def test_monitored_dyads_go_to_the_bucket_of_their_pair_in_both_directions():
     assert _monitored_bucket("ARM>AZE", 7) == _monitored_bucket("azE|arm", 7)
     assert set(engine_options()) == {"engine", "scheduler"}
     assert isinstance(np.int64(_monitored_bucket("garbage", 7)), np.integer)
+
+
+def test_map_tasks_get_consecutive_files_of_about_equal_bytes(tmp_path: Path):
+    from tension.engines import _split_files
+
+    files = []
+    for i, size in enumerate([10, 10, 10, 10, 40, 10, 10]):
+        f = tmp_path / f"month={i:02d}.parquet"
+        f.write_bytes(b"x" * size)
+        files.append(str(f))
+    parts = _split_files(files, 2)
+    assert [p for part in parts for p in part] == files  # consecutive, nothing lost or repeated
+    assert [len(p) for p in parts] == [4, 3]  # 40 + 60 bytes, not 4 + 3 by count alone
+    many = _split_files(files, 99)
+    assert [p for part in many for p in part] == files and 1 < len(many) <= len(files) and all(many)
+    remote = [f"s3://bucket/events/month={i}.parquet" for i in range(5)]
+    assert sorted(len(p) for p in _split_files(remote, 2)) == [2, 3]  # sizes unknown here: by count
+
+
+def test_a_cluster_the_engine_starts_keeps_one_thread_per_worker_and_default_malloc():
+    pytest.importorskip("distributed")
+    import os
+
+    with get_engine("dask", n_workers=1) as engine:
+        assert engine.describe()["threads"] == 1
+        env = engine.client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert list(env.values()) == [(None, "1")]

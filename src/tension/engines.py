@@ -261,6 +261,22 @@ def _read_part(part: Any, storage_options: Mapping[str, Any]) -> Any:
     return events_from_arrow(pa.concat_tables(tables))
 
 
+def _split_files(files: list[str], n: int) -> list[list[str]]:
+    """``files`` in at most ``n`` runs of consecutive files of about equal bytes (local files; others by count)."""
+    n = max(1, min(n, len(files)))
+    try:
+        sizes = np.array([os.path.getsize(f.removeprefix("file://")) for f in files], dtype=np.float64)
+    except OSError:  # remote (s3://...) or unreadable here: equal counts
+        sizes = np.ones(len(files))
+    ends = np.concatenate([[0.0], np.cumsum(sizes)])  # ends[k]: bytes of files[:k]
+    targets = ends[-1] * np.arange(1, n) / n
+    above = np.searchsorted(ends, targets, side="left")  # first cut with at least the target's bytes
+    below = np.maximum(above - 1, 0)
+    cuts = np.where(np.abs(ends[below] - targets) <= np.abs(ends[above] - targets), below, above)  # the closer cut
+    bounds = np.unique(np.clip(np.concatenate([[0], cuts, [len(files)]]), 0, len(files)))
+    return [files[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
 def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
     """:func:`tension.dyads.bucket_of` per row, computed once per distinct (source, target) code pair."""
     cs, cats_s = _key_codes(s)
@@ -292,8 +308,12 @@ def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, sto
 
 def _dyadic_mask(counts: pd.DataFrame) -> np.ndarray:
     """Rows :func:`tension.dyads.dyadic_rows` keeps, as a mask (its complement goes to the country pass only)."""
+    kept = dyadic_rows(counts).index
     keep = np.zeros(len(counts), dtype=bool)
-    keep[counts.index.get_indexer(dyadic_rows(counts).index)] = True
+    if counts.index.equals(pd.RangeIndex(len(counts))):  # event_counts' own index: labels are positions
+        keep[kept.to_numpy()] = True
+    else:
+        keep[counts.index.get_indexer(kept)] = True
     return keep
 
 
@@ -468,8 +488,16 @@ def _local_cluster(cls: Any, n_workers: int) -> Any:
     """
     import dask
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return cls(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
+    key = "MALLOC_TRIM_THRESHOLD_"
+    default = dask.config.get(f"distributed.nanny.pre-spawn-environ.{key}", None)
+    # a cluster started earlier in this process left Dask's value in os.environ (Nanny sets it there): hide it while spawning
+    inherited = os.environ.pop(key, None) if default is not None and os.environ.get(key) == str(default) else None
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{key}": None}):
+            return cls(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
+    finally:
+        if inherited is not None:
+            os.environ[key] = inherited
 
 
 class DaskEngine(Engine):
@@ -487,7 +515,7 @@ class DaskEngine(Engine):
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, n_workers: int = 2, client: Any = None, n_buckets: int | None = None,
-                 connect_timeout: str = "10s"):
+                 connect_timeout: str = "10s", n_parts: int | None = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - a declared dependency
@@ -509,6 +537,7 @@ class DaskEngine(Engine):
             self._cluster = _local_cluster(LocalCluster, n_workers)
             self.client = Client(self._cluster, direct_to_workers=True)
         self._n_buckets = n_buckets
+        self._n_parts = n_parts
 
     # -- housekeeping -------------------------------------------------------------------
     def close(self) -> None:
@@ -564,8 +593,7 @@ class DaskEngine(Engine):
                 raise UsageError(problem("The event store holds no events.", "at least one committed Parquet file", "0 files",
                                          "Ingest events first: tension ingest FILE."))
             options = dict(getattr(getattr(store, "fs", None), "storage_options", None) or {})
-            n = max(1, min(len(files), 2 * self.threads))  # a few map tasks, each over consecutive month files
-            parts = [list(chunk) for chunk in np.array_split(np.asarray(files, dtype=object), n) if len(chunk)]
+            parts = _split_files([str(f) for f in files], self._n_parts or self.threads)  # one map task per worker thread
         from distributed import as_completed, wait
 
         slots = self._slots()

@@ -44,11 +44,12 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import operator
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
@@ -330,24 +331,20 @@ def _concat_rows(pieces: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 def _country_pass(parts: list[pd.DataFrame], freq: str, config: PanelConfig, regions: Any, start: Any, end: Any, blocs: Any) -> Any:
     """The country-level pass over every long row (run once, on one worker; its result moves to the others)."""
-    with _one_thread():
+    with _one_blas_thread():
         return country_context(_concat_rows(parts), freq, config, regions=regions, start=start, end=end, blocs=blocs)
 
 
-class _one_thread:
-    """Limit BLAS/OpenMP pools to one thread inside a task (a worker process is one core's worth of work)."""
-
-    def __enter__(self) -> None:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - scikit-learn depends on it
-            self._limits = None
-            return
-        self._limits = threadpool_limits(1)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._limits is not None:
-            self._limits.restore_original_limits()
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS/OpenMP pools at one thread inside a task (a worker thread is one core's worth of work; any cluster)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        yield
+        return
+    with threadpool_limits(1):
+        yield
 
 
 _KEYS = ("dyad", "source", "target")
@@ -365,7 +362,7 @@ def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: 
     rows = _concat_rows(pieces)
     if rows.empty and not monitored:
         return None
-    with _one_thread():
+    with _one_blas_thread():
         frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
     if frame.empty:
         return None

@@ -16,6 +16,9 @@ JSON-able dict. Data:
   the weekly directed panel with every feature through the local engine and through the
   Dask engine on a ``LocalCluster`` of 2 worker processes (1 thread each); cluster start
   (and the workers' first import of tension) timed separately, before the local build.
+  Besides wall time it records CPU seconds (the local build's process; the Dask driver and
+  both workers) and the load average before each build: on a shared machine the CPU
+  figures compare the engines' work, the wall ratio what a user waits.
 """
 from __future__ import annotations
 

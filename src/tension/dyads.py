@@ -231,7 +231,7 @@ def _relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any = None, en
     return f"read_parquet([{quoted}], union_by_name = true)"
 
 
-def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = None) -> pd.DataFrame:
+def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = None, threads: int | None = None) -> pd.DataFrame:
     """Group events into long rows ``s, t, p, family, mask, n, g, h`` with one DuckDB query.
 
     ``s``/``t``: source/target side (ISO3, ``@ORG`` or ``""``; categoricals sharing one
@@ -240,11 +240,12 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     ``n`` events, ``g`` Goldstein sum, ``h`` hostile sum (-Goldstein of negative events).
     Every event is counted, dyadic or not (coverage needs all). Rows are not unique per
     key (sum them); order is arbitrary. Dates are filtered to ``start <= date <= end``
-    (inclusive, either may be None).
+    (inclusive, either may be None). ``threads`` caps DuckDB's threads (default: every core;
+    a distributed engine passes 1 per worker thread).
     """
     _check(freq, "directed")
     lookup, fam_of, mask_of = _class_lookup()
-    con = duckdb.connect()
+    con = duckdb.connect(config={} if threads is None else {"threads": int(threads)})
     try:
         rel = _relation(con, source, start, end)
         con.register("class_lookup", lookup)

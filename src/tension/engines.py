@@ -298,7 +298,7 @@ def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, sto
     (codes and a few categories travel, not a string per row).
     """
     events = _read_part(part, storage_options)
-    counts = event_counts(events, freq, start, end)
+    counts = event_counts(events, freq, start, end, threads=1)  # one map task per worker thread
     dyadic = _dyadic_mask(counts)
     rows = counts[dyadic]
     bucket = _pair_buckets(rows["s"], rows["t"], n_buckets) if len(rows) else np.zeros(0, dtype=np.int64)

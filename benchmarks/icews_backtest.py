@@ -8,6 +8,7 @@ Takes several minutes (expanding-window refits on about 100k dyad-months).
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +29,9 @@ def run(report: Path = ROOT / "docs" / "icews_backtest.md", predictions: Path | 
         code = main(["ingest", str(SAMPLE), "--format", "icews-kg", "--store", store])
         if code:
             return code
-        argv = ["backtest", "--store", store, "--experiment", str(ROOT / "experiments" / "icews_monthly.toml"), "--report", str(report)]
+        # a path relative to the checkout, so the report's header is the same on every machine
+        experiment = os.path.relpath(ROOT / "experiments" / "icews_monthly.toml")
+        argv = ["backtest", "--store", store, "--experiment", str(experiment), "--report", str(report)]
         if predictions is not None:
             argv += ["--out", str(predictions)]
         return main(argv)

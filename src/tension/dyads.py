@@ -640,24 +640,12 @@ class DyadArrays:
         return (len(self.labels), self.context.n_periods)
 
     def _weights(self, r: Mapping[str, np.ndarray], channel: Channel) -> np.ndarray:
-        if isinstance(channel, tuple):
-            bits = 0
-            for c in channel:
-                bits |= _BIT[c]
-            return np.where((r["mask"] & bits) > 0, r["n"], 0.0)
-        if channel == "events":
-            return r["n"]
-        if channel == "goldstein":
-            return r["g"]
-        if channel == "hostile":
-            return r["h"]
-        if channel in FAMILIES:
-            return np.where(r["family"] == FAMILIES.index(channel), r["n"], 0.0)
-        if channel.endswith("_intensity") and channel.removesuffix("_intensity") in FAMILIES:
-            return np.where(r["family"] == FAMILIES.index(channel.removesuffix("_intensity")), r["g"], 0.0)
-        if channel in _BIT:
-            return np.where((r["mask"] & _BIT[channel]) > 0, r["n"], 0.0)
-        raise KeyError(f"Unknown channel {channel!r}; known: events, goldstein, hostile, {FAMILIES}, {CHANNELS}")
+        """Row weights of the channels that are neither code sets nor families (see :meth:`series`)."""
+        plain = {"events": "n", "goldstein": "g", "hostile": "h"}
+        if isinstance(channel, str) and channel in plain:
+            return r[plain[channel]]
+        raise KeyError(f"Unknown channel {channel!r}; known: events, goldstein, hostile, {FAMILIES}, "
+                       f"<family>_intensity, {CHANNELS} or a tuple of them")
 
     def series(self, direction: str, channel: Channel) -> np.ndarray:
         """``direction`` in fwd / rev / both / own; events of ``channel`` per dyad and period."""

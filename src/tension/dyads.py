@@ -58,6 +58,7 @@ __all__ = [
     "lookback_periods",
     "channel_codes",
     "dyadic_rows",
+    "dyadic_mask",
     "BASE_COLUMNS",
 ]
 
@@ -509,10 +510,11 @@ def country_context(
     dyadic = (si >= 0) & (ti >= 0) & (si != ti)
     conflict_rows = dyadic & ((mask & _BIT["material_conflict"]) > 0)
     alliance = fam == FAMILIES.index("alliance_move")
-    is_org = np.append(np.char.startswith(np.asarray(cats_s, dtype=str), "@"), False)
-    org_row = alliance | ((mask & _BIT["reduce_relations"]) > 0)  # only these rows can be bloc moves
-    org_row[org_row] = is_org[cs[org_row]] | np.append(np.char.startswith(np.asarray(cats_t, dtype=str), "@"), False)[ct[org_row]]
-    exits = org_row & (((mask & _BIT["reduce_relations"]) > 0) | (alliance & (g < 0)))
+    reduced = (mask & _BIT["reduce_relations"]) > 0
+    org_row = alliance | reduced  # only these rows can be bloc moves; of them, those with an organisation side
+    org_s, org_t = (np.append(np.char.startswith(np.asarray(cats, dtype=str), "@"), False) for cats in (cats_s, cats_t))
+    org_row[org_row] = org_s[cs[org_row]] | org_t[ct[org_row]]
+    exits = org_row & (reduced | (alliance & (g < 0)))
     joins = org_row & alliance & (g >= 0) & ~exits
     arrays: dict[str, np.ndarray] = {
         "volume": per_country(n),
@@ -886,6 +888,11 @@ def dyad_arrays(
 
 def dyadic_rows(counts: pd.DataFrame) -> pd.DataFrame:
     """Long rows between two different countries (the rows buckets are made of)."""
+    return counts[dyadic_mask(counts)]
+
+
+def dyadic_mask(counts: pd.DataFrame) -> np.ndarray:
+    """Which long rows are between two different countries (see :func:`dyadic_rows`)."""
     cs, cats_s = _key_codes(counts["s"])
     ct, cats_t = _key_codes(counts["t"])
     is_s = np.append(_is_country_key(cats_s), False)[cs]
@@ -895,7 +902,7 @@ def dyadic_rows(counts: pd.DataFrame) -> pd.DataFrame:
         keep &= cs != ct
     else:
         keep &= counts["s"].astype(object).to_numpy() != counts["t"].astype(object).to_numpy()
-    return counts[keep]
+    return keep
 
 
 BASE_COLUMNS: tuple[str, ...] = (

@@ -59,7 +59,7 @@ import pandas as pd
 
 from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
 from .config import Experiment, PanelConfig
-from .dyads import _key_codes, _strings, bucket_of, country_context, dyadic_rows, event_counts
+from .dyads import _key_codes, _strings, bucket_of, country_context, dyadic_mask, event_counts
 from .errors import UsageError, problem
 from .features import FEATURES
 from .panel import build_bucket
@@ -299,23 +299,12 @@ def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, sto
     """
     events = _read_part(part, storage_options)
     counts = event_counts(events, freq, start, end, threads=1)  # one map task per worker thread
-    dyadic = _dyadic_mask(counts)
+    dyadic = dyadic_mask(counts)
     rows = counts[dyadic]
     bucket = _pair_buckets(rows["s"], rows["t"], n_buckets) if len(rows) else np.zeros(0, dtype=np.int64)
     out = [rows[bucket == b] for b in range(n_buckets)]
     out.append(counts[~dyadic])
     return out
-
-
-def _dyadic_mask(counts: pd.DataFrame) -> np.ndarray:
-    """Rows :func:`tension.dyads.dyadic_rows` keeps, as a mask (its complement goes to the country pass only)."""
-    kept = dyadic_rows(counts).index
-    keep = np.zeros(len(counts), dtype=bool)
-    if counts.index.equals(pd.RangeIndex(len(counts))):  # event_counts' own index: labels are positions
-        keep[kept.to_numpy()] = True
-    else:
-        keep[counts.index.get_indexer(kept)] = True
-    return keep
 
 
 def _concat_rows(pieces: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -143,3 +143,34 @@ def test_feature_threads_do_not_change_the_panel() -> None:
     one = build_panel(ev, freq="W", threads=1)
     four = build_panel(ev, freq="W", threads=4)
     pd.testing.assert_frame_equal(one, four, check_exact=True)
+
+
+@pytest.mark.parametrize("dyads", ["directed", "undirected"])
+def test_local_build_in_many_buckets_equals_one_bucket(dyads: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local build maps build_bucket over dyad-hash buckets (sized by cells) and merges them: same rows as one bucket."""
+    import tension.panel as panel_module
+
+    ev = _random_world(600, seed=11)
+    cfg = PanelConfig(monitored=("ARM|UKR", "GEO>IRN", "USA|CAN"))  # the last has no events at all
+    monkeypatch.setattr(panel_module, "_BUCKET_CELLS", 10**9)
+    one = build_panel(ev, freq="W", dyads=dyads, config=cfg)
+    monkeypatch.setattr(panel_module, "_BUCKET_CELLS", 40)  # dozens of buckets, some empty, for these few dyads
+    rows = dyadic_rows(event_counts(ev, "W"))
+    assert panel_module._bucket_count(rows, one["period"].nunique()) > 10
+    many = build_panel(ev, freq="W", dyads=dyads, config=cfg, threads=2)
+    assert many["dyad"].is_monotonic_increasing
+    assert {"CAN|USA"} <= set(many["dyad"]) if dyads == "undirected" else {"USA>CAN", "CAN>USA"} <= set(many["dyad"])
+    pd.testing.assert_frame_equal(one, many, check_exact=True)
+    assert many.attrs == one.attrs
+
+
+def test_merge_buckets_orders_by_dyad_and_keeps_dtypes() -> None:
+    from tension.panel import merge_buckets
+
+    ev = _random_world(300, seed=3)
+    whole = build_panel(ev, freq="W")
+    dyads = sorted(whole["dyad"].unique())
+    parts = [whole[whole["dyad"].isin(dyads[i::3])].reset_index(drop=True) for i in (2, 0, 1)]  # interleaved dyads, shuffled
+    merged = merge_buckets(parts, threads=2)
+    pd.testing.assert_frame_equal(merged, whole.reset_index(drop=True), check_exact=True)
+    assert merge_buckets([whole.iloc[:0], whole]) is whole  # empty buckets are dropped, one left: as it is

@@ -50,10 +50,13 @@ __all__ = [
     "DyadArrays",
     "aggregate",
     "event_counts",
+    "count_table",
     "country_context",
     "dyad_arrays",
     "base_frame",
     "bucket_of",
+    "pair_buckets",
+    "monitored_bucket",
     "period_dates",
     "lookback_periods",
     "channel_codes",
@@ -244,8 +247,18 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
     (inclusive, either may be None). ``threads`` caps DuckDB's threads (default: every core;
     a distributed engine passes 1 per worker thread).
     """
+    _, fam_of, mask_of = _class_lookup()
+    return _counts_frame(count_table(source, freq, start, end, threads), fam_of, mask_of)
+
+
+def count_table(source: Any, freq: str = "W", start: Any = None, end: Any = None, threads: int | None = None) -> pa.Table:
+    """The DuckDB aggregation of :func:`event_counts` alone, as Arrow: ``s, t, p, cls, n, g, h``.
+
+    ``cls`` is a small class id (family and code-set bits; see :func:`_class_lookup`). This is
+    the least aggregation the registered features need; the panel benchmark times it alone.
+    """
     _check(freq, "directed")
-    lookup, fam_of, mask_of = _class_lookup()
+    lookup, _, _ = _class_lookup()
     con = duckdb.connect(config={} if threads is None else {"threads": int(threads)})
     try:
         rel = _relation(con, source, start, end)
@@ -258,7 +271,7 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         # group on the two side keys, the integer period and one small class id (close to a bare
         # GROUP BY); the side keys are then dictionary-encoded by Arrow, not per row in Python
-        table = con.sql(f"""
+        return con.sql(f"""
             SELECT {_side_sql('e.source')} AS s, {_side_sql('e.target')} AS t,
                    ({_period_sql(freq, 'e.date')})::INTEGER AS p, coalesce(l.cls, 0)::INTEGER AS cls,
                    count(*)::DOUBLE AS n,
@@ -271,7 +284,6 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
         """).to_arrow_table()
     finally:
         con.close()
-    return _counts_frame(table, fam_of, mask_of)
 
 
 def _side_sql(side: str) -> str:
@@ -480,8 +492,8 @@ def country_context(
     cs, cats_s = _key_codes(counts["s"])
     ct, cats_t = _key_codes(counts["t"])
     cs, ct = cs[inside], ct[inside]
-    present_s = np.unique(cs[cs >= 0])
-    present_t = np.unique(ct[ct >= 0])
+    present_s = np.flatnonzero(np.bincount(cs.astype(np.int64) + 1, minlength=len(cats_s) + 1)[1:])  # codes in use (-1: missing)
+    present_t = np.flatnonzero(np.bincount(ct.astype(np.int64) + 1, minlength=len(cats_t) + 1)[1:])
     keys = set(np.asarray(cats_s, dtype=object)[present_s]) | set(np.asarray(cats_t, dtype=object)[present_t])
     countries = tuple(sorted(k for k in keys if k and not str(k).startswith("@")))
     n_c = len(countries)
@@ -571,6 +583,30 @@ def bucket_of(source: str, target: str, n_buckets: int) -> int:
     """Dyad-hash bucket of a country pair, the same for both directions (stable across runs)."""
     a, b = sorted((source, target))
     return zlib.crc32(f"{a}|{b}".encode()) % max(1, n_buckets)
+
+
+def pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
+    """:func:`bucket_of` of each long row (side-key columns ``s``, ``t``), hashed once per distinct pair."""
+    cs, cats_s = _key_codes(s)
+    ct, cats_t = _key_codes(t)
+    width = len(cats_t) + 1
+    key = (cs.astype(np.int64) + 1) * width + (ct.astype(np.int64) + 1)  # code -1 (missing) -> 0
+    present = np.flatnonzero(np.bincount(key, minlength=(len(cats_s) + 1) * width))
+    names_s = np.append("", np.asarray(cats_s, dtype=object))
+    names_t = np.append("", np.asarray(cats_t, dtype=object))
+    lut = np.zeros((len(cats_s) + 1) * width, dtype=np.int64)
+    lut[present] = [bucket_of(names_s[k // width], names_t[k % width], n_buckets) for k in present.tolist()]
+    return lut[key]
+
+
+def monitored_bucket(item: str, n_buckets: int) -> int:
+    """:func:`bucket_of` of a monitored dyad written ``A>B`` or ``A|B`` (0 when unreadable: the build reports it)."""
+    text = str(item).strip().upper()
+    sep = ">" if ">" in text else "|" if "|" in text else None
+    parts = text.split(sep) if sep else []
+    if len(parts) != 2 or not all(parts):
+        return 0
+    return bucket_of(parts[0], parts[1], n_buckets)
 
 
 def _rolling(cs: np.ndarray, window: int) -> np.ndarray:

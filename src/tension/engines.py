@@ -59,7 +59,9 @@ import pandas as pd
 
 from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
 from .config import Experiment, PanelConfig
-from .dyads import _key_codes, _strings, bucket_of, country_context, dyadic_mask, event_counts
+from .dyads import _strings, country_context, dyadic_mask, event_counts
+from .dyads import monitored_bucket as _monitored_bucket
+from .dyads import pair_buckets as _pair_buckets
 from .errors import UsageError, problem
 from .features import FEATURES
 from .panel import build_bucket
@@ -278,17 +280,6 @@ def _split_files(files: list[str], n: int) -> list[list[str]]:
     return [files[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def _pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
-    """:func:`tension.dyads.bucket_of` per row, computed once per distinct (source, target) code pair."""
-    cs, cats_s = _key_codes(s)
-    ct, cats_t = _key_codes(t)
-    width = len(cats_t) + 1
-    pair, inverse = np.unique(cs.astype(np.int64) * width + ct, return_inverse=True)
-    names_s, names_t = np.asarray(cats_s, dtype=object), np.asarray(cats_t, dtype=object)
-    ids = [bucket_of(names_s[k // width], names_t[k % width], n_buckets) for k in pair.tolist()]
-    return np.asarray(ids, dtype=np.int64)[inverse.reshape(-1)]
-
-
 def _part_counts(part: Any, freq: str, start: Any, end: Any, n_buckets: int, storage_options: Mapping[str, Any]) -> list[pd.DataFrame]:
     """Map step: some month files -> their long rows in ``n_buckets + 1`` pieces.
 
@@ -406,15 +397,6 @@ def _assemble(parts: list[dict[str, Any]], threads: int = 2) -> pd.DataFrame:
     with ThreadPoolExecutor(max_workers=threads) as pool:  # numpy releases the GIL while copying and faulting pages in
         list(pool.map(place, [name for name in columns if name not in _KEYS]))
     return pd.DataFrame({name: out[name] for name in columns}, copy=False)
-
-
-def _monitored_bucket(item: str, n_buckets: int) -> int:
-    text = str(item).strip().upper()
-    sep = ">" if ">" in text else "|" if "|" in text else None
-    parts = text.split(sep) if sep else []
-    if len(parts) != 2 or not all(parts):
-        return 0  # build_bucket raises the helpful message for it
-    return bucket_of(parts[0], parts[1], n_buckets)
 
 
 def _log_worker_run(predictions: pd.DataFrame, warns: list[str], experiment: Experiment, parent_run_id: str, run_name: str,

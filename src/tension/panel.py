@@ -1,10 +1,14 @@
 """The dyad panel: events -> base counts and coverage -> every registered feature.
 
 :func:`build_panel` runs three pure steps (see :mod:`tension.dyads`): one DuckDB
-aggregation, one small country-level pass, and :func:`build_bucket` over one bucket
-holding every dyad. A distributed engine shuffles the long rows into dyad-hash
-buckets (:func:`tension.dyads.bucket_of`) and maps :func:`build_bucket` over them
-with the same country context; concatenating and sorting gives identical rows.
+aggregation, one small country-level pass, and :func:`build_bucket` mapped over
+dyad-hash buckets (:func:`tension.dyads.bucket_of`: both directions of a pair in one
+bucket) on a few threads; :func:`merge_buckets` puts their rows in (dyad, period)
+order. Buckets are sized so that a feature's temporaries stay about a megabyte: they
+are reused from the allocator and stay in cache instead of costing fresh pages for
+every array (2-3x faster at 10M events on a 2-core machine than one bucket of every
+dyad). A distributed engine maps the same :func:`build_bucket` over the same buckets
+on its workers with the same country context, so the rows are identical.
 """
 from __future__ import annotations
 
@@ -20,16 +24,24 @@ from .config import PanelConfig
 from .dyads import (
     CountryContext,
     _check,
+    _key_codes,
+    _strings,
     base_frame,
     country_context,
     dyad_arrays,
     dyadic_rows,
     event_counts,
     lookback_periods,
+    monitored_bucket,
+    pair_buckets,
 )
 from .features import FEATURES, Builder
 
-__all__ = ["build_panel", "build_bucket"]
+__all__ = ["build_panel", "build_bucket", "merge_buckets"]
+
+_BUCKET_CELLS = 160_000
+"""Dyad x period cells per bucket of the local build (float64 temporaries of about 1.3 MB)."""
+_LABELS = ("dyad", "source", "target")
 
 Progress = Callable[[str], None]
 
@@ -135,9 +147,101 @@ def build_panel(
     context = country_context(counts, freq, cfg, regions=regions, start=start, end=end, blocs=blocs)
     step("country pass")
     n_threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-    panel = build_bucket(dyadic_rows(counts), context, dyads, cfg, tuple(features), threads=n_threads)
+    panel = _build_buckets(dyadic_rows(counts), context, dyads, cfg, tuple(features), n_threads)
     step("features")
     panel.attrs["freq"] = freq
     panel.attrs["dyads"] = dyads
     panel.attrs["features"] = [f.__name__ for f in features]
     return panel
+
+
+def _bucket_count(rows: pd.DataFrame, n_periods: int) -> int:
+    """Buckets for the local build: about :data:`_BUCKET_CELLS` (country pair x period) cells each."""
+    if rows.empty:
+        return 1
+    cs, _ = _key_codes(rows["s"])
+    ct, cats_t = _key_codes(rows["t"])
+    pairs = np.count_nonzero(np.bincount((cs.astype(np.int64) + 1) * (len(cats_t) + 1) + (ct.astype(np.int64) + 1)))
+    return int(np.clip(round(pairs * n_periods / _BUCKET_CELLS), 1, 256))
+
+
+def _build_buckets(rows: pd.DataFrame, context: CountryContext, dyads: str, config: PanelConfig,
+                   features: Sequence[Builder], threads: int) -> pd.DataFrame:
+    """:func:`build_bucket` over dyad-hash buckets of ``rows`` on ``threads`` threads, merged in (dyad, period) order."""
+    n = _bucket_count(rows, context.n_periods)
+    if n == 1:
+        return build_bucket(rows, context, dyads, config, features, threads=threads)
+    ids = pair_buckets(rows["s"], rows["t"], n).astype(np.int16)  # small ints: numpy's stable sort is a radix sort
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(n + 1))
+    watch: dict[int, list[str]] = {}
+    for item in config.monitored:
+        watch.setdefault(monitored_bucket(item, n), []).append(item)
+
+    def one(b: int) -> pd.DataFrame | None:
+        take = order[bounds[b] : bounds[b + 1]]
+        if not len(take) and b not in watch:
+            return None
+        return build_bucket(rows.iloc[take], context, dyads, config, features, monitored=tuple(watch.get(b, ())))
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        frames = [f for f in pool.map(one, range(n)) if f is not None]
+    return merge_buckets(frames, threads) if frames else build_bucket(rows.iloc[:0], context, dyads, config, features)
+
+
+def merge_buckets(frames: Sequence[pd.DataFrame], threads: int = 1) -> pd.DataFrame:
+    """Panels of disjoint buckets (each sorted by dyad, period) -> one panel sorted by (dyad, period).
+
+    Every column is gathered once into its final place (no row sort); the label columns are
+    rebuilt from the (few) dyads, never a string per row in Python. Columns keep their order
+    and dtypes.
+    """
+    nonempty = [f for f in frames if len(f)]
+    if len(nonempty) <= 1:
+        return nonempty[0] if nonempty else frames[0]
+    columns = list(nonempty[0].columns)
+    if tuple(columns[: len(_LABELS)]) != _LABELS:
+        raise ValueError(f"Bucket panels must start with the columns {_LABELS}; got {columns[:3]}.")
+    firsts, pairs, offset = [], [], 0
+    for f in nonempty:
+        codes, _ = pd.factorize(f["dyad"], sort=False)
+        first = np.flatnonzero(np.diff(codes, prepend=-1))  # rows are grouped by dyad
+        firsts.append(first + offset)
+        pairs += zip(f["source"].iloc[first].tolist(), f["target"].iloc[first].tolist(), f["dyad"].iloc[first].tolist())
+        offset += len(f)
+    starts = np.concatenate(firsts)
+    lengths = np.diff(np.append(starts, offset))
+    order = np.array(sorted(range(len(pairs)), key=pairs.__getitem__), dtype=np.int64)  # (source, target), as build_bucket
+    out_first = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
+    perm = np.repeat(starts[order] - out_first, lengths[order]) + np.arange(offset)
+    dyad_index = np.repeat(np.arange(len(order)), lengths[order])
+    ordered = [pairs[i] for i in order]
+    labels = pd.DataFrame({name: _strings(np.array([p[k] for p in ordered], dtype=object), dyad_index)
+                           for k, name in ((2, "dyad"), (0, "source"), (1, "target"))})
+    runs: list[tuple[list[str], Any]] = []  # consecutive columns of one numpy dtype share one block
+    for name in columns[len(_LABELS) :]:
+        dtype = nonempty[0][name].dtype
+        kind = dtype if isinstance(dtype, np.dtype) else None
+        if runs and kind is not None and runs[-1][1] == kind:
+            runs[-1][0].append(name)
+        else:
+            runs.append(([name], kind))
+    blocks = [np.empty((len(names), offset), dtype=kind) if kind is not None else None for names, kind in runs]
+    jobs = [(r, i) for r, (names, _) in enumerate(runs) for i in range(len(names))]
+    extension: dict[str, Any] = {}
+
+    def place(job: tuple[int, int]) -> None:
+        r, i = job
+        name = runs[r][0][i]
+        if blocks[r] is None:
+            extension[name] = pd.concat([f[name] for f in nonempty], ignore_index=True).take(perm).array
+        else:
+            np.take(np.concatenate([f[name].to_numpy() for f in nonempty]), perm, out=blocks[r][i])
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(place, jobs))
+    pieces = [labels] + [
+        pd.DataFrame(block.T, columns=names, copy=False) if block is not None else pd.DataFrame({names[0]: extension[names[0]]})
+        for (names, _), block in zip(runs, blocks, strict=True)
+    ]
+    return pd.concat(pieces, axis=1)

@@ -178,14 +178,15 @@ def _floor(files: list[str], dyads: int, periods: int, cells: int, n_features: i
 
     Aggregation: the panel's own DuckDB query alone (:func:`tension.dyads.count_table`, the
     least grouping that keeps what the features read: sides, period, code-set class, sums).
-    Features and output: for each registered feature only the cheapest causal builder there
-    is (a 4-period window sum from one shared cumulative sum, on ``threads`` threads) written
-    into a float32 output block, plus the dyad, source, target and period label columns.
-    No base columns, country pass or dense arrays: the real panel does strictly more.
+    Features and output: for each registered feature and each numeric base column only the
+    cheapest causal builder there is (a 4-period window sum from one shared cumulative sum,
+    on ``threads`` threads) written into one float32 output block, plus the dyad, source,
+    target and period label columns. No country pass, dense arrays from long rows or real
+    features: the real panel does strictly more.
     """
     import pandas as pd
 
-    from tension.dyads import count_table
+    from tension.dyads import BASE_COLUMNS, count_table
 
     t = time.perf_counter()
     count_table(ParquetFiles(files), "W")
@@ -195,7 +196,8 @@ def _floor(files: list[str], dyads: int, periods: int, cells: int, n_features: i
     names = pd.array([f"D{i:05d}" for i in range(dyads)], dtype="str")
     t = time.perf_counter()
     cs = np.cumsum(x, axis=1)
-    block = np.empty((n_features, cells), dtype=np.float32)
+    n_columns = n_features + len(BASE_COLUMNS) - 4  # every column but dyad, source, target, period
+    block = np.empty((n_columns, cells), dtype=np.float32)
 
     def one(i: int) -> None:
         out = cs.copy()
@@ -203,7 +205,7 @@ def _floor(files: list[str], dyads: int, periods: int, cells: int, n_features: i
         np.take(out.reshape(-1), flat, out=block[i])
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(one, range(n_features)))
+        list(pool.map(one, range(n_columns)))
     d_idx = flat // periods
     labels = {k: pd.Series(names).take(d_idx).array for k in ("dyad", "source", "target")}
     labels["period"] = (np.datetime64("2015-01-05", "ns") + (flat % periods) * np.timedelta64(7, "D")).astype("datetime64[ns]")

@@ -146,17 +146,17 @@ def test_feature_threads_do_not_change_the_panel() -> None:
 
 
 @pytest.mark.parametrize("dyads", ["directed", "undirected"])
-def test_local_build_in_many_buckets_equals_one_bucket(dyads: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local build maps build_bucket over dyad-hash buckets (sized by cells) and merges them: same rows as one bucket."""
+def test_bucket_in_many_chunks_equals_one_chunk(dyads: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_bucket cuts a large bucket into chunks of country pairs and merges them: the same rows as one chunk."""
     import tension.panel as panel_module
 
     ev = _random_world(600, seed=11)
     cfg = PanelConfig(monitored=("ARM|UKR", "GEO>IRN", "USA|CAN"))  # the last has no events at all
-    monkeypatch.setattr(panel_module, "_BUCKET_CELLS", 10**9)
+    monkeypatch.setattr(panel_module, "CHUNK_CELLS", 10**9)
     one = build_panel(ev, freq="W", dyads=dyads, config=cfg)
-    monkeypatch.setattr(panel_module, "_BUCKET_CELLS", 40)  # dozens of buckets, some empty, for these few dyads
+    monkeypatch.setattr(panel_module, "CHUNK_CELLS", 40)  # a chunk per pair or so, for these few dyads
     rows = dyadic_rows(event_counts(ev, "W"))
-    assert panel_module._bucket_count(rows, one["period"].nunique()) > 10
+    assert panel_module._chunk_count(rows, one["period"].nunique()) > 10
     many = build_panel(ev, freq="W", dyads=dyads, config=cfg, threads=2)
     assert many["dyad"].is_monotonic_increasing
     assert {"CAN|USA"} <= set(many["dyad"]) if dyads == "undirected" else {"USA>CAN", "CAN>USA"} <= set(many["dyad"])
@@ -164,8 +164,8 @@ def test_local_build_in_many_buckets_equals_one_bucket(dyads: str, monkeypatch: 
     assert many.attrs == one.attrs
 
 
-def test_merge_buckets_orders_by_dyad_and_keeps_dtypes() -> None:
-    from tension.panel import merge_buckets
+def test_merging_chunks_orders_by_dyad_and_keeps_dtypes() -> None:
+    from tension.panel import _merge_chunks as merge_buckets
 
     ev = _random_world(300, seed=3)
     whole = build_panel(ev, freq="W")

@@ -314,8 +314,9 @@ def table_rows(payload: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             rows.append(("panel", f"{r['size']:,}", "failed", r["error"][:60], "-"))
             continue
         rows.append(("bare DuckDB GROUP BY", f"{r['events']:,}", f"{r['bare_seconds']:.2f} s", "", _fmt_mb(r.get("peak_rss_mb_after_bare"))))
+        floor = f"; floor {r['floor_ratio']:.1f}x" if "floor_ratio" in r else ""
         rows.append(("panel + all features (local)", f"{r['events']:,}", f"{r['panel_seconds']:.2f} s",
-                     f"{r['ratio']:.1f}x bare; {r['seconds_per_million_events']:.2f} s per 1M events", _fmt_mb(r.get("peak_rss_mb"))))
+                     f"{r['ratio']:.1f}x bare{floor}; {r['seconds_per_million_events']:.2f} s per 1M events", _fmt_mb(r.get("peak_rss_mb"))))
     for r in res.get("scoring", []):
         if "error" in r:
             rows.append(("scoring", f"{r['size']:,}", "failed", r["error"][:60], "-"))

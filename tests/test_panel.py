@@ -156,7 +156,7 @@ def test_bucket_in_many_chunks_equals_one_chunk(dyads: str, monkeypatch: pytest.
     one = build_panel(ev, freq="W", dyads=dyads, config=cfg)
     monkeypatch.setattr(panel_module, "CHUNK_CELLS", 40)  # a chunk per pair or so, for these few dyads
     rows = dyadic_rows(event_counts(ev, "W"))
-    assert panel_module._chunk_count(rows, one["period"].nunique()) > 10
+    assert panel_module._chunk_count(panel_module._pair_keys(rows)[0], one["period"].nunique()) > 10
     many = build_panel(ev, freq="W", dyads=dyads, config=cfg, threads=2)
     assert many["dyad"].is_monotonic_increasing
     assert {"CAN|USA"} <= set(many["dyad"]) if dyads == "undirected" else {"USA>CAN", "CAN>USA"} <= set(many["dyad"])

@@ -10,7 +10,7 @@ with the same country context; its rows are identical.
 :data:`CHUNK_CELLS` dyad x period cells, computes them (on ``threads`` threads) and
 merges their rows in (dyad, period) order. A feature's temporaries then stay about a
 megabyte: reused by the allocator and in cache, instead of fresh pages for every array
-(at 10M events on this 2-core machine a cold build went from 7.9 s to 5.0 s).
+(figures in docs/panel.md, "Speed").
 """
 from __future__ import annotations
 
@@ -66,10 +66,11 @@ def build_bucket(
     """
     cfg = config or PanelConfig()
     watch = tuple(cfg.monitored if monitored is None else monitored)
-    n = _chunk_count(bucket, context.n_periods)
+    pair, keys = _pair_keys(bucket)
+    n = _chunk_count(pair, context.n_periods)
     if n == 1:
         return _build_chunk(bucket, context, dyads, cfg, features, watch, threads)
-    row_chunk, chunk_of = _pair_chunks(bucket, n)
+    row_chunk, chunk_of = _pair_chunks(pair, keys, n)
     order = np.argsort(row_chunk, kind="stable")  # small ints: a radix sort
     bounds = np.searchsorted(row_chunk[order], np.arange(n + 1))
     mine: dict[int, list[str]] = {}
@@ -197,18 +198,16 @@ def _pair_keys(bucket: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
     return np.minimum(a, b) * len(keys) + np.maximum(a, b), keys
 
 
-def _chunk_count(bucket: pd.DataFrame, n_periods: int) -> int:
-    """Chunks of about :data:`CHUNK_CELLS` cells (unordered country pairs x periods) for ``bucket``."""
-    if bucket.empty:
+def _chunk_count(pair: np.ndarray, n_periods: int) -> int:
+    """Chunks of about :data:`CHUNK_CELLS` cells (unordered country pairs x periods) for rows with pair keys ``pair``."""
+    if not len(pair):
         return 1
-    pair, _ = _pair_keys(bucket)
     pairs = np.count_nonzero(np.bincount(pair))
     return int(np.clip(round(2 * pairs * n_periods / CHUNK_CELLS), 1, 256))  # up to 2 directed dyads a pair
 
 
-def _pair_chunks(bucket: pd.DataFrame, n: int) -> tuple[np.ndarray, Callable[[str], int]]:
+def _pair_chunks(pair: np.ndarray, keys: pd.Index, n: int) -> tuple[np.ndarray, Callable[[str], int]]:
     """Chunk of each row (unordered pairs in key order, cut into ``n`` runs of about equal pairs), and of a monitored dyad."""
-    pair, keys = _pair_keys(bucket)
     present = np.bincount(pair) > 0
     rank = np.cumsum(present) - 1
     lut = (rank * n // max(1, int(present.sum()))).astype(np.int16)

@@ -145,19 +145,19 @@ def test_feature_threads_do_not_change_the_panel() -> None:
     pd.testing.assert_frame_equal(one, four, check_exact=True)
 
 
-@pytest.mark.parametrize("dyads", ["directed", "undirected"])
-def test_bucket_in_many_chunks_equals_one_chunk(dyads: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("dyads", "freq"), [("directed", "W"), ("undirected", "W"), ("directed", "D"), ("undirected", "M")])
+def test_bucket_in_many_chunks_equals_one_chunk(dyads: str, freq: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """build_bucket cuts a large bucket into chunks of country pairs and merges them: the same rows as one chunk."""
     import tension.panel as panel_module
 
     ev = _random_world(600, seed=11)
     cfg = PanelConfig(monitored=("ARM|UKR", "GEO>IRN", "USA|CAN"))  # the last has no events at all
     monkeypatch.setattr(panel_module, "CHUNK_CELLS", 10**9)
-    one = build_panel(ev, freq="W", dyads=dyads, config=cfg)
-    monkeypatch.setattr(panel_module, "CHUNK_CELLS", 40)  # a chunk per pair or so, for these few dyads
-    rows = dyadic_rows(event_counts(ev, "W"))
-    assert panel_module._chunk_count(panel_module._pair_keys(rows)[0], one["period"].nunique()) > 10
-    many = build_panel(ev, freq="W", dyads=dyads, config=cfg, threads=2)
+    one = build_panel(ev, freq=freq, dyads=dyads, config=cfg)
+    monkeypatch.setattr(panel_module, "CHUNK_CELLS", 10)  # about a chunk per pair, for these few dyads
+    rows = dyadic_rows(event_counts(ev, freq))
+    assert panel_module._chunk_count(panel_module._pair_keys(rows)[0], one["period"].nunique()) > 5
+    many = build_panel(ev, freq=freq, dyads=dyads, config=cfg, threads=2)
     assert many["dyad"].is_monotonic_increasing
     assert {"CAN|USA"} <= set(many["dyad"]) if dyads == "undirected" else {"USA>CAN", "CAN>USA"} <= set(many["dyad"])
     pd.testing.assert_frame_equal(one, many, check_exact=True)

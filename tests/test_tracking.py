@@ -99,6 +99,54 @@ def test_ensure_store_creates_schema_once_and_is_idempotent(project: Path, templ
         tracking.ensure_store(f"sqlite:///{project / 'blocker' / 'mlflow.db'}")
 
 
+def _half_made(db: Path, source: Path | None = None) -> None:
+    """A database as a killed first creation (or migration) leaves it: alembic's batch table left behind, no revision."""
+    import sqlite3
+
+    if source is not None:
+        shutil.copyfile(source, db)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE _alembic_tmp_runs (run_uuid VARCHAR(32) NOT NULL, name VARCHAR(250))")
+    con.execute("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)")
+    con.execute("DELETE FROM alembic_version")
+    con.commit()
+    con.close()
+
+
+def test_a_first_creation_killed_half_way_is_moved_aside_and_made_anew(tmp_path: Path) -> None:
+    """A `tension train` killed while MLflow created its tables left a database no later run could open."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path / "mlflow.db"
+    _half_made(db)
+    uri = f"sqlite:///{db}"
+    status = tracking.store_status(uri)  # what `tension doctor` shows first
+    assert not status["schema_current"] and "interrupted" in status["detail"] and "moved aside" in status["fix"]
+    with pytest.warns(UserWarning, match="half-created"):
+        assert tracking.ensure_store(uri) == uri
+    aside = [p.name for p in tmp_path.iterdir() if p.name.startswith("mlflow.db.interrupted-")]
+    assert len(aside) == 1 and not (tmp_path / "mlflow.db.init").exists()
+    assert not tracking._interrupted_migration(db)
+    client = MlflowClient(uri)
+    run = client.create_run(client.create_experiment("x"))
+    assert client.get_run(run.info.run_id).info.status == "RUNNING"
+
+
+def test_an_interrupted_migration_in_a_database_with_runs_is_never_rebuilt(tmp_path: Path, template_db: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(template_db, db)
+    client = MlflowClient(f"sqlite:///{db}")
+    client.create_run(client.create_experiment("work"))
+    _half_made(db)
+    before = tracking._sqlite_tables(db)["runs"]
+    with pytest.raises(TrackingUnavailableError, match=r"migration was interrupted \(leftover tables: _alembic_tmp_runs\)"):
+        tracking.ensure_store(f"sqlite:///{db}")
+    assert tracking._sqlite_tables(db)["runs"] == before == 1  # left as it was, runs and all
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("mlflow.db.")] == ["mlflow.db.lock"]
+
+
 def local_models(project: Path) -> list:
     from mlflow.tracking import MlflowClient
 

@@ -191,6 +191,8 @@ def ensure_store(uri: str | None = None) -> str:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(db) + ".lock", timeout=300):
+                if _needs_new_database(db):
+                    _create_database(db)
                 engine = db_utils.create_sqlalchemy_engine(uri)
                 try:
                     if not db_utils._all_tables_exist(engine):
@@ -212,12 +214,67 @@ def ensure_store(uri: str | None = None) -> str:
             ) from None
         except Exception as exc:  # sqlalchemy errors (no hard dependency on its exception types)
             if type(exc).__module__.startswith("sqlalchemy"):
-                raise TrackingUnavailableError(
-                    problem(f"The MLflow database {db} cannot be opened ({exc}).", fix="Check the file or pass --no-track.")
-                ) from None
+                left = _interrupted_migration(db)
+                fix = ("An MLflow schema migration was interrupted (leftover tables: " + ", ".join(left) + ") in a database "
+                       "that holds runs or models, so it is not rebuilt: restore it from a backup, or drop those tables and "
+                       "run `mlflow db upgrade`. Or pass --no-track.") if left else "Check the file or pass --no-track."
+                raise TrackingUnavailableError(problem(f"The MLflow database {db} cannot be opened ({exc}).", fix=fix)) from None
             raise
     _READY.add(uri)
     return uri
+
+
+def _sqlite_tables(db: Path) -> dict[str, int]:
+    """Tables of a SQLite file and their row counts (read only; stdlib sqlite3, no MLflow)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+    finally:
+        con.close()
+
+
+def _interrupted_migration(db: Path) -> list[str]:
+    """Leftover ``_alembic_tmp_*`` tables: an MLflow migration was killed half way (SQLite commits each DDL)."""
+    try:
+        return sorted(n for n in _sqlite_tables(db) if n.startswith("_alembic_tmp_"))
+    except Exception:  # noqa: BLE001 - not a readable SQLite file: the caller's own error says so
+        return []
+
+
+def _needs_new_database(db: Path) -> bool:
+    """True when ``db`` is absent, empty, or a first creation that was killed half way (no runs, no models).
+
+    A half-created database is moved aside (``<db>.interrupted-<time>``), never deleted.
+    """
+    if not db.exists() or db.stat().st_size == 0:
+        return True
+    if not _interrupted_migration(db):
+        return False
+    tables = _sqlite_tables(db)
+    if any(tables.get(t, 0) for t in ("runs", "registered_models", "model_versions")):
+        return False  # holds work: never rebuilt (ensure_store's error says what to do)
+    aside = db.with_name(f"{db.name}.interrupted-{time.strftime('%Y%m%dT%H%M%S')}")
+    os.replace(db, aside)
+    warnings.warn(f"The MLflow database {db} was left half-created by a killed process (no runs, no models); "
+                  f"moved it to {aside} and created it anew.", stacklevel=3)
+    return True
+
+
+def _create_database(db: Path) -> None:
+    """Create MLflow's tables in ``<db>.init`` and rename it into place: a kill leaves no half-made database."""
+    from mlflow.store.db import utils as db_utils
+
+    tmp = db.with_name(db.name + ".init")
+    tmp.unlink(missing_ok=True)
+    engine = db_utils.create_sqlalchemy_engine(f"sqlite:///{tmp}")
+    try:
+        db_utils._initialize_tables(engine)
+    finally:
+        engine.dispose()
+    os.replace(tmp, db)
 
 
 def store_status(uri: str | None = None) -> dict[str, Any]:
@@ -236,6 +293,12 @@ def store_status(uri: str | None = None) -> dict[str, Any]:
                 "fix": "It is created by the first tracked run (`tension demo`, `tension train`, `tension retrain`)."}
     from mlflow.store.db import utils as db_utils
 
+    left = _interrupted_migration(db)
+    if left:
+        return {"reachable": True, "schema_current": False,
+                "detail": f"an MLflow migration of {db} was interrupted (leftover tables: {', '.join(left)})",
+                "fix": "Run any tracked command once: a database with no runs or models is moved aside and made anew; "
+                       "one with runs is kept as is (restore it from a backup, or drop those tables and run `mlflow db upgrade`)."}
     engine = db_utils.create_sqlalchemy_engine(uri)
     try:
         if not db_utils._all_tables_exist(engine):

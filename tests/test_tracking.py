@@ -140,10 +140,10 @@ def test_an_interrupted_migration_in_a_database_with_runs_is_never_rebuilt(tmp_p
     client = MlflowClient(f"sqlite:///{db}")
     client.create_run(client.create_experiment("work"))
     _half_made(db)
-    before = tracking._sqlite_tables(db)["runs"]
+    before = tracking._sqlite_tables(db, ("runs",))["runs"]
     with pytest.raises(TrackingUnavailableError, match=r"migration was interrupted \(leftover tables: _alembic_tmp_runs\)"):
         tracking.ensure_store(f"sqlite:///{db}")
-    assert tracking._sqlite_tables(db)["runs"] == before == 1  # left as it was, runs and all
+    assert tracking._sqlite_tables(db, ("runs",))["runs"] == before == 1  # left as it was, runs and all
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("mlflow.db.")] == ["mlflow.db.lock"]
 
 

@@ -224,14 +224,14 @@ def ensure_store(uri: str | None = None) -> str:
     return uri
 
 
-def _sqlite_tables(db: Path) -> dict[str, int]:
-    """Tables of a SQLite file and their row counts (read only; stdlib sqlite3, no MLflow)."""
+def _sqlite_tables(db: Path, count: tuple[str, ...] = ()) -> dict[str, int]:
+    """Tables of a SQLite file (read only, stdlib sqlite3), with the row count of those in ``count`` (others: -1)."""
     import sqlite3
 
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
     try:
         names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) if n in count else -1 for n in names}
     finally:
         con.close()
 
@@ -244,6 +244,9 @@ def _interrupted_migration(db: Path) -> list[str]:
         return []
 
 
+_WORK_TABLES = ("runs", "registered_models", "model_versions")
+
+
 def _needs_new_database(db: Path) -> bool:
     """True when ``db`` is absent, empty, or a first creation that was killed half way (no runs, no models).
 
@@ -253,8 +256,7 @@ def _needs_new_database(db: Path) -> bool:
         return True
     if not _interrupted_migration(db):
         return False
-    tables = _sqlite_tables(db)
-    if any(tables.get(t, 0) for t in ("runs", "registered_models", "model_versions")):
+    if any(n > 0 for n in _sqlite_tables(db, _WORK_TABLES).values()):
         return False  # holds work: never rebuilt (ensure_store's error says what to do)
     aside = db.with_name(f"{db.name}.interrupted-{time.strftime('%Y%m%dT%H%M%S')}")
     os.replace(db, aside)

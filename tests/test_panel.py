@@ -165,12 +165,12 @@ def test_bucket_in_many_chunks_equals_one_chunk(dyads: str, freq: str, monkeypat
 
 
 def test_merging_chunks_orders_by_dyad_and_keeps_dtypes() -> None:
-    from tension.panel import _merge_chunks as merge_buckets
+    from tension.panel import _merge_chunks
 
     ev = _random_world(300, seed=3)
     whole = build_panel(ev, freq="W")
     dyads = sorted(whole["dyad"].unique())
     parts = [whole[whole["dyad"].isin(dyads[i::3])].reset_index(drop=True) for i in (2, 0, 1)]  # interleaved dyads, shuffled
-    merged = merge_buckets(parts, threads=2)
+    merged = _merge_chunks(parts, threads=2)
     pd.testing.assert_frame_equal(merged, whole.reset_index(drop=True), check_exact=True)
-    assert merge_buckets([whole.iloc[:0], whole]) is whole  # empty buckets are dropped, one left: as it is
+    assert _merge_chunks([whole.iloc[:0], whole]) is whole  # empty chunks are dropped, one left: as it is

@@ -99,12 +99,10 @@ def test_ensure_store_creates_schema_once_and_is_idempotent(project: Path, templ
         tracking.ensure_store(f"sqlite:///{project / 'blocker' / 'mlflow.db'}")
 
 
-def _half_made(db: Path, source: Path | None = None) -> None:
+def _half_made(db: Path) -> None:
     """A database as a killed first creation (or migration) leaves it: alembic's batch table left behind, no revision."""
     import sqlite3
 
-    if source is not None:
-        shutil.copyfile(source, db)
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE _alembic_tmp_runs (run_uuid VARCHAR(32) NOT NULL, name VARCHAR(250))")
     con.execute("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)")

@@ -55,6 +55,7 @@ __all__ = [
     "dyad_arrays",
     "base_frame",
     "bucket_of",
+    "pair_keys",
     "pair_buckets",
     "monitored_bucket",
     "period_dates",
@@ -585,18 +586,30 @@ def bucket_of(source: str, target: str, n_buckets: int) -> int:
     return zlib.crc32(f"{a}|{b}".encode()) % max(1, n_buckets)
 
 
-def pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
-    """:func:`bucket_of` of each long row (side-key columns ``s``, ``t``), hashed once per distinct pair."""
+def pair_keys(s: pd.Series, t: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Per long row, an integer key of its unordered pair of side keys, and the sorted key list it indexes.
+
+    Key ``k`` is the pair ``(keys[k // len(keys)], keys[k % len(keys)])``, the smaller first;
+    both directions of a pair share it.
+    """
     cs, cats_s = _key_codes(s)
     ct, cats_t = _key_codes(t)
-    width = len(cats_t) + 1
-    key = (cs.astype(np.int64) + 1) * width + (ct.astype(np.int64) + 1)  # code -1 (missing) -> 0
-    present = np.flatnonzero(np.bincount(key, minlength=(len(cats_s) + 1) * width))
-    names_s = np.append("", np.asarray(cats_s, dtype=object))
-    names_t = np.append("", np.asarray(cats_t, dtype=object))
-    lut = np.zeros((len(cats_s) + 1) * width, dtype=np.int64)
-    lut[present] = [bucket_of(names_s[k // width], names_t[k % width], n_buckets) for k in present.tolist()]
-    return lut[key]
+    keys = pd.Index(cats_s, dtype=object).union(pd.Index(cats_t, dtype=object))
+    a = np.append(keys.get_indexer(pd.Index(cats_s, dtype=object)), 0)[cs].astype(np.int64)  # code -1 (missing) -> first key
+    b = np.append(keys.get_indexer(pd.Index(cats_t, dtype=object)), 0)[ct].astype(np.int64)
+    return np.minimum(a, b) * max(1, len(keys)) + np.maximum(a, b), keys
+
+
+def pair_buckets(s: pd.Series, t: pd.Series, n_buckets: int) -> np.ndarray:
+    """:func:`bucket_of` of each long row (side-key columns ``s``, ``t``), hashed once per distinct pair."""
+    pair, keys = pair_keys(s, t)
+    if not len(pair):
+        return np.zeros(0, dtype=np.int64)
+    width = max(1, len(keys))
+    present = np.flatnonzero(np.bincount(pair))
+    lut = np.zeros(int(pair.max()) + 1, dtype=np.int64)
+    lut[present] = [bucket_of(keys[k // width], keys[k % width], n_buckets) for k in present.tolist()]
+    return lut[pair]
 
 
 def monitored_bucket(item: str, n_buckets: int) -> int:

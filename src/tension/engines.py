@@ -50,7 +50,6 @@ import operator
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -59,12 +58,12 @@ import pandas as pd
 
 from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
 from .config import Experiment, PanelConfig
-from .dyads import _strings, country_context, dyadic_mask, event_counts
+from .dyads import country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket
 from .dyads import pair_buckets as _pair_buckets
 from .errors import UsageError, problem
 from .features import FEATURES
-from .panel import build_bucket
+from .panel import build_bucket, merge_packed, pack_rows
 from .panel import build_panel as _local_build_panel
 from .scoring import score as _local_score
 from .store import Store
@@ -327,76 +326,20 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
-_KEYS = ("dyad", "source", "target")
-
-
 def _bucket_panel(pieces: list[pd.DataFrame], context: Any, dyads: str, config: PanelConfig, features: Sequence[Any],
                   monitored: tuple[str, ...]) -> dict[str, Any] | None:
     """Reduce step: one dyad-hash bucket (all history of its dyads) -> its panel rows, packed for the trip.
 
-    Returns ``columns`` (column order), ``pairs`` ((source, target) per dyad, in the bucket's
-    row order), ``lengths`` (rows per dyad) and ``data`` (every other column as one numpy
-    array): rows are sorted by (dyad, period) already, so the driver merges buckets by
-    dyad without a sort, and no string per row travels.
+    :func:`tension.panel.pack_rows`: rows are sorted by (dyad, period) already, so the driver
+    merges buckets by dyad without a sort (:func:`tension.panel.merge_packed`), and no string
+    per row travels.
     """
     rows = _concat_rows(pieces)
     if rows.empty and not monitored:
         return None
     with _one_blas_thread():
         frame = build_bucket(rows, context, dyads, config, features, monitored=monitored)
-    if frame.empty:
-        return None
-    codes, labels = pd.factorize(frame["dyad"], sort=False)
-    starts = np.flatnonzero(np.diff(codes, prepend=-1))
-    if len(starts) != len(labels):  # never: build_bucket sorts by dyad
-        raise AssertionError("bucket rows are not grouped by dyad")
-    src, tgt = frame["source"].iloc[starts].tolist(), frame["target"].iloc[starts].tolist()
-    data = {c: frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c] for c in frame.columns if c not in _KEYS}
-    return {"columns": list(frame.columns), "pairs": list(zip(src, tgt, strict=True)), "labels": list(labels),
-            "lengths": np.diff(np.append(starts, len(frame))), "data": data}
-
-
-def _assemble(parts: list[dict[str, Any]], threads: int = 2) -> pd.DataFrame:
-    """Bucket results -> one panel in the local engine's order: dyads by (source, target), then period.
-
-    Each bucket is sorted already; the buckets' dyads are interleaved by one sort of the
-    (few) dyads and every column is written once into its final place.
-    """
-    columns = parts[0]["columns"]
-    pairs = [pair for part in parts for pair in part["pairs"]]
-    order = sorted(range(len(pairs)), key=pairs.__getitem__)  # build_bucket sorts dyads by (source, target) too
-    lengths = np.concatenate([part["lengths"] for part in parts])
-    offsets = np.empty(len(pairs), dtype=np.int64)
-    offsets[order] = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])  # first output row of each dyad
-    total = int(lengths.sum())
-    dest, first = [], 0
-    for part in parts:
-        k = len(part["pairs"])
-        local = np.concatenate([[0], np.cumsum(part["lengths"])[:-1]])
-        dest.append(np.repeat(offsets[first : first + k] - local, part["lengths"]) + np.arange(int(part["lengths"].sum())))
-        first += k
-    out: dict[str, Any] = {}
-    dyad_index = np.repeat(np.arange(len(pairs))[order], lengths[order])
-    labels = np.array([label for part in parts for label in part["labels"]], dtype=object)
-    out["dyad"] = _strings(labels, dyad_index)
-    out["source"] = _strings(np.array([s for s, _ in pairs], dtype=object), dyad_index)
-    out["target"] = _strings(np.array([t for _, t in pairs], dtype=object), dyad_index)
-
-    def place(name: str) -> None:
-        values = [part["data"][name] for part in parts]
-        if all(isinstance(v, np.ndarray) for v in values):
-            column = np.empty(total, dtype=values[0].dtype)
-            for where, v in zip(dest, values, strict=True):
-                column[where] = v
-            out[name] = column
-        else:  # an extension dtype: pandas does the placing
-            inverse = np.empty(total, dtype=np.int64)
-            inverse[np.concatenate(dest)] = np.arange(total)
-            out[name] = pd.concat([pd.Series(v) for v in values], ignore_index=True).take(inverse).array
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:  # numpy releases the GIL while copying and faulting pages in
-        list(pool.map(place, [name for name in columns if name not in _KEYS]))
-    return pd.DataFrame({name: out[name] for name in columns}, copy=False)
+    return pack_rows(frame) if len(frame) else None
 
 
 def _log_worker_run(predictions: pd.DataFrame, warns: list[str], experiment: Experiment, parent_run_id: str, run_name: str,
@@ -589,7 +532,7 @@ class DaskEngine(Engine):
                 frames.append(result)
         step("features")  # computing and gathering overlap (as_completed)
         if frames:
-            panel = _assemble(frames, threads=min(4, os.cpu_count() or 1))
+            panel = merge_packed(frames, threads=min(4, os.cpu_count() or 1))
         else:  # no dyad rows at all: the (empty) local result, with its columns
             panel = build_bucket(client.gather(empty, direct=True), client.gather(context, direct=True), dyads, cfg, features)
         panel.attrs["freq"] = freq

@@ -26,7 +26,7 @@ from .config import PanelConfig
 from .dyads import (
     CountryContext,
     _check,
-    _key_codes,
+    _parse_monitored,
     _strings,
     base_frame,
     country_context,
@@ -34,10 +34,11 @@ from .dyads import (
     dyadic_rows,
     event_counts,
     lookback_periods,
+    pair_keys,
 )
 from .features import FEATURES, Builder
 
-__all__ = ["build_panel", "build_bucket", "CHUNK_CELLS"]
+__all__ = ["build_panel", "build_bucket", "pack_rows", "merge_packed", "CHUNK_CELLS"]
 
 CHUNK_CELLS = 160_000
 """Country pair x period cells per chunk of :func:`build_bucket` (float64 temporaries of about 1.3 MB)."""
@@ -66,11 +67,12 @@ def build_bucket(
     """
     cfg = config or PanelConfig()
     watch = tuple(cfg.monitored if monitored is None else monitored)
-    pair, keys = _pair_keys(bucket)
-    n = _chunk_count(pair, context.n_periods)
+    pair, keys = pair_keys(bucket["s"], bucket["t"])
+    present = np.bincount(pair) > 0
+    n = _chunk_count(present, context.n_periods)
     if n == 1:
         return _build_chunk(bucket, context, dyads, cfg, features, watch, threads)
-    row_chunk, chunk_of = _pair_chunks(pair, keys, n)
+    row_chunk, chunk_of = _pair_chunks(pair, keys, present, n)
     order = np.argsort(row_chunk, kind="stable")  # small ints: a radix sort
     bounds = np.searchsorted(row_chunk[order], np.arange(n + 1))
     mine: dict[int, list[str]] = {}
@@ -188,96 +190,88 @@ def build_panel(
     return panel
 
 
-def _pair_keys(bucket: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
-    """Per row, an integer key of its unordered country pair, and the key list (index) it refers to."""
-    cs, cats_s = _key_codes(bucket["s"])
-    ct, cats_t = _key_codes(bucket["t"])
-    keys = pd.Index(cats_s, dtype=object).union(pd.Index(cats_t, dtype=object))
-    a = keys.get_indexer(pd.Index(cats_s, dtype=object))[cs].astype(np.int64)
-    b = keys.get_indexer(pd.Index(cats_t, dtype=object))[ct].astype(np.int64)
-    return np.minimum(a, b) * len(keys) + np.maximum(a, b), keys
-
-
-def _chunk_count(pair: np.ndarray, n_periods: int) -> int:
-    """Chunks of about :data:`CHUNK_CELLS` cells (unordered country pairs x periods) for rows with pair keys ``pair``."""
-    if not len(pair):
-        return 1
-    pairs = np.count_nonzero(np.bincount(pair))
+def _chunk_count(present: np.ndarray, n_periods: int) -> int:
+    """Chunks of about :data:`CHUNK_CELLS` cells (unordered country pairs x periods); ``present[k]``: pair key k has rows."""
+    pairs = int(np.count_nonzero(present))
     return int(np.clip(round(2 * pairs * n_periods / CHUNK_CELLS), 1, 256))  # up to 2 directed dyads a pair
 
 
-def _pair_chunks(pair: np.ndarray, keys: pd.Index, n: int) -> tuple[np.ndarray, Callable[[str], int]]:
+def _pair_chunks(pair: np.ndarray, keys: pd.Index, present: np.ndarray, n: int) -> tuple[np.ndarray, Callable[[str], int]]:
     """Chunk of each row (unordered pairs in key order, cut into ``n`` runs of about equal pairs), and of a monitored dyad."""
-    present = np.bincount(pair) > 0
     rank = np.cumsum(present) - 1
     lut = (rank * n // max(1, int(present.sum()))).astype(np.int16)
 
     def chunk_of(item: str) -> int:
-        text = str(item).strip().upper()
-        sep = ">" if ">" in text else "|" if "|" in text else None
-        parts = text.split(sep) if sep else []
-        where = keys.get_indexer(pd.Index(parts, dtype=object)) if len(parts) == 2 else np.array([-1])
-        if (where < 0).any():
-            return 0  # no rows for it (or unreadable: the build reports it): any one chunk
-        key = int(where.min()) * len(keys) + int(where.max())
-        return int(lut[key]) if key < len(present) and present[key] else 0
+        (a, b), = _parse_monitored([item], "undirected")  # raises the helpful message for an unreadable item
+        where = keys.get_indexer(pd.Index([a, b], dtype=object))
+        key = int(where[0]) * len(keys) + int(where[1])
+        return int(lut[key]) if (where >= 0).all() and key < len(present) and present[key] else 0  # no rows: any one chunk
 
     return lut[pair], chunk_of
 
 
 def _merge_chunks(frames: Sequence[pd.DataFrame], threads: int = 1) -> pd.DataFrame:
-    """Panels of disjoint chunks (each sorted by dyad, period) -> one panel sorted by (dyad, period).
-
-    Every column is gathered once into its final place (no row sort); the label columns are
-    rebuilt from the (few) dyads, never a string per row in Python. Columns keep their order
-    and dtypes.
-    """
+    """Panels of disjoint chunks (each sorted by dyad, period) -> one panel sorted by (dyad, period)."""
     nonempty = [f for f in frames if len(f)]
     if len(nonempty) <= 1:
         return nonempty[0] if nonempty else frames[0]
-    columns = list(nonempty[0].columns)
+    return merge_packed([pack_rows(f) for f in nonempty], threads)
+
+
+def pack_rows(frame: pd.DataFrame) -> dict[str, Any]:
+    """Panel rows of one chunk or bucket (sorted by dyad, period) as plain parts, no string per row.
+
+    ``columns`` (column order), ``pairs`` ((source, target, dyad) per dyad, in row order),
+    ``lengths`` (rows per dyad) and ``data`` (every other column: numpy, or pandas for an
+    extension dtype). A distributed engine sends these from its workers.
+    """
+    columns = list(frame.columns)
     if tuple(columns[: len(_LABELS)]) != _LABELS:
-        raise ValueError(f"Chunk panels must start with the columns {_LABELS}; got {columns[:3]}.")
-    firsts, pairs, offset = [], [], 0
-    for f in nonempty:
-        codes, _ = pd.factorize(f["dyad"], sort=False)
-        first = np.flatnonzero(np.diff(codes, prepend=-1))  # rows are grouped by dyad
-        firsts.append(first + offset)
-        pairs += zip(f["source"].iloc[first].tolist(), f["target"].iloc[first].tolist(), f["dyad"].iloc[first].tolist())
-        offset += len(f)
-    starts = np.concatenate(firsts)
-    lengths = np.diff(np.append(starts, offset))
-    order = np.array(sorted(range(len(pairs)), key=pairs.__getitem__), dtype=np.int64)  # (source, target), as build_bucket
-    out_first = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
-    perm = np.repeat(starts[order] - out_first, lengths[order]) + np.arange(offset)
+        raise ValueError(f"Panel rows must start with the columns {_LABELS}; got {columns[:3]}.")
+    codes, labels = pd.factorize(frame["dyad"], sort=False)
+    first = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(first) != len(labels):  # never: build_bucket sorts by dyad
+        raise AssertionError("panel rows are not grouped by dyad")
+    pairs = list(zip(frame["source"].iloc[first].tolist(), frame["target"].iloc[first].tolist(), frame["dyad"].iloc[first].tolist(), strict=True))
+    data = {c: frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c] for c in columns[len(_LABELS) :]}
+    return {"columns": columns, "pairs": pairs, "lengths": np.diff(np.append(first, len(frame))), "data": data}
+
+
+def merge_packed(parts: Sequence[Mapping[str, Any]], threads: int = 1) -> pd.DataFrame:
+    """:func:`pack_rows` of disjoint dyad sets -> one panel sorted by (dyad, period), as build_bucket sorts.
+
+    The (few) dyads are sorted once and every column is gathered once into its final place
+    (no row sort); label columns are rebuilt from the dyads (one Arrow take each). Columns
+    keep their order and dtypes.
+    """
+    columns = list(parts[0]["columns"])
+    pairs = [pair for part in parts for pair in part["pairs"]]
+    lengths = np.concatenate([part["lengths"] for part in parts])
+    total = int(lengths.sum())
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # first row of each dyad, parts one after another
+    order = np.array(sorted(range(len(pairs)), key=pairs.__getitem__), dtype=np.int64)  # (source, target)
+    out_first = np.empty(len(pairs), dtype=np.int64)
+    out_first[order] = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])  # first output row of each dyad
+    dest = np.repeat(out_first - starts, lengths) + np.arange(total)  # output row of each row, parts one after another
+    bounds = np.cumsum([0] + [int(part["lengths"].sum()) for part in parts])
     dyad_index = np.repeat(np.arange(len(order)), lengths[order])
     ordered = [pairs[i] for i in order]
-    labels = pd.DataFrame({name: _strings(np.array([p[k] for p in ordered], dtype=object), dyad_index)
-                           for k, name in ((2, "dyad"), (0, "source"), (1, "target"))})
-    runs: list[tuple[list[str], Any]] = []  # consecutive columns of one numpy dtype share one block
-    for name in columns[len(_LABELS) :]:
-        dtype = nonempty[0][name].dtype
-        kind = dtype if isinstance(dtype, np.dtype) else None
-        if runs and kind is not None and runs[-1][1] == kind:
-            runs[-1][0].append(name)
-        else:
-            runs.append(([name], kind))
-    blocks = [np.empty((len(names), offset), dtype=kind) if kind is not None else None for names, kind in runs]
-    jobs = [(r, i) for r, (names, _) in enumerate(runs) for i in range(len(names))]
-    extension: dict[str, Any] = {}
+    labels = {name: _strings(np.array([p[k] for p in ordered], dtype=object), dyad_index)
+              for k, name in ((2, "dyad"), (0, "source"), (1, "target"))}
+    out: dict[str, Any] = {}
 
-    def place(job: tuple[int, int]) -> None:
-        r, i = job
-        name = runs[r][0][i]
-        if blocks[r] is None:
-            extension[name] = pd.concat([f[name] for f in nonempty], ignore_index=True).take(perm).array
-        else:
-            np.take(np.concatenate([f[name].to_numpy() for f in nonempty]), perm, out=blocks[r][i])
+    def place(name: str) -> None:
+        values = [part["data"][name] for part in parts]
+        if all(isinstance(v, np.ndarray) for v in values):
+            column = np.empty(total, dtype=values[0].dtype)  # one array per column (reused memory, not one fresh block)
+            for i, v in enumerate(values):
+                column[dest[bounds[i] : bounds[i + 1]]] = v  # runs of consecutive rows: measured faster than a gather
+            out[name] = column
+        else:  # an extension dtype: pandas does the gathering
+            perm = np.empty(total, dtype=np.int64)
+            perm[dest] = np.arange(total)
+            out[name] = pd.concat([pd.Series(v) for v in values], ignore_index=True).take(perm).array
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(place, jobs))
-    pieces = [labels] + [
-        pd.DataFrame(block.T, columns=names, copy=False) if block is not None else pd.DataFrame({names[0]: extension[names[0]]})
-        for (names, _), block in zip(runs, blocks, strict=True)
-    ]
-    return pd.concat(pieces, axis=1)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # numpy releases the GIL while copying
+        list(pool.map(place, columns[len(_LABELS) :]))
+    return pd.DataFrame({**{name: labels[name] for name in _LABELS}, **{name: out[name] for name in columns[len(_LABELS) :]}}, copy=False)

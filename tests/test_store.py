@@ -189,3 +189,105 @@ def test_batch_ids_that_are_not_safe_file_name_parts_are_refused(tmp_path: Path,
     with pytest.raises(UsageError, match="batch id cannot be used"):
         store.append(_events(["a"], ["2014-01-01"]), batch_id=bad)
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+# --------------------------------------------------------------------------- orphans go to the trash
+
+
+def test_compact_moves_only_the_stores_own_orphans_to_a_dated_trash(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    root = tmp_path / "store"
+    store = Store(root)
+    store.append(_events(["a"], ["2014-01-01"]))
+    with pytest.raises(RuntimeError):
+        with store.batch() as tx:
+            tx.append(_events(["b"], ["2014-01-02"]))
+            tx._flush("2014-01")
+            raise RuntimeError("killed before the commit")
+    orphan = next(p for p in (root / "data").rglob("*.parquet") if str(p.relative_to(root)) not in
+                  {f["path"] for f in store.manifest["files"]})
+    # not the store's naming scheme, or not in its partition folders: never touched
+    foreign = [root / "data" / "notes.txt", root / "data" / "month=2014-01" / "by-hand.parquet",
+               root / "data" / "other" / "x-0123456789ab.parquet", root / "mine.parquet"]
+    for path in foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"someone's file")
+    out = store.compact()
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert out["orphans_removed"] == 1 and out["trash"].endswith(f"trash/{today}")
+    trashed = root / "trash" / today / orphan.relative_to(root)
+    assert trashed.is_file() and not orphan.exists()
+    assert all(p.read_bytes() == b"someone's file" for p in foreign)
+    assert store.read()["event_id"].tolist() == ["a"] and _identity(store)
+    # kept for the retention period, then deleted by a later compact; --empty-trash deletes it at once
+    assert store.compact()["trash_files_deleted"] == 0 and trashed.is_file()
+    assert store.compact(empty_trash=True)["trash_files_deleted"] == 1 and not trashed.exists()
+    assert all(p.read_bytes() == b"someone's file" for p in foreign)
+
+
+def test_trash_older_than_the_retention_period_is_deleted_and_nothing_else(tmp_path: Path) -> None:
+    from tension.store import TRASH_RETENTION_DAYS
+
+    root = tmp_path / "store"
+    store = Store(root)
+    store.append(_events(["a"], ["2014-01-01"]))
+    old = root / "trash" / "2000-01-01"
+    expired = old / "data" / "month=2014-01" / "20000101T000000Z-abcdef-0123456789ab.parquet"
+    kept_by_hand = old / "README.txt"
+    recent = root / "trash" / "2999-01-01" / "quarantine" / "b-0123456789ab.parquet"
+    for path in (expired, kept_by_hand, recent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    out = store.compact()
+    assert out["trash_files_deleted"] == 1 and out["trash_retention_days"] == TRASH_RETENTION_DAYS == 30
+    assert not expired.exists() and kept_by_hand.exists() and recent.exists()
+
+
+def test_stores_written_before_the_marker_are_recognised_and_gain_it_at_the_next_commit(tmp_path: Path) -> None:
+    from tension.store import STORE_MARKER
+
+    root = tmp_path / "store"
+    store = Store(root)
+    store.append(_events(["a"], ["2014-01-01"]))
+    for path in (root / "_manifests").glob("manifest-*.json"):  # as the previous version wrote them
+        data = json.loads(path.read_text())
+        del data["store"]
+        path.write_text(json.dumps(data))
+    assert store.identify()["kind"] == "store"
+    assert store.compact()["files_after"] == 1
+    store.append(_events(["b"], ["2014-01-02"]))
+    assert store.manifest["store"] == STORE_MARKER and store.read()["event_id"].tolist() == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- dates pandas cannot hold
+
+
+def test_a_year_1000_row_from_an_older_version_is_left_out_of_reads_with_a_count(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from tension.schema import EVENT_SCHEMA, events_to_arrow
+    from tension.store import OutOfRangeDatesWarning
+
+    store = Store(tmp_path / "store")
+    good = store.append(_events(["a", "b"], ["2014-01-01", "2014-01-02"]))
+    # an older version stored this: the row reaches the store as Arrow, where year 1000 is a valid date32
+    old = events_to_arrow(_events(["x", "y"], ["2014-01-03", "2014-01-04"]))
+    dates = pa.array([pd.Timestamp("2014-01-03").date(), __import__("datetime").date(1000, 1, 1)], pa.date32())
+    old = old.set_column(EVENT_SCHEMA.get_field_index("date"), "date", dates)
+    bad = store.append(old)
+    assert bad.stored == 2
+    with pytest.warns(OutOfRangeDatesWarning, match="1 stored event"):
+        frame = store.read()
+    assert frame["event_id"].tolist() == ["a", "b", "x"]
+    with pytest.warns(OutOfRangeDatesWarning):
+        assert store.read(columns=["event_id"])["event_id"].tolist() == ["a", "b", "x"]
+    summary = store.summary()
+    assert summary["out_of_range_events"] == 1 and summary["events"] == 4 and _identity(store)
+    store.retract(bad.batch_id)  # the remedy the warning names
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfRangeDatesWarning)
+        assert store.read()["event_id"].tolist() == ["a", "b"]
+    assert store.summary()["out_of_range_events"] == 0 and good.stored == 2

@@ -12,7 +12,22 @@ atomic): data files get unique names and stay invisible until a new numbered man
 naming them is written, last. On a local disk the manifest is written to a temporary name
 and moved into place with ``os.replace``; elsewhere a new object is written whole and
 readers skip any manifest that does not parse or lacks ``"complete": true``. An interrupted
-write leaves orphan files that no manifest names; ``compact`` deletes them.
+write leaves orphan files that no manifest names; ``compact`` moves them to
+``trash/<YYYY-MM-DD>/`` inside the store, where they stay for :data:`TRASH_RETENTION_DAYS`
+days (or until ``compact(empty_trash=True)``).
+
+A folder proves it is a store by a complete manifest carrying :data:`STORE_MARKER` and a
+schema version. Manifests written before the marker existed (``complete``,
+``schema_version``, ``batches`` and ``files``, nothing else claiming the folder) are
+recognised by that shape and gain the marker at the next commit. ``retract`` and
+``compact`` refuse any folder that is not a proven store (:meth:`Store.require_store`),
+and an orphan is only a file of the store's own naming scheme inside its own partition
+folders (``data/month=YYYY-MM/<batch>-<12 hex>.parquet``, ``quarantine/<batch>-<12 hex>.parquet``).
+
+Rows dated outside what the valid range and pandas can hold (before
+:data:`tension.schema.EARLIEST_EVENT_DATE`, or after 2262-04-11), which older versions could
+store, are left out of :meth:`Store.read` with an :class:`OutOfRangeDatesWarning` giving
+their count; :meth:`Store.summary` counts them and ``retract`` removes them with their batch.
 
 Every batch record keeps its counts (read, stored, duplicates, quarantined), so the
 identity ``read == stored + duplicates + quarantined`` can be checked at any time, also
@@ -30,6 +45,7 @@ import os
 import posixpath
 import re
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,9 +62,36 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import UsageError, problem
-from .schema import EVENT_COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, empty_events, events_from_arrow, events_to_arrow
+from .schema import (
+    EARLIEST_EVENT_DATE,
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    SCHEMA_VERSION,
+    empty_events,
+    events_from_arrow,
+    events_to_arrow,
+)
 
-__all__ = ["Store", "AppendResult", "QUARANTINE_SCHEMA", "new_batch_id"]
+__all__ = [
+    "Store",
+    "AppendResult",
+    "QUARANTINE_SCHEMA",
+    "STORE_MARKER",
+    "TRASH_RETENTION_DAYS",
+    "OutOfRangeDatesWarning",
+    "new_batch_id",
+]
+
+STORE_MARKER = "tension-event-store"
+"""The value of ``"store"`` in every manifest: what makes a folder a tension event store."""
+TRASH_RETENTION_DAYS = 30
+"""Days orphan files stay in ``trash/`` before ``compact`` deletes them."""
+LAST_READABLE_DATE = date(2262, 4, 11)
+"""The last day pandas' nanosecond timestamps can hold."""
+
+
+class OutOfRangeDatesWarning(UserWarning):
+    """Stored rows were left out of a read because their date is outside the valid range."""
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -74,6 +117,32 @@ _DIGEST_MOD = 1 << 64
 
 
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_OWN_FILE = re.compile(
+    r"^(?:data/month=\d{4}-\d{2}|quarantine)/[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}-[0-9a-f]{12}\.parquet$"
+)
+"""Data and quarantine files as the store names them (relative to the store root)."""
+_OWN_TMP_MANIFEST = re.compile(r"^_manifests/manifest-\d{8}\.json\.tmp-[0-9a-f]{32}$")
+_TRASH_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _is_store_manifest(data: Any) -> bool:
+    """A complete manifest of this store kind (those written before the marker: by their shape)."""
+    if not isinstance(data, dict) or data.get("complete") is not True:
+        return False
+    return (
+        data.get("store", STORE_MARKER) == STORE_MARKER
+        and "schema_version" in data
+        and isinstance(data.get("batches"), list)
+        and isinstance(data.get("files"), list)
+    )
+
+
+def _read_json(fs: Any, path: str) -> Any:
+    try:
+        with fs.open(path, "rb") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _check_batch_id(batch_id: str | None) -> str:
@@ -414,11 +483,20 @@ class Store:
         return posixpath.join(self.root, *parts)
 
     # -- manifest -----------------------------------------------------------------------
+    def _rel(self, path: str) -> str:
+        """``path`` (as fsspec lists it) relative to the store root."""
+        path = str(path)
+        return posixpath.relpath(path, self.root) if self.root != "/" else path.lstrip("/")
+
     def _manifest_paths(self) -> list[tuple[int, str]]:
         try:
             names = self.fs.ls(self._p(_MANIFEST_DIR), detail=False)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
+        except PermissionError as exc:
+            raise UsageError(problem(f"The event store at {self.location} cannot be read ({exc.strerror or exc}).",
+                                     "a readable store folder", self.location,
+                                     "Fix its permissions, or point --store / $TENSION_STORE at another store.")) from None
         out = []
         for name in names:
             m = _MANIFEST_RE.search(str(name))
@@ -434,7 +512,7 @@ class Store:
                     data = json.loads(fh.read().decode("utf-8"))
             except (OSError, ValueError):
                 continue
-            if isinstance(data, dict) and data.get("complete") is True:
+            if _is_store_manifest(data):
                 if data.get("schema_version") != SCHEMA_VERSION:
                     raise UsageError(
                         problem(
@@ -470,6 +548,7 @@ class Store:
         version = int(self._load_manifest()["version"]) + 1
         manifest = {k: v for k, v in manifest.items() if k not in ("version", "digest")}
         manifest.update(
+            store=STORE_MARKER,
             schema_version=SCHEMA_VERSION,
             version=version,
             committed_at=datetime.now(timezone.utc).isoformat(),
@@ -499,11 +578,113 @@ class Store:
         if not self.is_local:  # object storage: one writer at a time is the caller's job
             yield
             return
-        from filelock import FileLock
+        from filelock import FileLock, Timeout
 
-        self.fs.makedirs(self.root, exist_ok=True)
-        with FileLock(self._p("_lock")):
+        lock = FileLock(self._p("_lock"))
+        try:
+            self.fs.makedirs(self.root, exist_ok=True)
+            # FileLock retries forever on a path it cannot create (e.g. under /proc): probe first
+            os.close(os.open(self._p("_lock"), os.O_WRONLY | os.O_CREAT, 0o644))
+            lock.acquire()
+        except Timeout:
+            raise
+        except OSError as exc:
+            raise UsageError(
+                problem(
+                    f"The event store at {self.location} cannot be written ({exc.strerror or type(exc).__name__}).",
+                    "a folder you can create and write to",
+                    self.location,
+                    "Point --store (or $TENSION_STORE) at a writable folder, e.g. ./data/store.",
+                )
+            ) from None
+        try:
             yield
+        finally:
+            lock.release()
+
+    # -- identity -----------------------------------------------------------------------
+    def identify(self) -> dict[str, Any]:
+        """What the location holds: ``{"kind": ..., "detail": ..., "stores": [...]}``; changes nothing.
+
+        ``kind`` is ``store`` (a complete manifest with :data:`STORE_MARKER`), ``missing``,
+        ``empty``, ``not_a_folder``, ``damaged`` (manifest files, none complete) or
+        ``not_a_store`` (a folder with other contents; ``detail`` names them and ``stores``
+        lists event stores found up to three levels below, relative to the location).
+        """
+        try:
+            if not self.fs.exists(self.root):
+                return {"kind": "missing", "detail": f"{self.location} does not exist"}
+            if not self.fs.isdir(self.root):
+                return {"kind": "not_a_folder", "detail": f"{self.location} is a file, not a folder"}
+            manifests = self._manifest_paths()
+            for _, path in reversed(manifests):
+                if _is_store_manifest(_read_json(self.fs, path)):
+                    return {"kind": "store", "detail": f"{self.location} is a tension event store"}
+            if manifests:
+                return {"kind": "damaged", "detail": f"{self.location}/{_MANIFEST_DIR} holds {len(manifests)} manifest "
+                        "file(s), none of them complete"}
+            entries = sorted(self.fs.ls(self.root, detail=True), key=lambda e: str(e["name"]))
+        except PermissionError as exc:
+            return {"kind": "not_a_store", "detail": f"{self.location} cannot be read ({exc.strerror or exc})"}
+        except OSError as exc:
+            return {"kind": "not_a_store", "detail": f"{self.location} cannot be listed ({exc.strerror or exc})"}
+        entries = [e for e in entries if posixpath.basename(str(e["name"]).rstrip("/")) not in ("_lock", "_lock.lock")]
+        if not entries:
+            return {"kind": "empty", "detail": f"{self.location} is an empty folder"}
+        text, stores = self._describe(entries)
+        return {"kind": "not_a_store", "detail": f"{self.location} holds {text}", "stores": stores}
+
+    def _describe(self, entries: list[dict[str, Any]], limit: int = 12) -> tuple[str, list[str]]:
+        """Name the entries of a folder that is not a store, and any store, ledger or database under it."""
+        names = []
+        for e in entries[:limit]:
+            name = posixpath.basename(str(e["name"]).rstrip("/"))
+            names.append(name + "/" if e.get("type") == "directory" else name)
+        more = f" and {len(entries) - limit} more" if len(entries) > limit else ""
+        text = ", ".join(names) + more
+        found = []
+        stores = []
+        for depth in ("*", "*/*", "*/*/*"):
+            try:
+                hits = self.fs.glob(self._p(depth, _MANIFEST_DIR)) + self.fs.glob(self._p(depth, "manifests"))
+                hits += self.fs.glob(self._p(depth, "*.db")) if depth != "*/*/*" else []
+                hits += self.fs.glob(self._p("*.db")) if depth == "*" else []
+            except OSError:
+                continue
+            for hit in hits:
+                rel = self._rel(str(hit))
+                base = posixpath.basename(rel)
+                if base == _MANIFEST_DIR:
+                    stores.append(posixpath.dirname(rel))
+                    found.append(f"an event store at {posixpath.dirname(rel)}")
+                elif base == "manifests":
+                    found.append(f"a forecast ledger at {posixpath.dirname(rel)}")
+                elif base.endswith(".db"):
+                    found.append(f"a database file {rel}")
+        if found:
+            text += "; under it: " + ", ".join(dict.fromkeys(found))
+        return text, stores
+
+    def require_store(self, action: str) -> None:
+        """Raise :class:`UsageError` (exit 2) unless the location proves it is a tension event store."""
+        found = self.identify()
+        if found["kind"] == "store":
+            return
+        stores = found.get("stores") or []
+        hint = (f"Did you mean --store {posixpath.join(self.location, stores[0])}? " if stores else "")
+        fix = {
+            "missing": f"{hint}Check the path, or create a store with `tension ingest FILE --store {self.location}`.",
+            "empty": f"{hint}Create a store with `tension ingest FILE --store {self.location}`, or check the path.",
+        }.get(found["kind"], f"{hint}Point --store (or $TENSION_STORE) at the store folder itself (the one holding "
+                             f"{_MANIFEST_DIR}/).")
+        raise UsageError(
+            problem(
+                f"Cannot {action}: {self.location} is not a tension event store. Nothing was changed.",
+                f"a folder with {_MANIFEST_DIR}/manifest-NNNNNNNN.json marked \"store\": \"{STORE_MARKER}\"",
+                found["detail"],
+                fix,
+            )
+        )
 
     # -- writing ------------------------------------------------------------------------
     def _write_events(self, table: pa.Table, month: str, batch_id: str, compression: str = "snappy") -> dict[str, Any]:
@@ -618,14 +799,25 @@ class Store:
             filters.append(("date", ">=", s))
         if e is not None:
             filters.append(("date", "<=", e))
-        rels = [f["path"] for f in self._selected(self._load_manifest(), s, e)]
-        table = self._read_paths(rels, columns, filters or None)
+        selected = self._selected(self._load_manifest(), s, e)
+        rels = [f["path"] for f in selected]
+        unreadable = any(_out_of_range(f) for f in selected)
+        wanted = columns if columns is None or "date" in columns or not unreadable else [*columns, "date"]
+        table = self._read_paths(rels, wanted, filters or None)
+        if unreadable:
+            table = _drop_out_of_range(table, self.location)
+            if wanted is not columns:
+                table = table.drop_columns(["date"])
         if table.num_rows and "date" in table.column_names and "event_id" in table.column_names:
             table = table.sort_by([("date", "ascending"), ("event_id", "ascending")])
         return table
 
     def read(self, start: Any = None, end: Any = None, columns: list[str] | None = None) -> pd.DataFrame:
-        """Committed events with dates in [start, end] (inclusive), canonical dtypes."""
+        """Committed events with dates in [start, end] (inclusive), canonical dtypes.
+
+        Rows dated before :data:`tension.schema.EARLIEST_EVENT_DATE` or after 2262-04-11 (stored
+        by older versions) are left out with an :class:`OutOfRangeDatesWarning` giving their count.
+        """
         return events_from_arrow(self.read_table(start, end, columns))
 
     def batches(self) -> pd.DataFrame:
@@ -669,6 +861,11 @@ class Store:
             by_reason.update(b.get("quarantined_by_reason", {}))
             unresolved += int(b.get("meta", {}).get("unresolved_events", 0))
         files = manifest["files"]
+        odd = [f["path"] for f in files if _out_of_range(f)]
+        out_of_range = 0
+        if odd:
+            dates = self._read_paths(odd, ["date"])
+            out_of_range = dates.num_rows - _in_range_mask(dates["date"]).true_count
         return {
             "location": self.location,
             "schema_version": manifest["schema_version"],
@@ -686,6 +883,7 @@ class Store:
             "quarantined": sum(b["quarantined"] for b in live),
             "quarantined_by_reason": dict(sorted(by_reason.items())),
             "unresolved_actor_events": unresolved,
+            "out_of_range_events": out_of_range,
             "identity_holds": all(b["read"] == b["stored"] + b["duplicates"] + b["quarantined"] for b in live)
             and sum(b["stored"] for b in live) == sum(int(f["rows"]) for f in files),
         }
@@ -699,6 +897,7 @@ class Store:
         Later batches whose rows were counted as duplicates of this batch keep their
         counts; :meth:`retract_impact` names them so they can be re-ingested.
         """
+        self.require_store("retract a batch")
         with self._lock():
             manifest = self._load_manifest()
             record = next((b for b in manifest["batches"] if b["batch_id"] == batch_id), None)
@@ -741,15 +940,20 @@ class Store:
                 out.append({"batch_id": b["batch_id"], "rows": n, "sources": b.get("meta", {}).get("source_files", [])})
         return out
 
-    def compact(self, target_rows: int = 2_000_000) -> dict[str, Any]:
-        """Merge each month's files into as few files as possible; delete orphan files.
+    def compact(self, target_rows: int = 2_000_000, empty_trash: bool = False) -> dict[str, Any]:
+        """Merge each month's files into as few files as possible; move orphan files to ``trash/``.
 
-        Orphans are files no manifest names (an interrupted ingest, data of retracted
-        batches, files replaced by an earlier compaction); files replaced by *this*
-        compaction are deleted by the next one, so readers of the previous manifest are safe.
-        Returns counts: months rewritten, files before/after, orphans removed. The digest
-        and every batch's counts are unchanged.
+        Only a proven store is touched (:meth:`require_store`; anything else raises
+        :class:`UsageError` and nothing changes). Orphans are the store's own data and
+        quarantine files that no manifest names (an interrupted ingest, data of retracted
+        batches, files replaced by an earlier compaction); they move to
+        ``trash/<YYYY-MM-DD>/<their path>``. Files replaced by *this* compaction stay until the
+        next one, so readers of the previous manifest are safe. Trash older than
+        :data:`TRASH_RETENTION_DAYS` days is deleted; ``empty_trash=True`` deletes all of it.
+        Returns counts: months rewritten, files before/after, orphans moved to the trash
+        (``orphans_removed``), trash files deleted. The digest and every batch's counts are unchanged.
         """
+        self.require_store("compact")
         with self._lock():
             manifest = self._load_manifest()
             previous = [f["path"] for f in manifest["files"]]
@@ -771,27 +975,113 @@ class Store:
             if rewritten:
                 self._commit(manifest)
             # files the previous manifest named stay one more round: a reader may still be using them
-            orphans = self._remove_orphans(manifest, keep=set(previous))
-            return {"months_rewritten": rewritten, "files_before": before, "files_after": len(files), "orphans_removed": orphans}
+            today = datetime.now(timezone.utc).date()
+            orphans, temporary = self._trash_orphans(manifest, keep=set(previous), day=today)
+            deleted = self._purge_trash(today, everything=empty_trash)
+            return {
+                "months_rewritten": rewritten,
+                "files_before": before,
+                "files_after": len(files),
+                "orphans_removed": orphans,
+                "temporary_manifests_removed": temporary,
+                "trash": self._p("trash", today.isoformat()) if orphans or temporary else None,
+                "trash_files_deleted": deleted,
+                "trash_retention_days": TRASH_RETENTION_DAYS,
+            }
 
-    def _remove_orphans(self, manifest: dict[str, Any], keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    def _trash_orphans(self, manifest: dict[str, Any], keep: set[str], day: date) -> tuple[int, int]:
+        """Move the store's own unnamed files to ``trash/<day>/``; returns (data/quarantine files, temp manifests)."""
         named = {f["path"] for f in manifest["files"]} | set(keep)
         named |= {p for b in manifest["batches"] if not b.get("retracted") for p in b.get("quarantine_files", [])}
-        removed = 0
+        moved = 0
         for sub in ("data", "quarantine"):
             try:
                 found = self.fs.find(self._p(sub))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 continue
             for path in found:
-                rel = posixpath.relpath(str(path), self.root) if self.root != "/" else str(path).lstrip("/")
-                if rel not in named:
-                    self.fs.rm(path)
-                    removed += 1
-        if self.is_local:
+                rel = self._rel(str(path))
+                if rel not in named and _OWN_FILE.match(rel):
+                    self._move_to_trash(str(path), rel, day)
+                    moved += 1
+        temporary = 0
+        if self.is_local:  # a commit killed between writing its temporary manifest and the rename
             for path in self.fs.glob(self._p(_MANIFEST_DIR, "*.tmp-*")):
-                self.fs.rm(path)
-        return removed
+                rel = self._rel(str(path))
+                if _OWN_TMP_MANIFEST.match(rel):
+                    self._move_to_trash(str(path), rel, day)
+                    temporary += 1
+        return moved, temporary
+
+    def _move_to_trash(self, path: str, rel: str, day: date) -> None:
+        dest = self._p("trash", day.isoformat(), rel)
+        self.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+        self.fs.mv(path, dest)
+
+    def _purge_trash(self, today: date, everything: bool = False) -> int:
+        """Delete trashed files older than the retention period (all with ``everything``); returns how many."""
+        try:
+            days = self.fs.ls(self._p("trash"), detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        deleted = 0
+        for folder in days:
+            folder = str(folder).rstrip("/")
+            name = posixpath.basename(folder)
+            if not _TRASH_DAY.match(name):
+                continue
+            try:
+                age = (today - date.fromisoformat(name)).days
+            except ValueError:
+                continue
+            if not everything and age < TRASH_RETENTION_DAYS:
+                continue
+            for path in self.fs.find(folder):
+                rel = posixpath.relpath(str(path), folder)
+                if _OWN_FILE.match(rel) or _OWN_TMP_MANIFEST.match(rel):
+                    self.fs.rm(str(path))
+                    deleted += 1
+            if self.is_local:
+                _remove_empty_folders(folder)
+        return deleted
+
+
+def _out_of_range(file: dict[str, Any]) -> bool:
+    """A data file (manifest entry) holding rows dated outside the readable range."""
+    return str(file["min_date"]) < EARLIEST_EVENT_DATE or str(file["max_date"]) > LAST_READABLE_DATE.isoformat()
+
+
+def _in_range_mask(dates: pa.ChunkedArray | pa.Array) -> pa.BooleanArray:
+    low = pa.scalar(date.fromisoformat(EARLIEST_EVENT_DATE), pa.date32())
+    high = pa.scalar(LAST_READABLE_DATE, pa.date32())
+    mask = pc.and_(pc.greater_equal(dates, low), pc.less_equal(dates, high))
+    mask = pc.fill_null(mask, False)
+    return mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
+
+
+def _drop_out_of_range(table: pa.Table, location: str) -> pa.Table:
+    """``table`` without rows dated outside the readable range; warns with their count."""
+    mask = _in_range_mask(table["date"])
+    dropped = table.num_rows - mask.true_count
+    if not dropped:
+        return table
+    warnings.warn(
+        f"{dropped} stored event(s) in {location} are dated outside {EARLIEST_EVENT_DATE} .. "
+        f"{LAST_READABLE_DATE.isoformat()} and were left out of this read. `tension store info` counts them "
+        "(out_of_range_events); retract their batch and re-ingest it to quarantine them with a reason.",
+        OutOfRangeDatesWarning,
+        stacklevel=3,
+    )
+    return table.filter(mask)
+
+
+def _remove_empty_folders(folder: str) -> None:
+    """Remove ``folder`` and its sub-folders where they are empty (never a file)."""
+    for parent, _, _ in sorted(os.walk(folder), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:

@@ -114,6 +114,7 @@ def store_info(
     from ...store import Store
 
     target = Store(store_path(store))
+    target.require_store("show the store")
     summary = target.summary()
     batches = target.batches()
     payload: dict[str, Any] = {**summary, "batch_list": batches.to_dict("records")}
@@ -125,6 +126,9 @@ def store_info(
         f"quarantined by reason: {summary['quarantined_by_reason'] or 'none'}",
         f"read == stored + duplicates + quarantined: {'holds' if summary['identity_holds'] else 'BROKEN'}",
     ]
+    if summary["out_of_range_events"]:
+        lines.append(f"{summary['out_of_range_events']} stored events are dated outside the valid range and are left "
+                     "out of reads; retract their batch and re-ingest it to quarantine them with a reason.")
     for row in payload.get("quarantine_rows", []):
         lines.append(escape(f"  {row['source_file']}:{row['source_line']} {row['reason']}: {str(row['raw'])[:120]}"))
     rows = batches.drop(columns=["sources"]).to_dict("records")
@@ -144,6 +148,7 @@ def store_retract(
     from ...store import Store
 
     target = Store(store_path(store))
+    target.require_store("retract a batch")
     impact = target.retract_impact(batch_id)
     with progress("Retracting", total=1) as advance:
         removed = target.retract(batch_id)
@@ -159,16 +164,29 @@ def store_retract(
 
 
 @store_app.command("compact")
-def store_compact(store: str | None = StoreOpt, as_json: bool = JsonOpt) -> None:
-    """Merge each month's small files into one and delete files no manifest names.
+def store_compact(
+    store: str | None = StoreOpt,
+    empty_trash: bool = typer.Option(False, "--empty-trash", help="Also delete everything in the store's trash/ now "
+                                     "(otherwise trash older than 30 days is deleted)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Merge each month's small files into one; move files no manifest names to the store's trash/.
+
+    Only a folder that proves it is an event store is touched (exit 2 otherwise, nothing changed).
+    Orphans (the store's own files no manifest names) go to <store>/trash/<date>/ and are deleted
+    30 days later, or at once with --empty-trash.
 
     Example: [bold]tension store compact --store data/store[/bold]
     """
     from ...store import Store
 
     target = Store(store_path(store))
+    target.require_store("compact")
     with progress("Compacting", total=1) as advance:
-        out = target.compact()
+        out = target.compact(empty_trash=empty_trash)
         advance(1)
     out["digest"] = target.digest
-    emit(out, as_json, lines=[f"{out['files_before']} -> {out['files_after']} files; {out['orphans_removed']} orphan files removed."])
+    lines = [f"{out['files_before']} -> {out['files_after']} files; {out['orphans_removed']} orphan files moved to "
+             f"{escape(str(out['trash'] or 'the trash'))}; {out['trash_files_deleted']} trashed files deleted "
+             f"(kept {out['trash_retention_days']} days)."]
+    emit(out, as_json, lines=lines)

@@ -407,7 +407,9 @@ def ledger_resolve(
             advance(1)
         advance(1, description="Done")
     summary = book.summary()
-    emit({"resolved": resolved, **summary, "ledger": str(book.path)}, as_json,
+    # "resolved" is what this run added; the ledger's cumulative count travels as "resolved_total"
+    payload = {**summary, "resolved": resolved, "resolved_total": summary["resolved"], "ledger": str(book.path)}
+    emit(payload, as_json,
          lines=[f"Resolved {resolved} forecast(s); {summary['open']} still open, {summary['resolved']} resolved in all."])
 
 

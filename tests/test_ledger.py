@@ -173,3 +173,99 @@ def test_concurrent_issuers_both_land(tmp_path: Path):
 def test_issue_refuses_a_table_that_is_not_scores(tmp_path: Path):
     with pytest.raises(UsageError, match="columns are missing.*Issue the output of `tension score`"):
         Ledger(tmp_path / "l").issue(pd.DataFrame({"dyad": ["A|B"]}))
+
+
+# --------------------------------------------------------------------------- tamper evidence
+
+
+def _issued(tmp_path: Path, world, n: int = 3) -> Ledger:
+    panel, scores, dates = world["panel"], world["scores"], world["dates"]
+    ledger = Ledger(tmp_path / "ledger")
+    for d, s in list(zip(dates, scores, strict=True))[:n]:
+        ledger.issue(s, panel=panel[panel["period"] <= d])
+    return ledger
+
+
+def test_a_fresh_ledger_verifies_and_every_file_has_its_checksum(world, tmp_path: Path):
+    ledger = _issued(tmp_path, world)
+    ledger.resolve(world["panel"])
+    assert ledger.verify() == []
+    newest = json.loads(sorted((ledger.path / "manifests").glob("*.json"))[-1].read_text())
+    named = newest["forecasts"] + newest["resolutions"]
+    assert sorted(newest["checksums"]) == sorted(named) and len(named) == 4
+    assert all(newest["checksums"][n] == hashlib.sha256((ledger.path / n).read_bytes()).hexdigest() for n in named)
+
+
+def test_a_hand_edited_forecasts_file_is_found_by_verify_and_by_reads(world, tmp_path: Path):
+    from tension.ledger import LedgerIntegrityWarning
+
+    ledger = _issued(tmp_path, world)
+    path = ledger.path / ledger.files["forecasts"][1]
+    frame = pd.read_parquet(path)
+    frame["probability"] = 0.01
+    frame.to_parquet(path)
+    problems = ledger.verify()
+    assert len(problems) == 1 and ledger.files["forecasts"][1] in problems[0] and "changed" in problems[0]
+    with pytest.warns(LedgerIntegrityWarning, match="1 ledger file"):
+        ledger.forecasts()
+
+
+@pytest.mark.parametrize("which", ["newest", "middle"])
+def test_a_deleted_manifest_is_found(world, tmp_path: Path, which: str):
+    ledger = _issued(tmp_path, world)
+    manifests = sorted((ledger.path / "manifests").glob("*.json"))
+    (manifests[-1] if which == "newest" else manifests[1]).unlink()
+    problems = " ".join(ledger.verify())
+    assert ("newest manifest" in problems and "missing" in problems) if which == "newest" else "[2] are missing" in problems
+
+
+def test_a_commit_killed_before_head_json_is_not_tampering(world, tmp_path: Path):
+    ledger = _issued(tmp_path, world, n=2)
+    head = (ledger.path / "head.json").read_text()
+    ledger.issue(world["scores"][2], panel=world["panel"][world["panel"]["period"] <= world["dates"][2]])
+    (ledger.path / "head.json").write_text(head)  # as if killed between the manifest and head.json
+    assert ledger.verify() == []
+
+
+def test_a_ledger_from_before_checksums_verifies_and_gains_them_at_the_next_commit(world, tmp_path: Path):
+    ledger = _issued(tmp_path, world, n=2)
+    (ledger.path / "head.json").unlink()
+    for path in (ledger.path / "manifests").glob("*.json"):
+        data = json.loads(path.read_text())
+        del data["checksums"], data["previous"]
+        path.write_text(json.dumps(data))
+    assert ledger.verify() == []
+    ledger.issue(world["scores"][2], panel=world["panel"][world["panel"]["period"] <= world["dates"][2]])
+    newest = json.loads(sorted((ledger.path / "manifests").glob("*.json"))[-1].read_text())
+    assert len(newest["checksums"]) == 3 and ledger.verify() == []
+
+
+# --------------------------------------------------------------------------- ledger resolve --json
+
+
+def test_ledger_resolve_json_reports_this_runs_resolutions_and_the_total(tmp_path: Path, monkeypatch, capsys):
+    from tension.cli import main
+    from tension.panel import build_panel
+    from tension.simulate import simulate
+    from tension.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    w = simulate(seed=3, countries=6, years=1.5)
+    store = Store(tmp_path / "store")
+    store.append(w.events.drop(columns=["batch_id", "ingested_at"], errors="ignore"))
+    panel = build_panel(store, freq="W", dyads="undirected")
+    weeks = sorted(panel["period"].unique())
+    ledger = Ledger(tmp_path / "ledger")
+    for d in weeks[-12:-9]:
+        now = panel[panel["period"] == d]
+        scores = pd.DataFrame({"dyad": now["dyad"], "source": now["source"], "target": now["target"], "as_of": d,
+                               "horizon": H, "probability": 0.2, "model_version": "tension/1"})
+        scores.attrs["freq"] = "W"
+        ledger.issue(scores, panel=panel[panel["period"] <= d])
+    args = ["ledger", "resolve", "--store", str(store.location), "--ledger", str(ledger.path), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["resolved"] > 0 and first["resolved"] == first["resolved_total"] == ledger.summary()["resolved"]
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert second["resolved"] == 0 and second["resolved_total"] == first["resolved_total"]

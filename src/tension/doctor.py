@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "check_versions", "check_store", "check_ledger", "check_tracking", "run_checks"]
+__all__ = ["Check", "Targets", "targets", "check_versions", "check_store", "check_ledger", "check_tracking", "run_checks"]
 
 _PINNED = ("mlflow", "pandas", "numpy", "pyarrow", "duckdb", "scikit-learn", "statsmodels", "dask", "distributed")
 
@@ -27,6 +27,56 @@ class Check:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where ``tension doctor`` looks, and where each location came from."""
+
+    store: str
+    ledger: Path
+    tracking_uri: str
+    source: str
+    """``--config FILE``, or the defaults (``$TENSION_STORE``, ``$MLFLOW_TRACKING_URI``, ./data)."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"store": self.store, "ledger": str(self.ledger), "tracking_uri": self.tracking_uri, "source": self.source}
+
+
+def targets(config: Path | None = None, store: str | None = None, ledger: Path | None = None) -> Targets:
+    """The store, ledger and tracking URI a job with ``config`` uses (options win over the file).
+
+    As ``tension retrain`` resolves them: the config's ``store`` (else ``$TENSION_STORE``, else
+    ./data/store), ``[retrain] ledger`` (else ``ledger`` beside the store), ``[tracking] uri``
+    (else ``$MLFLOW_TRACKING_URI``, else ./data/mlflow.db).
+    """
+    from . import tracking
+    from .config import default_store, load_experiment, project_data_dir
+
+    if config is None:
+        return Targets(store or default_store(), ledger or project_data_dir() / "ledger", tracking.tracking_uri(),
+                       "the defaults ($TENSION_STORE, $MLFLOW_TRACKING_URI, ./data)")
+    exp = load_experiment(config)
+    location = store or exp.store or default_store()
+    if ledger is None:
+        if exp.retrain.ledger:
+            ledger = Path(exp.retrain.ledger)
+        elif "://" in location:
+            ledger = project_data_dir() / "ledger"
+        else:
+            ledger = Path(location).resolve().parent / "ledger"
+    return Targets(location, ledger, tracking.tracking_uri(exp.tracking), f"--config {config}")
+
+
+def _demo_hint() -> str:
+    """Where `tension demo` put its store and ledger, if it ran in this project."""
+    from .config import project_data_dir
+
+    demo = project_data_dir() / "demo"
+    if (demo / "demo.toml").is_file():
+        return (f" `tension demo` wrote its store and ledger under {demo}: check those with "
+                f"`tension doctor --config {demo / 'demo.toml'}`.")
+    return ""
 
 
 def _pins(constraints: Path) -> dict[str, str]:
@@ -76,6 +126,13 @@ def check_store(location: str) -> list[Check]:
     from .store import Store
 
     store = Store(location)
+    found = store.identify()
+    if found["kind"] in ("missing", "empty"):
+        return [Check("store", "warn", f"No event store at {location} yet ({found['detail']}).",
+                      "Run `tension ingest FILE --store ...`, or point --store / --config at your store." + _demo_hint())]
+    if found["kind"] != "store":
+        return [Check("store", "fail", f"{location} is not a tension event store: {found['detail']}.",
+                      "Point --store (or $TENSION_STORE, or the config's store) at the folder holding _manifests/.")]
     try:
         manifest = store.manifest
     except UsageError as exc:
@@ -86,7 +143,8 @@ def check_store(location: str) -> list[Check]:
                       "Move the torn manifest file away after checking its batch; rerun the ingest that wrote it "
                       "(ingest is idempotent), then run `tension doctor` again.")]
     if manifest["version"] == 0:
-        return [Check("store", "warn", f"No events stored at {location} yet.", "Run `tension ingest FILE --store ...`.")]
+        return [Check("store", "warn", f"No events stored at {location} yet.",
+                      "Run `tension ingest FILE --store ...`." + _demo_hint())]
     checks = []
     files = store.files()
     missing = [f for f in files if not store.fs.exists(f.split("://", 1)[-1] if not store.is_local else f)]
@@ -160,14 +218,27 @@ def check_ledger(path: Path) -> list[Check]:
                           "`tension ledger resolve` (resolutions are idempotent).")]
     ledger = Ledger(path)
     names = ledger.files
-    if not names["forecasts"]:
-        return [Check("ledger", "warn", f"No forecasts issued to {path} yet.", "Run `tension score --issue`.")]
+    tampered = ledger.verify()
+    if not names["forecasts"] and not tampered:
+        return [Check("ledger", "warn", f"No forecasts issued to {path} yet.",
+                      "Run `tension score --issue`, or point --ledger / --config at your ledger." + _demo_hint())]
     missing = [n for group in names.values() for n in group if not (path / n).is_file()]
     if missing:
         return [Check("ledger", "fail", f"{len(missing)} ledger file(s) missing, e.g. {missing[0]}.",
                       "Restore the ledger folder from backup; issued forecasts must never be lost.")]
-    forecasts = ledger.forecasts()
-    resolutions = ledger.resolutions()
+    if tampered:
+        return [Check("ledger:integrity", "fail",
+                      f"{len(tampered)} integrity problem(s) in {path}: " + "; ".join(tampered[:5]) + ".",
+                      "The ledger was edited or files were deleted by hand: restore the ledger folder from backup "
+                      "(issued forecasts are never rewritten by tension).")]
+    import warnings
+
+    from .ledger import LedgerIntegrityWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LedgerIntegrityWarning)  # verify() reported it already
+        forecasts = ledger.forecasts()
+        resolutions = ledger.resolutions()
     orphans = set(resolutions["forecast_id"]) - set(forecasts["forecast_id"]) if len(resolutions) else set()
     dup = int(forecasts["forecast_id"].duplicated().sum())
     status = "ok" if not orphans and not dup else "fail"
@@ -204,5 +275,5 @@ def check_tracking(uri: str | None = None) -> list[Check]:
 
 
 def run_checks(store: str, ledger: Path, constraints: Path | None, tracking_uri: str | None = None) -> list[Check]:
-    """All checks, in the order a person would fix them."""
+    """All checks, in the order a person would fix them (see :func:`targets` for the locations of a job)."""
     return [*check_versions(constraints), *check_tracking(tracking_uri), *check_store(store), *check_ledger(ledger)]

@@ -22,12 +22,22 @@ same time, computed from what was known then (windows that had fully ended by
 
 Hindcasts (backfilled scores, ``issue(..., hindcast=True)``) are stored but kept out
 of the track record.
+
+Tamper evidence: every manifest keeps the sha256 of every data file it names
+(``checksums``) and of the manifest before it (``previous``), and ``head.json`` (written
+after each manifest) names the newest manifest and its sha256. :meth:`Ledger.verify` finds a
+hand-edited data file, a deleted or edited manifest and a gap in the sequence; reads warn
+(:class:`LedgerIntegrityWarning`) when a data file's bytes no longer match. Ledgers written
+before checksums existed get them (for the files as they are then) at their next commit.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import uuid
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +53,7 @@ from .errors import UsageError, problem
 
 __all__ = [
     "Ledger",
+    "LedgerIntegrityWarning",
     "FORECAST_COLUMNS",
     "RESOLUTION_COLUMNS",
     "PERSISTENCE_CLIP",
@@ -206,11 +217,21 @@ def reliability_of(resolved: pd.DataFrame, bins: int = 10, column: str = "probab
     return out
 
 
+class LedgerIntegrityWarning(UserWarning):
+    """A ledger file's bytes differ from the checksum its manifest recorded (edited or damaged)."""
+
+
 @dataclass(frozen=True)
 class _Manifest:
     seq: int
     forecasts: tuple[str, ...]
     resolutions: tuple[str, ...]
+    checksums: tuple[tuple[str, str], ...] = ()
+    name: str = ""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class Ledger:
@@ -235,26 +256,107 @@ class Ledger:
         for name in sorted((p.name for p in folder.glob("*.json")), reverse=True):
             try:
                 data = json.loads((folder / name).read_text(encoding="utf-8"))
-                return _Manifest(int(data["seq"]), tuple(data["forecasts"]), tuple(data["resolutions"]))
-            except (ValueError, KeyError, OSError):  # a torn manifest from a crash: use the previous one
+                return _Manifest(int(data["seq"]), tuple(data["forecasts"]), tuple(data["resolutions"]),
+                                 tuple(sorted(dict(data.get("checksums") or {}).items())), name)
+            except (ValueError, KeyError, OSError, TypeError):  # a torn manifest from a crash: use the previous one
                 continue
         return _Manifest(0, (), ())
 
     def _commit(self, kind: str, table: pa.Table) -> str:
-        """Write ``table`` under a unique name, then a new manifest naming it (written last)."""
+        """Write ``table`` under a unique name, then a new manifest naming it (written last), then ``head.json``."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{kind}/{stamp}-{uuid.uuid4().hex[:12]}.parquet"
         (self.path / kind).mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, self.path / name)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        data = sink.getvalue()
+        (self.path / name).write_bytes(data)
         current = self._manifest()
         files = {"forecasts": list(current.forecasts), "resolutions": list(current.resolutions)}
         files[kind].append(name)
+        checksums = dict(current.checksums)
+        for known in (*files["forecasts"], *files["resolutions"]):
+            if known not in checksums and known != name and (self.path / known).is_file():
+                checksums[known] = _sha256((self.path / known).read_bytes())  # files from before checksums
+        checksums[name] = _sha256(data)
         seq = current.seq + 1
         (self.path / "manifests").mkdir(parents=True, exist_ok=True)
-        payload = {"seq": seq, "written_at": datetime.now(UTC).isoformat(), **files}
-        (self.path / "manifests" / f"{seq:010d}-{uuid.uuid4().hex[:8]}.json").write_text(
-            json.dumps(payload, indent=1), encoding="utf-8")
+        previous = _sha256((self.path / "manifests" / current.name).read_bytes()) if current.name else None
+        payload = {"seq": seq, "written_at": datetime.now(UTC).isoformat(), **files, "checksums": checksums,
+                   "previous": previous}
+        manifest_name = f"{seq:010d}-{uuid.uuid4().hex[:8]}.json"
+        text = json.dumps(payload, indent=1).encode("utf-8")
+        (self.path / "manifests" / manifest_name).write_bytes(text)
+        head = {"seq": seq, "manifest": manifest_name, "sha256": _sha256(text)}
+        tmp = self.path / f".head.json.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps(head), encoding="utf-8")
+        os.replace(tmp, self.path / "head.json")
         return name
+
+    def verify(self) -> list[str]:
+        """Tamper evidence: one line per problem found (empty when the ledger checks out); changes nothing.
+
+        Checks that every data file still has the sha256 its manifest recorded, that the
+        manifests run 1..n without a gap and each names the sha256 of the one before, and
+        that the newest manifest is the one ``head.json`` names (a newer one is a commit
+        killed before it wrote ``head.json``; an older one means the newest was deleted).
+        """
+        folder = self.path / "manifests"
+        problems: list[str] = []
+        manifests: dict[int, tuple[str, bytes, dict]] = {}
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            raw = path.read_bytes()
+            try:
+                data = json.loads(raw)
+                seq = int(data["seq"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn manifest: reported by doctor's own check
+            if seq in manifests:
+                problems.append(f"two manifests claim sequence number {seq}: {manifests[seq][0]} and {path.name}")
+            manifests[seq] = (path.name, raw, data)
+        head_path = self.path / "head.json"
+        head = None
+        if head_path.is_file():
+            try:
+                head = json.loads(head_path.read_text(encoding="utf-8"))
+                int(head["seq"])
+            except (ValueError, KeyError, TypeError):
+                problems.append("head.json does not parse")
+                head = None
+        if not manifests:
+            if head is not None:
+                problems.append(f"head.json names manifest {head.get('manifest')} (sequence {head['seq']}) but the "
+                                "manifests folder holds none: the ledger's manifests were deleted")
+            return problems
+        newest = max(manifests)
+        missing = sorted(set(range(1, newest + 1)) - set(manifests))
+        if missing:
+            problems.append(f"manifest sequence number(s) {missing[:10]} are missing (deleted manifests)")
+        chained = any("checksums" in m[2] for m in manifests.values())
+        if head is None and chained:
+            problems.append("head.json is missing, though the manifests were written with checksums")
+        if head is not None:
+            hseq = int(head["seq"])
+            if hseq > newest:
+                problems.append(f"the newest manifest {head.get('manifest')} (sequence {hseq}, named by head.json) is "
+                                f"missing; readers now see sequence {newest}, so a commit is invisible")
+            elif hseq in manifests and (manifests[hseq][0] != head.get("manifest")
+                                        or _sha256(manifests[hseq][1]) != head.get("sha256")):
+                problems.append(f"manifest {manifests[hseq][0]} (sequence {hseq}) differs from the one head.json "
+                                "recorded (edited or replaced)")
+        for seq, (name, _, data) in sorted(manifests.items()):
+            prev = data.get("previous")
+            if prev and seq - 1 in manifests and _sha256(manifests[seq - 1][1]) != prev:
+                problems.append(f"manifest {manifests[seq - 1][0]} (sequence {seq - 1}) differs from the one its "
+                                f"successor {name} recorded (edited or replaced)")
+        checksums = manifests[newest][2].get("checksums") or {}
+        for rel, digest in sorted(checksums.items()):
+            path = self.path / rel
+            if not path.is_file():
+                problems.append(f"{rel} is missing")
+            elif _sha256(path.read_bytes()) != digest:
+                problems.append(f"{rel} was changed after it was written (sha256 differs from the manifest's)")
+        return problems
 
     def _lock(self) -> FileLock:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -267,18 +369,38 @@ class Ledger:
         return {"forecasts": list(m.forecasts), "resolutions": list(m.resolutions)}
 
     # -- reading --------------------------------------------------------------------------
-    def _read(self, names: Iterable[str], schema: pa.Schema) -> pd.DataFrame:
-        tables = [pq.read_table(self.path / n) for n in names]
+    def _read(self, names: Iterable[str], schema: pa.Schema, checksums: dict[str, str]) -> pd.DataFrame:
+        tables = []
+        changed = []
+        for n in names:
+            data = (self.path / n).read_bytes()
+            if n in checksums and _sha256(data) != checksums[n]:
+                changed.append(n)
+            table = pq.read_table(io.BytesIO(data))
+            if not table.schema.equals(schema):  # written by something else (a hand edit): conform or say so
+                try:
+                    table = table.select(schema.names).cast(schema)
+                except (KeyError, ValueError, pa.ArrowInvalid):
+                    raise UsageError(problem(f"The ledger file {self.path / n} does not have the ledger's columns.",
+                                             f"columns {schema.names}", table.schema.names,
+                                             "Restore the ledger folder from backup; run `tension doctor`.")) from None
+            tables.append(table)
+        if changed:
+            warnings.warn(f"{len(changed)} ledger file(s) in {self.path} changed after they were written, e.g. "
+                          f"{changed[0]}: the track record may not be what was issued. Run `tension doctor` and "
+                          "restore the ledger from backup.", LedgerIntegrityWarning, stacklevel=3)
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.to_pandas()
 
     def forecasts(self) -> pd.DataFrame:
         """Every issued forecast (hindcasts included, flagged), in issue order."""
-        return self._read(self._manifest().forecasts, _FORECAST_SCHEMA)
+        m = self._manifest()
+        return self._read(m.forecasts, _FORECAST_SCHEMA, dict(m.checksums))
 
     def resolutions(self) -> pd.DataFrame:
         """Every resolution record (one per resolved forecast)."""
-        return self._read(self._manifest().resolutions, _RESOLUTION_SCHEMA)
+        m = self._manifest()
+        return self._read(m.resolutions, _RESOLUTION_SCHEMA, dict(m.checksums))
 
     def records(self) -> pd.DataFrame:
         """Forecasts joined with their resolution (``outcome`` NaN while unresolved)."""

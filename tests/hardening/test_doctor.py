@@ -137,3 +137,88 @@ def test_doctor_exits_3_and_says_what_to_do(damage: str, healthy: dict, capsys) 
     failed = [c for c in out["checks"] if c["status"] == "fail"]
     assert failed and all(c["fix"] for c in failed)
     assert "Restore" in captured.err or "retract" in captured.err
+
+
+# --------------------------------------------------------------------------- ledger tamper evidence
+
+
+@NEEDS_STORE_STATUS
+@pytest.mark.parametrize("damage", ["edited forecasts file", "newest manifest deleted"])
+def test_a_tampered_ledger_is_not_ledger_ok_and_exits_3(damage: str, healthy: dict, capsys) -> None:
+    ledger = healthy["ledger"]
+    if damage == "edited forecasts file":
+        path = ledger / Ledger(ledger).files["forecasts"][0]
+        frame = pd.read_parquet(path)
+        frame.loc[0, "probability"] = 0.99  # a better-looking forecast, written back by hand
+        frame.to_parquet(path)
+        expected = "was changed after it was written"
+    else:
+        sorted((ledger / "manifests").glob("*.json"))[-1].unlink()
+        expected = "is missing"
+    code = main(["doctor", "--store", str(healthy["store"]), "--ledger", str(ledger), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    failed = [c for c in out["checks"] if c["status"] == "fail"]
+    assert code == 3 and not out["ok"]
+    assert [c["name"] for c in failed] == ["ledger:integrity"] and expected in failed[0]["detail"]
+    assert "backup" in failed[0]["fix"]
+
+
+# --------------------------------------------------------------------------- where doctor looks
+
+
+def _config(path: Path, store: Path, ledger: Path, uri: str) -> Path:
+    path.write_text(f'store = "{store}"\n\n[tracking]\nuri = "{uri}"\n\n[retrain]\ninbox = "inbox"\nledger = "{ledger}"\n')
+    return path
+
+
+@NEEDS_STORE_STATUS
+def test_doctor_config_checks_the_jobs_store_ledger_and_tracking_uri(healthy: dict, tmp_path: Path, template_db: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    elsewhere = tmp_path / "elsewhere"  # a working directory with nothing in ./data
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    job_db = tmp_path / "job-mlflow.db"
+    shutil.copy(template_db, job_db)
+    config = _config(tmp_path / "job.toml", healthy["store"], healthy["ledger"], f"sqlite:///{job_db}")
+    assert main(["doctor", "--config", str(config), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["looked_at"] == {"store": str(healthy["store"]), "ledger": str(healthy["ledger"]),
+                                "tracking_uri": f"sqlite:///{job_db}", "source": f"--config {config}"}
+    by_name = {c["name"]: c for c in out["checks"]}
+    assert by_name["store:identity"]["status"] == "ok" and by_name["ledger"]["status"] == "ok"
+    assert str(job_db) in by_name["tracking"]["detail"]
+    # without --config the defaults are checked (and said so): nothing under ./data here
+    assert main(["doctor", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["looked_at"]["store"] == str(elsewhere / "data" / "store") and "defaults" in out["looked_at"]["source"]
+    assert {c["name"]: c["status"] for c in out["checks"]}["store"] == "warn"
+    # a broken job database is found through the config, not hidden behind the default one
+    bad = _config(tmp_path / "bad.toml", healthy["store"], healthy["ledger"], "http://127.0.0.1:9")
+    assert main(["doctor", "--config", str(bad), "--json"]) == 5
+    out = json.loads(capsys.readouterr().out)
+    assert {c["name"]: c["status"] for c in out["checks"]}["tracking"] == "fail"
+
+
+@NEEDS_STORE_STATUS
+def test_doctor_after_the_demo_says_where_the_demo_lives(healthy: dict, capsys) -> None:
+    project = healthy["project"]
+    demo = project / "data" / "demo"  # what `tension demo` leaves: its store, ledger and demo.toml under data/demo
+    demo.mkdir()
+    shutil.move(healthy["store"], demo / "store")
+    shutil.move(healthy["ledger"], demo / "ledger")
+    _config(demo / "demo.toml", demo / "store", demo / "ledger", f"sqlite:///{project / 'data' / 'mlflow.db'}")
+    assert main(["doctor", "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    store = {c["name"]: c for c in out["checks"]}["store"]
+    assert store["status"] == "warn" and f"tension doctor --config {demo / 'demo.toml'}" in store["fix"]
+    assert out["looked_at"]["store"] == str(project / "data" / "store")
+    assert main(["doctor", "--config", str(demo / "demo.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {c["name"]: c["status"] for c in out["checks"]}["store:identity"] == "ok"
+
+
+def test_doctor_on_a_folder_that_is_not_a_store_fails_and_names_it(healthy: dict) -> None:
+    checks = doctor.check_store(str(healthy["project"]))
+    assert [c.status for c in checks] == ["fail"] and "not a tension event store" in checks[0].detail
+    assert "data/store" in checks[0].detail

@@ -416,8 +416,15 @@ def _run(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _
     with steps.step("tracking") as s:
         if track:
             uri = tracking.ensure_store(tracking.tracking_uri(experiment.tracking))
-            s["counts"] = {"champion": tracking.alias_version(experiment, tracking.CHAMPION) or 0}
+            # we hold the retrain lock: job runs still RUNNING belong to killed processes
+            stale = tracking.close_stale_runs(experiment, closed_by="the next retrain")
+            s["counts"] = {"champion": tracking.alias_version(experiment, tracking.CHAMPION) or 0,
+                           "stale_runs_closed": len(stale["closed_runs"]),
+                           "orphan_versions_labelled": len(stale["orphan_versions"])}
             s["message"] = uri
+            if stale["closed_runs"]:
+                s["message"] += (f"; closed {len(stale['closed_runs'])} run(s) of a killed retrain as KILLED, "
+                                 f"labelled orphan version(s) {stale['orphan_versions'] or 'none'}")
         else:
             s["status"] = "skipped"
             s["message"] = "--no-track: nothing is registered, promoted or published"

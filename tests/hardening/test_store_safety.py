@@ -166,3 +166,16 @@ def test_the_marker_is_written_by_every_commit() -> None:
     store = Store("memory://tension-marker-test")
     store.add_quarantine(pd.DataFrame({"source_file": ["f"], "source_line": [1], "reason": ["r"], "raw": ["x"]}))
     assert store.manifest["store"] == STORE_MARKER
+
+
+# --------------------------------------------------------------------------- the other deleting path: demo --fresh
+
+
+def test_demo_fresh_pointed_at_a_project_deletes_nothing_and_exits_2(project_folder: dict,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    root = project_folder["root"]
+    before = _listing(root)
+    for out in (root, project_folder["data"]):
+        assert main(["demo", "--fresh", "--out", str(out), "--json"]) == 2
+        assert "does not look like a folder written by `tension demo`" in capsys.readouterr().err
+    assert _listing(root) == before

@@ -66,6 +66,27 @@ file = "{alerts}"
 """
 
 
+_DEMO_ENTRIES = frozenset({
+    "store", "inbox", "live", "ledger", "reports", "scores", "examples_store", "world", "demo.toml", "alerts.jsonl",
+    "predictions.parquet", "south_caucasus_timeline.html", "report.html", "retrain.lock",
+})
+"""What `tension demo` writes into its folder; --fresh deletes a folder holding nothing else."""
+
+
+def _check_demo_folder(out: Path) -> None:
+    """Refuse (exit 2) to delete ``out`` unless it is a folder the demo wrote (``--out .`` must not wipe a project)."""
+    if not out.is_dir():
+        raise UsageError(problem("--fresh deletes the demo folder, but --out is not a folder.", "the demo's folder",
+                                 str(out), "Check --out."))
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in _DEMO_ENTRIES and not p.name.startswith("."))
+    if foreign or not (out / "demo.toml").is_file():
+        raise UsageError(problem(
+            f"Refusing to delete {out}: it does not look like a folder written by `tension demo`. Nothing was deleted.",
+            "a folder holding only the demo's files (with its demo.toml)",
+            f"other entries: {', '.join(foreign[:10])}" if foreign else "no demo.toml",
+            "Point --out at the demo's own folder (default data/demo), or delete the folder yourself."))
+
+
 class _Stage(Exception):
     def __init__(self, stage: str, code: int, message: str) -> None:
         super().__init__(message)
@@ -137,6 +158,7 @@ def demo(
                                  live_weeks, "Use --live-weeks 10."))
     out = out.resolve()
     if fresh and out.exists():
+        _check_demo_folder(out)
         shutil.rmtree(out)
     paths = {name: out / name for name in ("store", "inbox", "live", "ledger", "reports", "scores", "examples_store")}
     stages: list[dict[str, Any]] = []

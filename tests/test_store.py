@@ -291,3 +291,23 @@ def test_a_year_1000_row_from_an_older_version_is_left_out_of_reads_with_a_count
         warnings.simplefilter("error", OutOfRangeDatesWarning)
         assert store.read()["event_id"].tolist() == ["a", "b"]
     assert store.summary()["out_of_range_events"] == 0 and good.stored == 2
+
+
+def test_a_first_ingest_killed_before_its_commit_can_be_rerun_but_a_foreign_folder_is_not_written(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = Store(root)
+    with pytest.raises(RuntimeError):
+        with store.batch() as tx:
+            tx.append(_events(["a"], ["2014-01-01"]))
+            tx._flush("2014-01")
+            raise RuntimeError("killed before the first commit")
+    assert store.identify()["kind"] == "empty"  # only its own uncommitted files
+    with pytest.raises(UsageError, match="Cannot compact"):
+        store.compact()
+    assert store.append(_events(["a"], ["2014-01-01"])).stored == 1
+    foreign = tmp_path / "project"
+    (foreign / "notes").mkdir(parents=True)
+    (foreign / "notes" / "todo.txt").write_text("x")
+    with pytest.raises(UsageError, match="Cannot write events: .* is not a tension event store"):
+        Store(foreign).append(_events(["a"], ["2014-01-01"]))
+    assert sorted(p.name for p in foreign.rglob("*")) == ["notes", "todo.txt"]

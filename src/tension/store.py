@@ -631,8 +631,39 @@ class Store:
         entries = [e for e in entries if posixpath.basename(str(e["name"]).rstrip("/")) not in ("_lock", "_lock.lock")]
         if not entries:
             return {"kind": "empty", "detail": f"{self.location} is an empty folder"}
+        if self._only_own_files(entries):
+            return {"kind": "empty", "detail": f"{self.location} holds only data files of a first ingest that never "
+                    "committed (no manifest yet)"}
         text, stores = self._describe(entries)
         return {"kind": "not_a_store", "detail": f"{self.location} holds {text}", "stores": stores}
+
+    def _only_own_files(self, entries: list[dict[str, Any]]) -> bool:
+        """Whether every file under the top-level ``entries`` is one this store writes (before any commit)."""
+        if any(posixpath.basename(str(e["name"]).rstrip("/")) not in ("data", "quarantine", _MANIFEST_DIR)
+               or e.get("type") != "directory" for e in entries):
+            return False
+        for e in entries:
+            for path in self.fs.find(str(e["name"])):
+                rel = self._rel(str(path))
+                if not (_OWN_FILE.match(rel) or _OWN_TMP_MANIFEST.match(rel)):
+                    return False
+        return True
+
+    def _require_writable_location(self) -> None:
+        """Writes go only into a store, a new (missing or empty) folder, or a store's damaged remains."""
+        found = self.identify()
+        if found["kind"] in ("store", "missing", "empty", "damaged"):
+            return
+        stores = found.get("stores") or []
+        hint = f"Did you mean --store {posixpath.join(self.location, stores[0])}? " if stores else ""
+        raise UsageError(
+            problem(
+                f"Cannot write events: {self.location} is not a tension event store and not empty. Nothing was changed.",
+                "an event store, or a new or empty folder for one",
+                found["detail"],
+                f"{hint}Point --store (or $TENSION_STORE) at the store, or at a new folder such as ./data/store.",
+            )
+        )
 
     def _describe(self, entries: list[dict[str, Any]], limit: int = 12) -> tuple[str, list[str]]:
         """Name the entries of a folder that is not a store, and any store, ledger or database under it."""
@@ -722,6 +753,7 @@ class Store:
         read from the sources) and extra ``tx.meta``. Nothing is visible to readers until the
         block ends; an exception inside it commits nothing.
         """
+        self._require_writable_location()
         with self._lock():
             tx = _Batch(self, _check_batch_id(batch_id), meta or {})
             try:
@@ -746,6 +778,7 @@ class Store:
         within ``events`` are counted, not stored. Appending the same events twice
         stores nothing the second time.
         """
+        self._require_writable_location()
         with self._lock():
             tx = _Batch(self, _check_batch_id(batch_id), meta or {})
             tx.append(events)

@@ -63,6 +63,7 @@ COMMANDS = {
     "compact --empty-trash": ["store", "compact", "--empty-trash"],
     "retract": ["store", "retract", "{batch}"],
     "info": ["store", "info"],
+    "ingest": ["ingest", str(FIXTURES / "gdelt2.export.CSV")],
 }
 
 

@@ -20,13 +20,12 @@ A folder proves it is a store by a complete manifest carrying :data:`STORE_MARKE
 schema version. Manifests written before the marker existed (``complete``,
 ``schema_version``, ``batches`` and ``files``, nothing else claiming the folder) are
 recognised by that shape and gain the marker at the next commit. ``retract`` and
-``compact`` refuse any folder that is not a proven store (:meth:`Store.require_store`),
-and an orphan is only a file of the store's own naming scheme inside its own partition
+``compact`` refuse any folder that is not a proven store (:meth:`Store.require_store`);
+writes go only into a store or a new, empty folder; and an orphan is only a file of the store's own naming scheme inside its own partition
 folders (``data/month=YYYY-MM/<batch>-<12 hex>.parquet``, ``quarantine/<batch>-<12 hex>.parquet``).
 
-Rows dated outside what the valid range and pandas can hold (before
-:data:`tension.schema.EARLIEST_EVENT_DATE`, or after 2262-04-11), which older versions could
-store, are left out of :meth:`Store.read` with an :class:`OutOfRangeDatesWarning` giving
+Rows dated before :data:`tension.schema.EARLIEST_EVENT_DATE` or after 2262-04-11 (the last
+day pandas can hold), which older versions could store, are left out of :meth:`Store.read` with an :class:`OutOfRangeDatesWarning` giving
 their count; :meth:`Store.summary` counts them and ``retract`` removes them with their batch.
 
 Every batch record keeps its counts (read, stored, duplicates, quarantined), so the

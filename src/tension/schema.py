@@ -11,6 +11,11 @@ import pyarrow as pa
 
 SCHEMA_VERSION = 1
 
+EARLIEST_EVENT_DATE = "1900-01-01"
+"""The first valid event date (ISO). Valid event dates run from here to today + 1 day
+(UTC); the event data sets tension reads (ICEWS, GDELT, ACLED, POLECAT) all start later,
+and pandas' nanosecond timestamps cannot hold dates before 1677."""
+
 FAMILIES: tuple[str, ...] = ("incident", "denial", "alliance_move", "cooperation", "other")
 """The mission's event families, in a fixed order (see ``tension.taxonomy``)."""
 

@@ -461,11 +461,11 @@ def ingest(
                 rep.unresolved.update(checked.unresolved)
                 bad.extend(checked.quarantine)
                 reasons.update(r[1] for r in checked.quarantine)
-            if bad:
-                tx.add_quarantine(_quarantine_frame(bad, path))
             rep.quarantined = len(bad)
             rep.quarantined_by_reason = dict(sorted(reasons.items()))
             _check_format(rep, format, mapping)
+            if bad:
+                tx.add_quarantine(_quarantine_frame(bad, path))
             reports.append(rep)
         total = FileReport(file="total", format=",".join(sorted(set(formats))))
         for rep in reports:

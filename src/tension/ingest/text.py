@@ -547,7 +547,8 @@ def csv_rows(
         if row is not None and (not row or (len(row) == 1 and not row[0].strip())):
             continue
         records += 1
-        malformed = row is None or len(row) != width
+        # a one-line field ending in its own line break: the quote never closed (end of file)
+        malformed = row is None or len(row) != width or (len(taken) == 1 and row[-1].endswith("\n"))
         if len(taken) > 1 and (malformed or not _well_formed("".join(t for _, t in taken), delimiter, width)):
             source.restart_after_first(taken)  # e.g. an unclosed quote: refuse its first line, read on from the next
             taken, malformed = taken[:1], True

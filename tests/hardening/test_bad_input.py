@@ -672,7 +672,7 @@ def test_a_file_read_with_the_wrong_format_is_refused_naming_the_right_one(given
     path = tmp_path / f"events.{EXT[actual]}"
     path.write_bytes(raw)
     store = Store(tmp_path / "store")
-    with pytest.raises(UsageError, match=rf"(12 of 12|11 of 11) records were quarantined under --format {given}.*reads as {actual}.*"
+    with pytest.raises(UsageError, match=rf"(1[123]) of \1 records were quarantined under --format {given}.*reads as {actual}.*"
                                          rf"not committed.*--format {actual}"):
         ingest([path], store, format=given)
     assert store.batches().empty and not any((tmp_path / "store").rglob("*.parquet")), "nothing is committed or written"

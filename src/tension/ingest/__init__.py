@@ -163,7 +163,8 @@ def _walk_local(root: str, skipped: list[dict[str, str]]) -> list[str]:
             if os.path.isfile(full):
                 out.append(full)
             else:
-                skipped.append({"path": full, "reason": "a broken or looping symbolic link"})
+                why = "a broken or looping symbolic link" if os.path.islink(full) else "not a regular file"
+                skipped.append({"path": full, "reason": why})
     return sorted(out)
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "blank_lines.json"
 TEMPLATE = ROOT / "tests" / "ingest" / "fixtures" / "gdelt2.export.CSV"
-TENSION = str(Path(sys.executable).parent / "tension")
 TARGET_S, TARGET_MB = 2.0, 300
 
 
@@ -42,23 +41,32 @@ def bomb(blank_lines: int, rows: int = 20) -> bytes:
     return b"".join(out)
 
 
+CHILD = (
+    "import sys\n"
+    "from tension.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+    "print('VmHWM', status['VmHWM'].split()[0], file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
 def measure(path: Path, store: Path) -> dict[str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen([TENSION, "ingest", str(path), "--format", "gdelt2", "--store", str(store), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", CHILD, "ingest", str(path), "--format", "gdelt2", "--store", str(store), "--json"],
+                          capture_output=True, text=True)
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"ingest of {path} failed with exit {os.waitstatus_to_exitcode(status)}")
-    total = json.loads(out)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest of {path} failed with exit {proc.returncode}: {proc.stderr[-2000:]}")
+    total = json.loads(proc.stdout)
+    peak_kb = int(proc.stderr.rsplit("VmHWM", 1)[1].split()[0])
     return {
         "file_bytes": path.stat().st_size,
         "read": total["total"]["read"],
         "stored": total["total"]["stored"],
         "wall_s": round(wall, 3),
         "command_s": total["seconds"],
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
     }
 
 

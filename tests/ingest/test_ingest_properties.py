@@ -129,7 +129,7 @@ def test_date_parsing_agrees_with_the_calendar(day) -> None:  # noqa: ANN001
     assert str(parse_dates(pa.array([bad]), [DATE_ISO])[0]) == "NaT"
 
 
-LINES = [b"", b"\r", b"ab\tc", b"\rx", b"\r\r", b"c\rd", b"q\tr", b" "]
+LINES = [b"", b"\r", b"ab\tc", b"\rx", b"\r\r", b"\r\r\r", b"c\rd", b"q\tr", b" "]
 
 
 @settings(max_examples=300, deadline=None)
@@ -144,6 +144,7 @@ def test_cutting_blank_lines_keeps_every_record_at_its_physical_line(lines: list
     at = [int(x) - first for x in line_of(np.arange(len(kept)))]
     assert [lines[i] for i in at] == kept, "a kept line maps to another physical line"
     assert {i for i, line in enumerate(lines) if line not in (b"", b"\r")} <= set(at), "a record was cut"
+    assert not {b"", b"\r"} & set(kept), "a blank line was left in"
 
 
 @settings(max_examples=30, deadline=None)

@@ -203,6 +203,7 @@ line break and some as text, so the record's fields are ambiguous."""
 
 _LINE_ENDS = re.compile(rb"[\r\n]*")
 """A run of CR/LF bytes (a single-byte class: the regex engine scans it without a per-byte stack)."""
+_STRAY_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,12 @@ def drop_blank_lines(data: bytes, first_line: int) -> tuple[bytes, LineMap, int]
         run_end = _LINE_ENDS.match(data, start).end()  # type: ignore[union-attr]
         body_end = data.rfind(b"\n", start, run_end) + 1  # whole lines only: trailing CRs begin the next line
         search = body_end
-        if data.count(b"\r", start, body_end) != data.count(b"\r\n", start, body_end):
-            continue  # a line of stray CRs is a record: the careful path reads this run
+        stray = _STRAY_CR.search(data, start, body_end)
+        if stray is not None:  # "\r\r\n" is a record (a stray CR): cut the blank lines before it, look again after it
+            body_end = max(start, data.rfind(b"\n", start, stray.start()) + 1)
+            search = data.find(b"\n", stray.start())
+            if body_end == start:
+                continue
         pieces.append(data[pos:start])
         lines += data.count(b"\n", pos, start)
         removed += data.count(b"\n", start, body_end)

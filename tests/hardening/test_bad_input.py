@@ -427,3 +427,273 @@ def test_a_dataset_column_in_a_csv_is_kept(tmp_path: Path) -> None:
     path.write_text("date,source_actor,target_actor,cameo_code,dataset\n"
                     "2014-03-01,Armenia,Azerbaijan,190,synthetic\n2014-03-02,Armenia,Azerbaijan,190,field-notes\n")
     assert read_events(path).events["dataset"].tolist() == ["synthetic", "field-notes"]
+
+
+# --------------------------------------------------------------------------- issue 15: one bad byte never costs a delivery
+
+
+def _ok_file(fmt: str, n: int = 6) -> tuple[bytes, list[int]]:
+    """A clean file of ``n`` rows and the line number of each row."""
+    raw, expected, _ = build_file(fmt, [Row(i, "ok", f"headline {i}") for i in range(n)], truncate=None)
+    return raw, sorted(expected)
+
+
+def _with_stray_cr(fmt: str, raw: bytes, row: int) -> bytes:
+    """Put a bare CR inside the date field of the ``row``-th record (unquoted in every format)."""
+    date = (pd.Timestamp("2014-01-01") + pd.Timedelta(days=row)).strftime("%Y-%m-%d")
+    if fmt in ("gdelt1", "gdelt2"):
+        date = date.replace("-", "")
+    assert raw.count(date.encode()) >= 1
+    return raw.replace(date.encode(), date[:4].encode() + b"\r" + date[4:].encode(), 1)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_stray_carriage_return_costs_one_quarantined_line_not_the_file(fmt: str, tmp_path: Path) -> None:
+    raw, lines = _ok_file(fmt)
+    path = tmp_path / f"cr.{EXT[fmt]}"
+    path.write_bytes(_with_stray_cr(fmt, raw, 2))
+    store = Store(tmp_path / "store")
+    t = ingest([path], store, format=fmt).total
+    assert t.read == 6 == count_records(fmt, raw) and t.stored == 5 and t.quarantined == 1
+    q = store.quarantine()
+    assert q["source_line"].tolist() == [lines[2]]
+    assert q["reason"].tolist() == ["bad_json" if fmt == "jsonl" else "stray_carriage_return"]
+    assert sorted(store.read()["source_line"].astype(int)) == [x for k, x in enumerate(lines) if k != 2]
+
+
+def test_a_bare_cr_in_icews_kg_tab_and_gdelt2_files_through_the_real_command(tmp_path: Path) -> None:
+    """The issue's reproduction: `tension ingest --json` on each file exits 0 and quarantines only the CR's line."""
+    for fmt in ("icews-kg", "icews", "gdelt2"):
+        raw, _ = _ok_file(fmt)
+        path = tmp_path / f"cr-{fmt}.{EXT[fmt]}"
+        path.write_bytes(_with_stray_cr(fmt, raw, 3))
+        proc = run(["ingest", str(path), "--format", fmt, "--store", str(tmp_path / f"s-{fmt}"), "--json"], cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        total = json.loads(proc.stdout)["total"]
+        assert (total["read"], total["stored"], total["quarantined"]) == (6, 5, 1), total
+        assert total["quarantined_by_reason"] == {"stray_carriage_return": 1}
+
+
+def test_a_bare_cr_inside_a_quoted_csv_field_is_text(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(b"date,source_actor,target_actor,cameo_code,text\n"
+                     b'2014-03-01,Armenia,Azerbaijan,190,"one\rtwo"\n2014-03-02,Armenia,Azerbaijan,190,plain\n')
+    store = Store(tmp_path / "store")
+    t = ingest([path], store).total
+    assert (t.read, t.stored, t.quarantined) == (2, 2, 0)
+    assert sorted(store.read()["text"]) == ["one\rtwo", "plain"]
+
+
+CSV_HEAD = "event_id,date,source_actor,target_actor,cameo_code,text\n"
+
+
+def _csv_rows(n: int) -> list[str]:
+    return [f"e{i},2014-03-{i + 1:02d},Armenia,Azerbaijan,190,note {i}\n" for i in range(n)]
+
+
+@pytest.mark.parametrize("where", [2, 6], ids=["middle", "last"])
+def test_an_unclosed_quote_costs_only_its_own_record(where: int, tmp_path: Path) -> None:
+    """Before: the record with the open quote swallowed the rows after it, and `read` fell short of the file."""
+    rows = _csv_rows(7)
+    rows[where] = rows[where].replace(",note", ',"note')
+    rows[4] = rows[4].replace("note 4", '"note, 4"')  # a later quote must not close the open one
+    path = tmp_path / "quote.csv"
+    path.write_text(CSV_HEAD + "".join(rows))
+    store = Store(tmp_path / "store")
+    t = ingest([path], store).total
+    assert (t.read, t.stored, t.quarantined) == (7, 6, 1)
+    assert store.quarantine()["source_line"].tolist() == [where + 2]
+    assert sorted(store.read()["event_id"]) == sorted(f"analyst:e{i}" for i in range(7) if i != where)
+    assert "note, 4" in set(store.read()["text"])
+
+
+def test_a_quoted_field_spanning_lines_is_still_one_record(tmp_path: Path) -> None:
+    rows = _csv_rows(4)
+    rows[1] = rows[1].replace("note 1", '"note 1\n\ncontinued, here"')
+    path = tmp_path / "multi.csv"
+    path.write_text(CSV_HEAD + "".join(rows))
+    store = Store(tmp_path / "store")
+    t = ingest([path], store).total
+    assert (t.read, t.stored, t.quarantined) == (4, 4, 0)
+    assert "note 1\n\ncontinued, here" in set(store.read()["text"])
+    assert sorted(store.read()["source_line"].astype(int)) == [2, 3, 6, 7]
+
+
+def test_a_bare_cr_outside_quotes_costs_one_csv_record(tmp_path: Path) -> None:
+    rows = _csv_rows(7)
+    rows[3] = rows[3].replace("Armenia", "Arm\renia")
+    path = tmp_path / "cr.csv"
+    path.write_bytes((CSV_HEAD + "".join(rows)).encode())
+    store = Store(tmp_path / "store")
+    t = ingest([path], store).total
+    assert (t.read, t.stored, t.quarantined) == (7, 6, 1)
+    q = store.quarantine()
+    assert q["source_line"].tolist() == [5] and q["reason"].tolist() == ["stray_carriage_return"]
+
+
+@pytest.mark.parametrize("fmt", ["gdelt2", "icews-kg", "icews", "csv", "jsonl"])
+def test_blank_line_runs_are_not_records_and_keep_line_numbers(fmt: str, tmp_path: Path) -> None:
+    raw, lines = _ok_file(fmt, n=4)
+    head, body = (raw.split(b"\n", 1) if fmt in HEADERS else (b"", raw))
+    records = body.split(b"\n")[:-1]
+    blank = [b"\n" * 3, b"\r\n" * 100_000, b"", b"\n"]
+    data = (head + b"\n" if head else b"") + b"\n" * 5 * bool(not head) + b"".join(
+        r + b"\n" + gap for r, gap in zip(records, blank))
+    path = tmp_path / f"blank.{EXT[fmt]}"
+    path.write_bytes(data)
+    store = Store(tmp_path / "store")
+    t = ingest([path], store, format=fmt).total
+    assert (t.read, t.stored, t.quarantined) == (4, 4, 0)
+    # the physical line of every record, counted in the file itself
+    physical = [k + 1 for k, ln in enumerate(data.split(b"\n")) if ln.rstrip(b"\r")][1 if head else 0:]
+    assert sorted(store.read()["source_line"].astype(int)) == physical
+
+
+@pytest.mark.parametrize("text,stored", [
+    ("1000-01-01", False), ("1677-09-21", False), ("1899-12-31", False), ("1900-01-01", True),
+    ("today+1", True), ("today+2", False), ("2262-04-12", False),
+])
+def test_event_dates_outside_1900_to_tomorrow_are_quarantined_with_reason(text: str, stored: bool, tmp_path: Path) -> None:
+    from tension.schema import EARLIEST_EVENT_DATE
+
+    assert EARLIEST_EVENT_DATE == "1900-01-01"
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    if text.startswith("today"):
+        text = (today + pd.Timedelta(days=int(text[-1]))).strftime("%Y-%m-%d")
+    path = tmp_path / "dates.csv"
+    path.write_text(CSV_HEAD + f"old,{text},Armenia,Azerbaijan,190,x\n" + "".join(_csv_rows(2)))
+    store = Store(tmp_path / "store")
+    t = ingest([path], store).total
+    assert t.read == 3 and t.stored == 2 + stored and t.quarantined == (not stored)
+    events = store.read()  # never fails on a stored date
+    if stored:
+        assert pd.Timestamp(text) in set(events["date"])
+    else:
+        assert store.quarantine()["reason"].tolist() == ["bad_date"]
+
+
+def test_a_year_1000_gdelt_row_is_quarantined_and_the_store_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "old.export.CSV"
+    path.write_text("".join(_gdelt_line(i) + "\n" for i in range(3)).replace("20240301", "10000301", 1))
+    store = Store(tmp_path / "store")
+    t = ingest([path], store, format="gdelt2").total
+    assert (t.read, t.stored, t.quarantined) == (3, 2, 1)
+    assert store.quarantine()["reason"].tolist() == ["bad_date"]
+    assert len(store.read()) == 2 and len(store.read(start="1990-01-01", end="2100-01-01")) == 2
+
+
+# --------------------------------------------------------------------------- damaged files and folders
+
+
+def _damaged(kind: str, raw: bytes, name: str, tmp: Path) -> Path:
+    import bz2
+    import gzip
+    import zipfile
+
+    if kind == "truncated.gz":
+        data = gzip.compress(raw)
+        data = data[: len(data) // 2]
+    elif kind == "plain.gz":
+        data = raw
+    elif kind == "truncated.bz2":
+        data = bz2.compress(raw)
+        data = data[: len(data) // 2]
+    elif kind == "plain.bz2":
+        data = raw
+    elif kind == "plain.zip":
+        data = raw
+    else:  # truncated.zip
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(name, raw)
+        data = buf.getvalue()[: len(buf.getvalue()) // 2]
+    path = tmp / f"{name}.{kind.split('.')[1]}"
+    path.write_bytes(data)
+    return path
+
+
+DAMAGE = ("truncated.gz", "plain.gz", "truncated.bz2", "plain.bz2", "plain.zip", "truncated.zip")
+
+
+@pytest.mark.parametrize("fmt", ["gdelt2", "icews-kg", "csv"])
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_compressed_file_is_exit_2_naming_the_file(fmt: str, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tension.cli import main
+
+    raw, _ = _ok_file(fmt)
+    path = _damaged(kind, raw, f"events.{EXT[fmt]}", tmp_path)
+    good = tmp_path / f"good.{EXT[fmt]}"
+    good.write_bytes(raw)
+    for fmt_arg in (fmt, "auto"):
+        code = main(["ingest", str(good), str(path), "--format", fmt_arg, "--store", str(tmp_path / "store"), "--json"])
+        out, err = capsys.readouterr()
+        assert code == 2, (kind, fmt_arg, out, err)
+        payload = json.loads(out)
+        assert payload["exit_code"] == 2 and payload["committed"] is False
+        assert str(path) in payload["error"] and str(path) in err
+        assert "Aborted" not in out + err and "bug" not in out + err
+    assert Store(tmp_path / "store").summary()["events"] == 0, "a failed run committed its good file"
+
+
+def test_a_truncated_gz_through_the_real_command(tmp_path: Path) -> None:
+    raw, _ = _ok_file("gdelt2")
+    path = _damaged("truncated.gz", raw, "events.export.CSV", tmp_path)
+    proc = run(["ingest", str(path), "--store", str(tmp_path / "store"), "--json"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "ends early" in json.loads(proc.stdout)["error"] and path.name in proc.stderr
+
+
+def test_a_symlink_loop_in_a_folder_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    import os
+
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    raw, _ = _ok_file("icews-kg")
+    (inbox / "sub" / "a.txt").write_bytes(raw)
+    os.symlink("..", inbox / "sub" / "up")  # a loop back to the inbox
+    os.symlink("self", inbox / "self")  # a link to itself
+    os.symlink(tmp_path / "missing.txt", inbox / "broken")
+    report = ingest([inbox], Store(tmp_path / "store"), format="icews-kg")
+    assert report.total.read == 6 and [f.file for f in report.files] == [str(inbox / "sub" / "a.txt")]
+    assert sorted(os.path.basename(s["path"]) for s in report.skipped) == ["broken", "self", "up"]
+    proc = run(["ingest", str(inbox), "--store", str(tmp_path / "store2")], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped" in proc.stderr and "loop" in proc.stderr
+
+
+# --------------------------------------------------------------------------- the wrong format (issue 20, item 4)
+
+
+@pytest.mark.parametrize("given,actual", [("gdelt2", "icews-kg"), ("icews", "icews-kg"), ("gdelt1", "gdelt2"), ("jsonl", "csv")])
+def test_a_file_read_with_the_wrong_format_is_refused_naming_the_right_one(given: str, actual: str, tmp_path: Path) -> None:
+    from tension.errors import UsageError
+
+    raw, _ = _ok_file(actual, n=12)
+    path = tmp_path / f"events.{EXT[actual]}"
+    path.write_bytes(raw)
+    store = Store(tmp_path / "store")
+    with pytest.raises(UsageError, match=rf"(1[123]) of \1 records were quarantined under --format {given}.*reads as {actual}.*"
+                                         rf"not committed.*--format {actual}"):
+        ingest([path], store, format=given)
+    assert store.batches().empty and not any((tmp_path / "store").rglob("*.parquet")), "nothing is committed or written"
+    assert ingest([path], store, format=actual).total.stored == 12
+
+
+def test_a_mostly_bad_file_in_the_right_format_is_still_committed_with_its_quarantine(tmp_path: Path) -> None:
+    """Nothing reads it better, so it is bad data, not a wrong format: stored rows kept, the rest quarantined."""
+    rows = [Row(i, "unknown_code" if i else "ok", f"h{i}") for i in range(12)]
+    raw, _, _ = build_file("gdelt2", rows, truncate=None)
+    path = tmp_path / "mostly-bad.export.CSV"
+    path.write_bytes(raw)
+    t = ingest([path], Store(tmp_path / "store"), format="gdelt2").total
+    assert (t.read, t.stored, t.quarantined) == (12, 1, 11)
+
+
+@pytest.mark.parametrize("given", ["gdelt2", "icews"])
+def test_the_real_icews_kg_sample_under_a_wrong_format_exits_2(given: str, shared_data: Path, tmp_path: Path) -> None:
+    path = shared_data / "icews" / "icews05-15_sample_a.tsv"
+    proc = run(["ingest", str(path), "--format", given, "--store", str(tmp_path / "store"), "--json"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["committed"] is False and "--format icews-kg" in out["error"] and path.name in out["error"]
+    assert Store(tmp_path / "store").summary()["events"] == 0

@@ -127,3 +127,41 @@ def test_date_parsing_agrees_with_the_calendar(day) -> None:  # noqa: ANN001
     # the day after the month's last day is never rolled over
     bad = f"{day.year:04d}-{day.month:02d}-{32 if day.month != 2 else 30}"
     assert str(parse_dates(pa.array([bad]), [DATE_ISO])[0]) == "NaT"
+
+
+LINES = [b"", b"\r", b"ab\tc", b"\rx", b"\r\r", b"\r\r\r", b"c\rd", b"q\tr", b" "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(LINES), min_size=1, max_size=30), first=st.integers(1, 1000))
+def test_cutting_blank_lines_keeps_every_record_at_its_physical_line(lines: list[bytes], first: int) -> None:
+    from tension.ingest.text import drop_blank_lines
+
+    data = b"".join(line + b"\n" for line in lines)
+    compact, line_of, n = drop_blank_lines(data, first)
+    assert n == len(lines)
+    kept = compact.split(b"\n")[:-1]
+    at = [int(x) - first for x in line_of(np.arange(len(kept)))]
+    assert [lines[i] for i in at] == kept, "a kept line maps to another physical line"
+    assert {i for i, line in enumerate(lines) if line not in (b"", b"\r")} <= set(at), "a record was cut"
+    assert not {b"", b"\r"} & set(kept), "a blank line was left in"
+
+
+@settings(max_examples=30, deadline=None)
+@given(chunk=st.integers(min_value=1, max_value=300), cr_at=st.integers(0, 9), blanks=st.integers(0, 40))
+def test_blank_runs_and_stray_crs_read_the_same_at_any_block_size(chunk: int, cr_at: int, blanks: int) -> None:
+    lines = (FIXTURES / "icews14_kg.txt").read_bytes().split(b"\n")[:-1]
+    lines[cr_at] = lines[cr_at][:3] + b"\r" + lines[cr_at][3:]  # line 11 (index 10) is refused for its encoding first
+    data = b"".join(line + b"\n" + b"\n" * (blanks if i % 3 == 0 else 0) for i, line in enumerate(lines))
+    whole = list(delimited_rows(io.BytesIO(data), "\t", expected=lambda n: n == 4, width=4))
+    parts = list(delimited_rows(io.BytesIO(data), "\t", expected=lambda n: n == 4, width=4, chunk_bytes=chunk))
+
+    def flat(blocks: list) -> tuple[list[int], list[tuple], int]:
+        return [int(x) for b in blocks for x in b.line], sorted(x for b in blocks for x in b.bad), sum(b.records for b in blocks)
+
+    assert flat(parts) == flat(whole)
+    assert flat(whole)[2] == 11
+    physical = {k + 1 for k, ln in enumerate(data.split(b"\n")) if ln}
+    lines_seen = flat(whole)[0] + [b[0] for b in flat(whole)[1]]
+    assert sorted(lines_seen) == sorted(physical)
+    assert any(b[1] == "stray_carriage_return" for b in flat(whole)[1])

@@ -8,14 +8,22 @@ Counting rule, per file and in total: ``read == stored + duplicates + quarantine
 Readers: :mod:`.icews`, :mod:`.icews_kg`, :mod:`.gdelt`, :mod:`.acled`, :mod:`.polecat`,
 :mod:`.generic` (csv, jsonl); :mod:`.detect` guesses the format; :mod:`.validate` holds the
 quarantine rules shared by all of them.
+
+File-level problems stop the whole run with :class:`tension.errors.UsageError` (exit 2)
+and commit nothing: a file that cannot be read or decompressed (a truncated ``.gz``, plain
+text named ``.gz``), and a file whose records are almost all quarantined while another
+format reads it (the wrong ``--format``). Folders are walked following symbolic links,
+each real folder once; a link loop or a broken link is skipped with a warning.
 """
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import queue
 import threading
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -104,6 +112,8 @@ class IngestReport:
     files: list[FileReport]
     total: FileReport
     digest: str = ""
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """Paths found in the input folders but not read (``path``, ``reason``): link loops, broken links."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +122,7 @@ class IngestReport:
             "digest": self.digest,
             "files": [f.as_dict(top=10) for f in self.files],
             "total": self.total.as_dict(top=50),
+            "skipped": self.skipped,
         }
 
 
@@ -129,13 +140,46 @@ class ReadResult:
 # -- opening files ------------------------------------------------------------------------
 
 
-def _expand(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+def _walk_local(root: str, skipped: list[dict[str, str]]) -> list[str]:
+    """Files under a local folder, following symbolic links; each real folder is read once."""
+    seen: set[str] = set()
+    out: list[str] = []
+
+    def unreadable(err: OSError) -> None:
+        skipped.append({"path": str(err.filename), "reason": f"cannot be listed ({err.strerror})"})
+
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=unreadable):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            skipped.append({"path": folder, "reason": f"a symbolic link back to {real}, already read (a link loop?)"})
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in names:
+            if name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            if os.path.isfile(full):
+                out.append(full)
+            else:
+                why = "a broken or looping symbolic link" if os.path.islink(full) else "not a regular file"
+                skipped.append({"path": full, "reason": why})
+    return sorted(out)
+
+
+def _expand(paths: Sequence[str | os.PathLike[str]], skipped: list[dict[str, str]] | None = None) -> list[str]:
+    skipped = [] if skipped is None else skipped
     out: list[str] = []
     for p in paths:
         text = str(p)
         fs, root = fsspec.core.url_to_fs(text)
+        local = "://" not in text or text.startswith("file://")
         if fs.isdir(root):
-            found = sorted(f for f in fs.find(root) if not os.path.basename(f).startswith("."))
+            if local:
+                found = _walk_local(root, skipped)
+            else:
+                found = sorted(f for f in fs.find(root) if not os.path.basename(f).startswith("."))
             out.extend(found if "://" not in text else [f"{text.split('://')[0]}://{f}" for f in found])
         elif fs.exists(root):
             out.append(text)
@@ -161,9 +205,38 @@ def open_source(path: str) -> Iterator[IO[bytes]]:
         yield fh
 
 
-def _head(path: str) -> bytes:
-    with open_source(path) as fh:
-        return fh.read(HEAD_BYTES)
+_UNREADABLE = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+"""What reading or decompressing a damaged file raises (gzip.BadGzipFile is an OSError)."""
+
+
+def _why_unreadable(path: str, exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the compressed data ends early (a truncated or half-finished download?)"
+    if path.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")) and not isinstance(exc, FileNotFoundError | PermissionError):
+        return f"it is not a valid {path.rsplit('.', 1)[-1]} file ({exc})"
+    return f"reading failed ({exc})"
+
+
+@contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Turn a damaged or unreadable file into a usage error (exit 2) naming it and the reason."""
+    try:
+        yield
+    except _UNREADABLE as exc:
+        raise UsageError(
+            problem(
+                f"Cannot read {path}: {_why_unreadable(path, exc)}.",
+                "a complete, readable file (compressed files whole and named by their compression)",
+                f"{type(exc).__name__}: {exc}",
+                "Nothing was stored (the batch was not committed). Download or copy the file again, "
+                "or leave it out of the input and rerun.",
+            )
+        ) from None
+
+
+def _head(path: str, size: int = HEAD_BYTES) -> bytes:
+    with _reading(path), open_source(path) as fh:
+        return fh.read(size)
 
 
 def _resolve_format(path: str, format: str, mapping: CsvMapping | None) -> str:
@@ -226,10 +299,71 @@ def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
 
 def _chunks(path: str, fmt: str, mapping: CsvMapping | None, on_bytes: Callable[[int], None] | None) -> Iterator[Checked]:
     split, parse = _READERS[fmt]
-    with open_source(path) as fh:
+    with _reading(path), open_source(path) as fh:
         buffered = fh if isinstance(fh, io.BufferedIOBase) else io.BufferedReader(fh)  # type: ignore[arg-type]
         for rows in _prefetch(split(buffered, mapping, on_bytes=on_bytes)):
             yield finalize(parse(rows, mapping), path)
+
+
+MOSTLY_QUARANTINED = 0.9
+"""A file with at least this share of its records quarantined is checked against the other formats."""
+SAMPLE_BYTES = 256 * 1024
+
+
+def _sample_counts(sample: bytes, fmt: str, mapping: CsvMapping | None) -> tuple[int, int]:
+    """(records, rows that would be stored) when ``sample`` is read as ``fmt``; (0, 0) if that reader refuses it."""
+    split, parse = _READERS[fmt]
+    records = good = 0
+    try:
+        for rows in split(io.BufferedReader(io.BytesIO(sample)), mapping):  # type: ignore[arg-type]
+            checked = finalize(parse(rows, mapping), "sample")
+            records += checked.records
+            good += checked.events.num_rows
+    except Exception:  # noqa: BLE001 - a reader that cannot read the sample at all just does not qualify
+        return 0, 0
+    return records, good
+
+
+def better_format(path: str, fmt: str, mapping: CsvMapping | None = None) -> tuple[str, int, int] | None:
+    """The format that stores most of the file's first records, if it stores more than ``fmt`` does.
+
+    Reads the first :data:`SAMPLE_BYTES` (cut at a line end) with every other reader and
+    returns ``(format, stored, records)`` for the best one storing at least half of its
+    records, or None.
+    """
+    sample = _head(path, SAMPLE_BYTES)
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rfind(b"\n") + 1]
+    _, baseline = _sample_counts(sample, fmt, mapping)
+    best: tuple[str, int, int] | None = None
+    for other in _READERS:
+        if other == fmt:
+            continue
+        records, good = _sample_counts(sample, other, mapping)
+        if records and good * 2 >= records and good > baseline and (best is None or good > best[1]):
+            best = (other, good, records)
+    return best
+
+
+def _check_format(rep: FileReport, requested: str, mapping: CsvMapping | None) -> None:
+    """Refuse a file read with the wrong format: almost every record quarantined and another format reads it."""
+    if not rep.read or rep.quarantined < MOSTLY_QUARANTINED * rep.read:
+        return
+    found = better_format(rep.file, rep.format, mapping)
+    if found is None:
+        return
+    other, good, records = found
+    how = f"--format {rep.format}" if requested != "auto" else f"the detected format {rep.format}"
+    reasons = ", ".join(f"{k} {v:,}" for k, v in rep.quarantined_by_reason.items())
+    raise UsageError(
+        problem(
+            f"{rep.file}: {rep.quarantined:,} of {rep.read:,} records were quarantined under {how} ({reasons}); "
+            f"the file reads as {other} ({good:,} of the first {records:,} records would be stored).",
+            f"a file in the format {rep.format}",
+            f"a file that reads as {other}",
+            f"Nothing was stored (the batch was not committed). Rerun with --format {other}.",
+        )
+    )
 
 
 def _quarantine_frame(rows: list[tuple[int, str, str]], path: str) -> pd.DataFrame:
@@ -293,7 +427,10 @@ def ingest(
     """Read event files and append them to ``store`` as one batch (one manifest commit).
 
     Formats are checked for every file before anything is written. Duplicates (within the
-    batch or already stored) are counted, bad rows quarantined beside the store. With
+    batch or already stored) are counted, bad rows quarantined beside the store. A file
+    that cannot be read (a damaged or mislabelled compressed file) or that another format
+    reads where the given one quarantines almost every record raises
+    :class:`tension.errors.UsageError` and nothing is committed. With
     ``strict=True`` the batch is still committed, then :class:`QuarantinedRowsError` is
     raised if any row was quarantined (exit code 6).
 
@@ -301,7 +438,8 @@ def ingest(
     """
     clear_caches()
     store = store if isinstance(store, Store) else Store(store)
-    files = _expand(list(paths))
+    skipped: list[dict[str, str]] = []
+    files = _expand(list(paths), skipped)
     formats = [_resolve_format(f, format, mapping) for f in files]
     reports: list[FileReport] = []
     with store.batch(meta={"source_files": files, "formats": formats}) as tx:
@@ -324,10 +462,11 @@ def ingest(
                 rep.unresolved.update(checked.unresolved)
                 bad.extend(checked.quarantine)
                 reasons.update(r[1] for r in checked.quarantine)
-            if bad:
-                tx.add_quarantine(_quarantine_frame(bad, path))
             rep.quarantined = len(bad)
             rep.quarantined_by_reason = dict(sorted(reasons.items()))
+            _check_format(rep, format, mapping)
+            if bad:
+                tx.add_quarantine(_quarantine_frame(bad, path))
             reports.append(rep)
         total = FileReport(file="total", format=",".join(sorted(set(formats))))
         for rep in reports:
@@ -339,7 +478,7 @@ def ingest(
             dyad_events=total.dyad_events,
         )
         batch = tx.batch_id
-    report = IngestReport(batch_id=batch, store=store.location, files=reports, total=total, digest=store.digest)
+    report = IngestReport(batch_id=batch, store=store.location, files=reports, total=total, digest=store.digest, skipped=skipped)
     if strict and total.quarantined:
         err = QuarantinedRowsError(
             problem(

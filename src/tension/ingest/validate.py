@@ -5,10 +5,12 @@ names and whatever countries the format itself carries). :func:`finalize` then a
 the same rules to every format and gives each refused row exactly one reason, checked
 in this order:
 
-``bad_encoding`` / ``wrong_column_count`` / ``bad_json``
+``bad_encoding`` / ``stray_carriage_return`` / ``wrong_column_count`` / ``bad_json``
     found while splitting the file (see :mod:`tension.ingest.text`);
 ``bad_date``
-    unparseable, impossible (30 February) or after today (UTC);
+    unparseable, impossible (30 February), or outside the valid range: before
+    :data:`tension.schema.EARLIEST_EVENT_DATE` (1900-01-01) or after tomorrow (UTC; a day
+    of slack for time zones);
 ``unknown_event_code``
     no CAMEO code in the project's table (``tension.taxonomy``);
 ``empty_actor``
@@ -30,10 +32,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import EVENT_SCHEMA
-from .text import Rows
+from ..schema import EARLIEST_EVENT_DATE, EVENT_SCHEMA
+from .text import STRAY_CR, Rows
 
-REASONS: tuple[str, ...] = ("bad_encoding", "wrong_column_count", "bad_json", "bad_date", "unknown_event_code", "empty_actor")
+REASONS: tuple[str, ...] = ("bad_encoding", STRAY_CR, "wrong_column_count", "bad_json", "bad_date", "unknown_event_code", "empty_actor")
 """Every quarantine reason, in the order they are checked."""
 
 _MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -284,6 +286,16 @@ def _empty(values: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.equal(v, ""), True).to_numpy(zero_copy_only=False)
 
 
+EARLIEST = np.datetime64(EARLIEST_EVENT_DATE, "D")
+
+
+def date_in_range(dates: np.ndarray, today: np.datetime64 | None = None) -> np.ndarray:
+    """True where a ``datetime64[D]`` date lies in the valid range: EARLIEST_EVENT_DATE .. today + 1 day (UTC)."""
+    if today is None:
+        today = np.datetime64(datetime.now(timezone.utc).date(), "D")
+    return (dates >= EARLIEST) & (dates <= today + np.timedelta64(1, "D"))
+
+
 def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) -> Checked:
     """Validate one chunk and build canonical rows (without batch_id/ingested_at)."""
     from ..taxonomy import lookup_codes
@@ -296,7 +308,7 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     if today is None:
         today = np.datetime64(datetime.now(timezone.utc).date(), "D")
     reason = np.full(n, None, dtype=object)
-    bad_date = np.isnat(p.date) | (p.date > today)
+    bad_date = np.isnat(p.date) | ~date_in_range(p.date, today)
     reason[bad_date] = "bad_date"
 
     looked = lookup_codes_arrow(p.code, lookup_codes)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from ...errors import QuarantinedRowsError, problem
+from ...errors import QuarantinedRowsError, TensionError, problem
 from ..._io import writable_folder
 from .. import app
 from .._common import JsonOpt, StoreOpt, dict_table, emit, progress, store_path
@@ -56,6 +56,9 @@ def ingest(
     All files go in as one batch, committed at the end: an interrupted run changes nothing.
     Prints per file and in total: read, stored, duplicates, quarantined (per reason),
     unresolved actors and the share of stored events that form a two-country dyad.
+    A damaged file (truncated or mislabelled .gz/.zip/.bz2) or a file read with the wrong
+    format (almost every row quarantined while another format reads it) stops the run
+    with exit 2 and commits nothing. Symbolic-link loops in folders are skipped with a warning.
 
     Example: [bold]tension ingest data/raw/icews14.tsv --store data/store[/bold]
     """
@@ -73,8 +76,13 @@ def ingest(
         if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
             total += os.path.getsize(p)
     started = time.perf_counter()
-    with progress("Ingesting", total=total or None) as advance:
-        report = run_ingest(paths, target, format=format, mapping=mapping, on_progress=lambda n, name: advance(n, description=name))
+    try:
+        with progress("Ingesting", total=total or None) as advance:
+            report = run_ingest(paths, target, format=format, mapping=mapping, on_progress=lambda n, name: advance(n, description=name))
+    except TensionError as exc:
+        if as_json:
+            emit({"error": str(exc), "exit_code": exc.exit_code, "committed": False}, as_json)
+        raise
     payload = report.as_dict()
     payload["seconds"] = round(time.perf_counter() - started, 3)
     payload["strict"] = strict
@@ -89,6 +97,8 @@ def ingest(
         lines.append(f"Most frequent unresolved actors (stored with empty country): {top}")
     if report.total.quarantined:
         lines.append("Quarantined rows: `tension store info` lists them per reason; files under <store>/quarantine/.")
+    for item in report.skipped:
+        lines.append(f"[yellow]warning:[/yellow] skipped {escape(item['path'])}: {escape(item['reason'])}")
     emit(payload, as_json, table=dict_table("Ingest summary", _rows(report)), lines=lines)
     if strict and report.total.quarantined:
         raise QuarantinedRowsError(

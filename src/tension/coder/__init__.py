@@ -94,7 +94,8 @@ def _rows(text: Text, published: date, n: int, line: int, sentence: str, events:
     for k, ev in enumerate(events):
         if not ev.sources:
             continue  # no actor to store it under: the CSV reader would quarantine it (empty_actor)
-        if ev.targets:
+        joint = len(ev.sources) >= 2 and {t.code for t in ev.targets} <= {s.code for s in ev.sources}
+        if ev.targets and not joint:
             pairs = [(s, t) for s in ev.sources for t in ev.targets if s.code != t.code] or [(s, None) for s in ev.sources]
         elif len(ev.sources) >= 2:
             pairs = [(s, t) for s in ev.sources for t in ev.sources if s.code != t.code]

@@ -42,6 +42,16 @@ class Mention:
 
 
 @lru_cache(maxsize=1)
+def _capitals() -> frozenset[str]:
+    """Keys of capital cities (``data/actors_aliases.tsv``): after "in"/"at" they are places, not actors."""
+    from importlib import resources
+
+    with resources.files("tension").joinpath("data", "actors_aliases.tsv").open("r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    return frozenset(name_key(a) for a in table.loc[table["kind"] == "capital", "alias"])
+
+
+@lru_cache(maxsize=1)
 def _surnames() -> dict[str, str]:
     """Surname key -> full name, for surnames of office holders that point to one country only."""
     table = leaders_table()
@@ -112,6 +122,8 @@ def find_mentions(sentence: str, day: str = "") -> list[Mention]:
                 country, org = "", code
             else:
                 country, org = code, ""
+                if key in _capitals():
+                    kind = "capital"
             if n == 1 and len(key) <= 3 and not chunk[0][2].rstrip(".'s").isupper():
                 continue  # short keys only as written acronyms (US, UN, EU), never as ordinary words
             hit = (n, country, org, kind)
@@ -138,4 +150,5 @@ def _as_written(sentence: str, words: list[tuple[int, int, str]], i: int, j: int
         while k - 1 >= 0 and words[k - 1][2].lower() in _EXTEND and i - k < 4:
             k -= 1
         start = words[k][0]
-    return sentence[start:end].rstrip(".,;:")
+    text = sentence[start:end].rstrip(".,;:")
+    return text[:-2] if text.endswith(("'s", "\u2019s")) else text.rstrip("'\u2019")

@@ -87,11 +87,19 @@ def _pick_source(groups: list[tuple[Mention, ...]], sentence: str, lo: int, hi: 
     return cands[-1] if cands else ()
 
 
-def _pick_target(groups: list[tuple[Mention, ...]], lo: int, hi: int, exclude: tuple[Mention, ...] = ()) -> tuple[Mention, ...]:
+_AT_PLACE = re.compile(r"\b(?:in|at|near|from|outside|inside)\s+(?:the\s+)?$")
+
+
+def _pick_target(groups: list[tuple[Mention, ...]], lo: int, hi: int, exclude: tuple[Mention, ...] = (),
+                 sentence: str = "") -> tuple[Mention, ...]:
+    """The first actor group in [lo, hi) that is not excluded and not a capital named as a place ("in Washington")."""
     skip = {m.start for m in exclude}
     for g in _in_range(groups, lo, hi):
-        if g[0].start not in skip:
-            return g
+        if g[0].start in skip:
+            continue
+        if sentence and g[0].kind == "capital" and _AT_PLACE.search(sentence[max(0, g[0].start - 12):g[0].start].lower()):
+            continue
+        return g
     return ()
 
 
@@ -147,7 +155,8 @@ def _actors_of(groups: list[tuple[Mention, ...]], sentence: str, lower: str, v: 
         tgt = _pick_source(groups, sentence, lo, v.start)
         return src, tgt, True
     src = _pick_source(groups, sentence, lo, v.start)
-    tgt = _pick_target(groups, v.end, hi, exclude=src)
+    first_word = re.match(r"\S+", lower[v.start:v.end])
+    tgt = _pick_target(groups, v.start + (first_word.end() if first_word else 0), hi, exclude=src, sentence=sentence)  # "expelled two Azerbaijani diplomats"
     return src, tgt, False
 
 
@@ -203,8 +212,9 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
                 out.append(event(embedded.code, src, tgt, polarity, "alleged", embedded, passive))
             return out
         # deny: "A denied B's claim that C ...", "A denied that C ...", "A denied attacking B"
-        claim = _CLAIM_NOUN.search(lower[head.end:frame_end])
-        claimant = _pick_target(groups, head.end, frame_end, exclude=speaker) if claim else ()
+        head_word = head.start + len(lower[head.start:head.end].split()[0])
+        claim = _CLAIM_NOUN.search(lower[head_word:frame_end])
+        claimant = _pick_target(groups, head_word, frame_end, exclude=speaker) if claim else ()
         out = []
         if embedded is not None:
             src, tgt, passive = _actors_of(groups, sentence, lower, embedded, frame_end if claim or that else head.end, hi)

@@ -13,6 +13,7 @@ store on ingest; claimed and denied ones are quarantined for review with their r
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -59,13 +60,25 @@ def _segmenter():  # noqa: ANN202 - pysbd has no type hints
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+_BOUNDARY = re.compile(r"[.!?][\"'\u2019\u201d)\]]*\s+[\"'\u2018\u201c(\[]?[A-Z0-9]")
+
+
 def split_sentences(body: str) -> list[tuple[int, str]]:
-    """(character offset, sentence) for every sentence; paragraphs (blank lines) never share a sentence."""
+    """(character offset, sentence) for every sentence; paragraphs (blank lines) never share a sentence.
+
+    pysbd splits every paragraph in which a sentence could end inside (a full stop, question
+    or exclamation mark followed by a capital); a paragraph without one is one sentence.
+    """
     out: list[tuple[int, str]] = []
     offset = 0
     for para in body.split("\n\n"):
         if para.strip():
             flat = para.replace("\n", " ")
+            if not _BOUNDARY.search(flat.rstrip()):
+                lead = len(flat) - len(flat.lstrip())
+                out.append((offset + lead, flat.strip()))
+                offset += len(para) + 2
+                continue
             for span in _segmenter().segment(flat):
                 sent = span.sent.strip()
                 if sent:

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ..actors import OFFICE_WORDS, known_names, leaders_table, name_key, resolve_actors
+from ..actors import OFFICE_WORDS, ORGANISATIONS, known_names, leaders_table, name_key, resolve_actors
 
 __all__ = ["Mention", "find_mentions"]
 
@@ -67,11 +67,32 @@ def _surnames() -> dict[str, str]:
     return {s: full[s] for s, countries in by_surname.items() if len(countries) == 1 and s not in names}
 
 
+@lru_cache(maxsize=1)
+def _terms() -> dict[str, list[tuple[str, str, str]]]:
+    """Person key (name and aliases) -> [(country or org, start, end)] from ``tension.actors.leaders_table``."""
+    table = leaders_table()
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for name, aliases, country, start, end in zip(table["name"], table["aliases"], table["country"], table["start"],
+                                                  table["end"], strict=True):
+        term = (country, start.date().isoformat(), "" if pd.isna(end) else end.date().isoformat())
+        for alias in (name, *filter(None, (a.strip() for a in aliases.split(";")))):
+            out.setdefault(name_key(alias), []).append(term)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def _person(name: str, day: str) -> tuple[str, str]:
-    res = resolve_actors(pd.Series([name]), pd.Series([pd.Timestamp(day)]) if day else None)
-    country, org = res["country"].iloc[0], res["org"].iloc[0]
-    return ("" if pd.isna(country) else str(country)), ("" if pd.isna(org) else str(org))
+    """(country, org) of a person in office on ``day`` (ISO); without a day, their single country."""
+    terms = _terms().get(name_key(name))
+    if terms is None:  # titles and other spellings: the resolver's full rules
+        res = resolve_actors(pd.Series([name]), pd.Series([pd.Timestamp(day)]) if day else None)
+        country, org = res["country"].iloc[0], res["org"].iloc[0]
+        return ("" if pd.isna(country) else str(country)), ("" if pd.isna(org) else str(org))
+    inside = {c for c, start, end in terms if not day or (start <= day and (not end or day <= end))}
+    if len(inside) != 1:
+        return "", ""
+    code = inside.pop()
+    return ("", code) if code in ORGANISATIONS else (code, "")
 
 
 def _clean(word: str) -> str:

@@ -54,6 +54,8 @@ class VerbEntry:
     regex: re.Pattern[str]
     words: int
     """Literal words in the pattern: more words = a more specific phrase."""
+    triggers: frozenset[str] = frozenset()
+    """Words of which at least one must be in the sentence for the pattern to match (a fast pre-check)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class VerbMatch:
         return self.entry.frame
 
 
+_WORDS = re.compile(r"[\w'\u2019-]+")
 _GAP = r"(?:\s+[\w'\u2019-]+){0,3}?"
 _WIDE_GAP = r"(?:\s+[\w'\u2019,.-]+){0,6}?"
 
@@ -90,6 +93,15 @@ def _tokens(pattern: str) -> list[str]:
     if cur:
         out.append(cur)
     return out
+
+
+def _triggers(pattern: str) -> frozenset[str]:
+    """The first word of every alternative of the pattern's first token."""
+    first = _tokens(pattern)[0]
+    if first.endswith("~"):
+        return frozenset(verb_forms(first[:-1]))
+    alts = first.strip("()").split("|")
+    return frozenset(re.split(r"[\s]+", a.strip())[0] for a in alts if a.strip())
 
 
 def _compile(pattern: str) -> tuple[re.Pattern[str], int]:
@@ -124,7 +136,7 @@ def verb_table() -> tuple[VerbEntry, ...]:
     entries = []
     for pattern, code, frame, source in body:
         regex, words = _compile(pattern)
-        entries.append(VerbEntry(pattern, code, frame, source, regex, words))
+        entries.append(VerbEntry(pattern, code, frame, source, regex, words, _triggers(pattern)))
     return tuple(entries)
 
 
@@ -133,7 +145,9 @@ def find_verbs(lower: str) -> list[VerbMatch]:
 
     Where matches overlap, the longer (then the more specific) phrase wins.
     """
-    found = [VerbMatch(m.start(), m.end(), e) for e in verb_table() for m in e.regex.finditer(lower)]
+    words = set(_WORDS.findall(lower))
+    found = [VerbMatch(m.start(), m.end(), e) for e in verb_table() if not e.triggers.isdisjoint(words)
+             for m in e.regex.finditer(lower)]
     found.sort(key=lambda v: (-(v.end - v.start), -v.entry.words, -len(v.code), v.start))
     taken: list[tuple[int, int]] = []
     kept: list[VerbMatch] = []

@@ -146,7 +146,7 @@ def correct(gold_row: pd.Series, p: dict) -> bool:
     return p["type"] == gold_row["type"] and bool(p["sources"]) and p["sources"] <= gold_row["sources"]
 
 
-def reliability(gold: pd.DataFrame, preds: list[dict], bins: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)) -> pd.DataFrame:
+def reliability(gold: pd.DataFrame, preds: list[dict], bins: tuple[float, ...] = (-0.01, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)) -> pd.DataFrame:
     conf = np.array([p["confidence"] for p in preds])
     ok = np.array([correct(g, p) for (_, g), p in zip(gold.iterrows(), preds, strict=True)])
     has = np.array([p["type"] is not None or bool(p["sources"]) for p in preds])
@@ -154,7 +154,7 @@ def reliability(gold: pd.DataFrame, preds: list[dict], bins: tuple[float, ...] =
     for lo, hi in zip(bins, bins[1:]):
         m = has & (conf > lo) & (conf <= hi)
         if m.any():
-            rows.append({"confidence": f"{lo:.1f}-{hi:.1f}", "events": int(m.sum()), "mean_confidence": float(conf[m].mean()),
+            rows.append({"confidence": f"{max(lo, 0):.1f}-{hi:.1f}", "events": int(m.sum()), "mean_confidence": float(conf[m].mean()),
                          "share_correct": float(ok[m].mean())})
     return pd.DataFrame(rows)
 
@@ -171,7 +171,7 @@ def fit_calibration(gold: pd.DataFrame) -> pd.DataFrame:
         p = predict_offline(g["text"], date(2000, 1, 1))
         raws.append(rules._raw_confidence(evs[0].features))  # noqa: SLF001 - the benchmark fits the module's own score
         oks.append(correct(g, p))
-    frame = pd.DataFrame({"raw": raws, "ok": oks}).sort_values("raw")
+    frame = pd.DataFrame({"raw": np.round(raws, 3), "ok": oks}).sort_values("raw")
     groups = [[r, float(o.mean()), len(o)] for r, o in frame.groupby("raw")["ok"]]
     changed = True
     while changed:  # pool-adjacent-violators: accuracy must not fall as the score rises

@@ -148,7 +148,7 @@ def _modal_code(lower: str, v: VerbMatch, negated: bool) -> str | None:
 
 
 def _actors_of(groups: list[tuple[Mention, ...]], sentence: str, lower: str, v: VerbMatch, lo: int, hi: int) -> tuple[tuple[Mention, ...], tuple[Mention, ...], bool]:
-    """(sources, targets, passive) of a verb between ``lo`` and ``hi``."""
+    """(sources, targets, passive) of a verb between ``lo`` and ``hi``; a visit's target may be a capital ("arrived in Yerevan")."""
     if _passive(lower, v):
         by = _BY.match(lower[v.end:hi])
         src = _pick_target(groups, v.end + by.end(), hi) if by else ()
@@ -156,7 +156,8 @@ def _actors_of(groups: list[tuple[Mention, ...]], sentence: str, lower: str, v: 
         return src, tgt, True
     src = _pick_source(groups, sentence, lo, v.start)
     first_word = re.match(r"\S+", lower[v.start:v.end])
-    tgt = _pick_target(groups, v.start + (first_word.end() if first_word else 0), hi, exclude=src, sentence=sentence)  # "expelled two Azerbaijani diplomats"
+    tgt = _pick_target(groups, v.start + (first_word.end() if first_word else 0), hi, exclude=src,
+                       sentence="" if v.code == "042" else sentence)  # "expelled two Azerbaijani diplomats"
     return src, tgt, False
 
 
@@ -248,7 +249,7 @@ def _raw_confidence(f: dict) -> float:
     score += 0.05 if f["digits"] >= 3 else 0.0
     score -= 0.05 * max(f["verbs"] - 3, 0)
     score += 0.05 if f["rule"] in ("deny", "allege", "claim-denied") else 0.0
-    return max(0.01, min(0.99, score))
+    return round(max(0.01, min(0.99, score)), 3)
 
 
 @lru_cache(maxsize=1)
@@ -265,9 +266,7 @@ def calibrate_confidence(raw: float) -> float:
     table = _calibration()
     if not table:
         return round(raw, 3)
-    value = table[0][1]
     for upper, accuracy in table:
-        value = accuracy
-        if raw <= upper:
-            break
-    return round(value, 3)
+        if raw <= upper + 1e-9:
+            return round(accuracy, 3)
+    return round(table[-1][1], 3)

@@ -113,7 +113,6 @@ def _split(world_csv: Path, inbox: Path, live: Path, cut: str) -> list[Path]:
     return files
 
 
-@app.command()
 def _timeline(examples: Path, coded: Path, out: Path) -> None:
     """The evidence timeline: hand-coded events plus every machine-coded news event with its sentence and polarity."""
     import pandas as pd
@@ -132,6 +131,7 @@ def _timeline(examples: Path, coded: Path, out: Path) -> None:
     render_timeline(both, out=out, title="Evidence timeline: hand-coded examples and coded news (South Caucasus)")
 
 
+@app.command()
 def demo(
     out: Path = typer.Option(Path("data/demo"), "--out", help="Folder for the demo's world, store, ledger and reports."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic world."),

@@ -263,11 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         rules._calibration.cache_clear()  # noqa: SLF001
     day = date(2000, 1, 1)
     results, rel = {}, {}
-    for half in ("dev", "held-out"):
-        part = gold[gold["half"] == half].reset_index(drop=True)
+    for half in ("dev", "held-out", "all"):
+        part = (gold if half == "all" else gold[gold["half"] == half]).reset_index(drop=True)
         preds = [predict_offline(t, day) for t in part["text"]]
         results[half] = score(part, preds)
-        rel[half] = reliability(part, preds)
+        if half != "all":
+            rel[half] = reliability(part, preds)
         if args.show_errors == half:
             for (_, g), p in zip(part.iterrows(), preds, strict=True):
                 if p["type"] != g["type"] or p["sources"] != g["sources"]:
@@ -276,16 +277,18 @@ def main(argv: list[str] | None = None) -> int:
     arts = article_scores() if (ARTICLES / "gold.csv").is_file() else None
     load_before = os.getloadavg()
     sps = speed(gold["text"].tolist())
+    aps = article_speed() if (ARTICLES / "gold.csv").is_file() else float("nan")
     load_after = os.getloadavg()
     for half, r in results.items():
         print(half, {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()})
     print("articles", arts)
-    print(f"speed {sps:.0f} sentences/s; load {load_before[0]:.2f} -> {load_after[0]:.2f}")
-    write_doc(Path(args.out), results, rel, arts, sps, (load_before, load_after))
+    print(f"speed {sps:.0f} sentences/s (gold), {aps:.0f} (articles); load {load_before[0]:.2f} -> {load_after[0]:.2f}")
+    write_doc(Path(args.out), results, rel, arts, (sps, aps), (load_before, load_after))
     return 0
 
 
-def write_doc(out: Path, results: dict, rel: dict, arts: dict | None, sps: float, loads: tuple) -> None:
+def write_doc(out: Path, results: dict, rel: dict, arts: dict | None, speeds: tuple[float, float], loads: tuple) -> None:
+    sps, aps = speeds
     metrics = [("PLOVER-type accuracy", "type_accuracy"), ("PLOVER-type macro-F1", "type_macro_f1"),
                ("quad accuracy", "quad_accuracy"), ("no event read", "no_event"),
                ("source precision", "source_precision"), ("source recall", "source_recall"),
@@ -322,19 +325,22 @@ def write_doc(out: Path, results: dict, rel: dict, arts: dict | None, sps: float
         "",
         "## Offline coder (`--coder offline`, the default)",
         "",
-        "| measure | dev half | held-out half |",
-        "| --- | --- | --- |",
-        f"| sentences | {results['dev']['sentences']} | {results['held-out']['sentences']} |",
+        "| measure | dev half | held-out half | all records |",
+        "| --- | --- | --- | --- |",
+        f"| sentences | {results['dev']['sentences']} | {results['held-out']['sentences']} | {results['all']['sentences']} |",
     ]
     for label, key in metrics:
-        lines.append(f"| {label} | {_fmt(results['dev'][key])} | {_fmt(results['held-out'][key])} |")
+        lines.append(f"| {label} | {_fmt(results['dev'][key])} | {_fmt(results['held-out'][key])} | {_fmt(results['all'][key])} |")
     lines += ["", "Targets (issue #18): macro-F1 >= 0.70 and quad accuracy >= 0.85 on the gold records; >= 0.60 / 0.80",
               "on held-out sentences of the same kind.", ""]
     if arts:
         lines += ["### Own articles", "", "| measure | value |", "| --- | --- |"]
         for k, v in arts.items():
             lines.append(f"| {k.replace('_', ' ')} | {_fmt(v) if isinstance(v, float) else v} |")
-        lines.append("")
+        lines += ["", "The first run on these articles, before any rule was changed after reading its output, gave event",
+                  "precision 0.889, recall 0.571 and 0.722 of the gold pairs (commit 'own hand-coded South Caucasus",
+                  "articles'); later vocabulary additions (summoning, cancelling, initialling, visits to a capital) were",
+                  "general CAMEO wording but were prompted by these articles, so the figure above is optimistic.", ""]
     lines += ["### Does the confidence mean something? (head events, type and source right)", ""]
     for half in ("dev", "held-out"):
         lines += [f"{half} half:", "", "| confidence | events | mean confidence | share correct |", "| --- | --- | --- | --- |"]
@@ -344,8 +350,9 @@ def write_doc(out: Path, results: dict, rel: dict, arts: dict | None, sps: float
     lines += [
         "### Speed",
         "",
-        f"{sps:,.0f} sentences per second through `tension.code_text` (sentence splitting with pysbd included),",
-        f"one process, best of three passes over the {results['dev']['sentences'] + results['held-out']['sentences']} gold sentences;",
+        f"{sps:,.0f} sentences per second through `tension.coder.code_texts` (splitting and the output table included),",
+        f"one process, best of three passes over the {results['all']['sentences']} gold sentences (each its own text);",
+        f"{aps:,.0f} sentences per second over the team's articles (multi-sentence paragraphs, split by pysbd);",
         f"load average {loads[0][0]:.2f} before and {loads[1][0]:.2f} after, on this 2-core machine shared with other work.",
         "",
         "## LLM backend (`--coder llm`)",

@@ -89,3 +89,11 @@ def test_confidence_is_a_probability_and_lower_without_actors():
     bare = code_sentence("Forces shelled positions.", PUBLISHED)
     assert 0 < full.confidence <= 1
     assert not bare or bare[0].confidence < full.confidence
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tension.coder
+
+    assert doctest.testmod(tension.coder).failed == 0

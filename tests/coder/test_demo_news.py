@@ -27,3 +27,17 @@ def test_news_examples_are_coded_ingested_and_shown_with_evidence_and_polarity(t
     assert "coded news" in html and "denied" in html and "kept for review" in html
     assert denied["evidence"].replace("'", "&#39;") in html
     assert "hand-coded" in html  # the analysts' own rows stay marked as such
+
+
+def test_report_evidence_file_keeps_coded_news_marked_and_only_asserted_ones(tmp_path, capsys):
+    from tension.cli.commands.demo import _with_news
+    from tension.ingest import read_events
+
+    coded = tmp_path / "coded_news.csv"
+    assert main(["code", str(NEWS), "--out", str(coded)]) == 0
+    rows = pd.read_csv(coded, dtype=str, keep_default_na=False)
+    result = read_events(_with_news(EXAMPLES, coded, tmp_path / "with_news.csv"))
+    datasets = result.events["dataset"].value_counts().to_dict()
+    assert datasets["coded-offline-v1"] == int((rows["polarity"] == "asserted").sum())
+    assert datasets["analyst"] == len(pd.read_csv(EXAMPLES))
+    assert result.read == len(result.events) + len(result.quarantine)

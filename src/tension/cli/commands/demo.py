@@ -113,6 +113,18 @@ def _split(world_csv: Path, inbox: Path, live: Path, cut: str) -> list[Path]:
     return files
 
 
+def _with_news(examples: Path, coded: Path, out: Path) -> Path:
+    """One CSV with the hand-coded examples and the coded news (the report's timeline marks coded rows by their dataset)."""
+    import pandas as pd
+
+    hand = pd.read_csv(examples, dtype=str, keep_default_na=False)
+    news = pd.read_csv(coded, dtype=str, keep_default_na=False)
+    both = pd.concat([hand, news[[c for c in news.columns if c in hand.columns or c in ("dataset", "polarity")]]],
+                     ignore_index=True).fillna("")
+    both.to_csv(out, index=False, lineterminator="\n")
+    return out
+
+
 def _timeline(examples: Path, coded: Path, out: Path) -> None:
     """The evidence timeline: hand-coded events plus every machine-coded news event with its sentence and polarity."""
     import pandas as pd
@@ -233,6 +245,7 @@ def demo(
         _call("ingest coded news", ["ingest", str(coded), "--store", str(paths["examples_store"]), "--format", "csv"])
         timeline = out / "south_caucasus_timeline.html"
         _timeline(EXAMPLES, coded, timeline)
+        evidence = _with_news(EXAMPLES, coded, out / "south_caucasus_with_news.csv")
         stage("examples", f"hand-coded South Caucasus events and {res.get('events', 0)} events machine-coded from "
               f"{res.get('texts', 0)} news texts ({res.get('asserted', 0)} asserted stored; claimed/denied kept for "
               f"review) in their own store; evidence timeline {timeline}", t0)
@@ -240,7 +253,7 @@ def demo(
         t0 = time.perf_counter()
         report = out / "report.html"
         _call("report", ["report", "--scores", str(latest_scores), "--config", str(config), "--store", str(paths["store"]),
-                         "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--examples", str(EXAMPLES),
+                         "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--examples", str(evidence),
                          "--out", str(report)])
         stage("report", f"{report}", t0)
     except _Stage as exc:

@@ -15,11 +15,15 @@ import urllib.request
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError, problem
 from ..taxonomy import cameo_table
 from .mentions import Mention, find_mentions
 from .rules import CodedEvent, code_sentence
+
+if TYPE_CHECKING:
+    from . import LlmSettings
 
 __all__ = ["LlmCoder", "PROMPT", "validate_answer"]
 
@@ -83,7 +87,7 @@ def validate_answer(answer: object, sentence: str, day: date) -> tuple[list[Code
 class LlmCoder:
     """Codes sentences through a chat-completions endpoint; invalid answers fall back to the offline rules."""
 
-    def __init__(self, settings, warn: Callable[[str], None]) -> None:  # noqa: ANN001 - tension.coder.LlmSettings
+    def __init__(self, settings: LlmSettings, warn: Callable[[str], None]) -> None:
         self.settings = settings
         self.warn = warn
         self.url = settings.endpoint.rstrip("/") + ("" if settings.endpoint.rstrip("/").endswith("/chat/completions") else "/chat/completions")

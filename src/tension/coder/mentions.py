@@ -117,7 +117,8 @@ def find_mentions(sentence: str, day: str = "") -> list[Mention]:
     out: list[Mention] = []
     i = 0
     while i < len(words):
-        if not _capitalised(words[i][2]) or words[i][2].lower() in _STOP_CAPS and i + 1 < len(words) and not _capitalised(words[i + 1][2]):
+        sentence_word = words[i][2].lower() in _STOP_CAPS and i + 1 < len(words) and not _capitalised(words[i + 1][2])
+        if not _capitalised(words[i][2]) or sentence_word:  # names are capitalised; "The" before a lower-case word is not one
             i += 1
             continue
         hit = None
@@ -125,8 +126,6 @@ def find_mentions(sentence: str, day: str = "") -> list[Mention]:
             chunk = words[i:i + n]
             if any(sentence[a[1]:b[0]].strip() not in ("", "-") for a, b in zip(chunk, chunk[1:])):
                 continue
-            if not _capitalised(chunk[-1][2]) and n > 1 and chunk[-1][2] not in ("of",):
-                pass
             text = " ".join(_clean(w[2]) if k == n - 1 else w[2] for k, w in enumerate(chunk))
             key = name_key(text)
             entry = names.get(key)

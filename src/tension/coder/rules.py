@@ -46,6 +46,7 @@ _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegatio
 _INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,2}$")
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
+_PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
@@ -76,7 +77,8 @@ def _groups(mentions: list[Mention], sentence: str, verbs: list[VerbMatch] = ())
     for m in mentions:
         between = sentence[groups[-1][-1].end:m.start] if groups else ""
         long_join = bool(groups) and _JOIN_LONG.match(between) and not any(groups[-1][-1].end <= v.start < m.start for v in verbs)
-        if groups and (_JOIN.match(between) or long_join):
+        new_subject = "," in between and any(0 <= v.start - m.end <= 25 for v in verbs)  # "A attacked B, and C brokered"
+        if groups and (_JOIN.match(between) or long_join) and not new_subject:
             groups[-1].append(m)
         else:
             groups.append([m])
@@ -182,6 +184,11 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     groups = _groups(mentions, sentence, verbs)
     when, precision = event_date(sentence, published)
     background = [(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+    prep = _PREP_INTRO.match(lower)
+    if prep and not background:  # "In a letter handed to the UN on Monday, Iraq said ...": a verb with no actor before it
+        inside = [v for v in verbs if v.start < prep.end()]
+        if inside and not any(m.end <= inside[0].start for m in mentions):
+            background.append((0, prep.end()))
     if background:  # a leading subordinate clause or a relative clause gives background, not the head, when the main clause has a verb
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):

@@ -97,3 +97,20 @@ def test_docstring_examples_run():
     import tension.coder
 
     assert doctest.testmod(tension.coder).failed == 0
+
+
+@pytest.mark.parametrize("text", ["Armenia, Azerbaijan and Russia signed a statement.",
+                                  "Armenia, Azerbaijan, and Russia signed a statement."])
+def test_a_list_of_three_acts_jointly(text):
+    rows = _rows(text)
+    assert {(a, b) for a, b, *_ in rows} == {(a, b) for a in ("ARM", "AZE", "RUS") for b in ("ARM", "AZE", "RUS") if a != b}
+
+
+def test_comma_and_a_new_subject_starts_a_new_clause():
+    rows = _rows("In 2020 Azerbaijan attacked Armenia, and Russia brokered a ceasefire.")
+    assert rows[0][:3] == ("AZE", "ARM", "190") and ("AZE", "RUS") not in {(a, b) for a, b, *_ in rows}
+
+
+def test_coordinated_predicates_share_the_subject():
+    rows = _rows("Azerbaijan summoned Russia's charge d'affaires and demanded an investigation.")
+    assert [r[:3] for r in rows] == [("AZE", "RUS", "114"), ("AZE", "RUS", "100")]

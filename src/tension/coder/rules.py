@@ -77,7 +77,10 @@ def _groups(mentions: list[Mention], sentence: str, verbs: list[VerbMatch] = ())
     for m in mentions:
         between = sentence[groups[-1][-1].end:m.start] if groups else ""
         long_join = bool(groups) and _JOIN_LONG.match(between) and not any(groups[-1][-1].end <= v.start < m.start for v in verbs)
-        new_subject = "," in between and any(0 <= v.start - m.end <= 25 for v in verbs)  # "A attacked B, and C brokered"
+        # "A attacked B, and C brokered ...": C starts a clause (a lone B before ", and", C right before a verb);
+        # "A, B, and C signed" stays one list
+        new_subject = (bool(groups) and len(groups[-1]) == 1 and "," in between and " and " in f" {between} "
+                       and any(0 <= v.start - m.end <= 25 and len(sentence[m.end:v.start].split()) <= 2 for v in verbs))
         if groups and (_JOIN.match(between) or long_join) and not new_subject:
             groups[-1].append(m)
         else:

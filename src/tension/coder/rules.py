@@ -137,7 +137,9 @@ def _hostile(code: str) -> bool:
 
 
 _INTENT_CODE = {"03": None, "04": "036", "05": "032", "06": "031", "07": "033", "08": "035"}
-_THREAT_CODE = {"15": "138", "16": "1313", "17": "137", "18": "138", "19": "138", "20": "138"}
+_THREAT_CODE = {"15": "138", "17": "137", "18": "138", "19": "138", "20": "138"}
+"""Roots whose future act is a threat. Reducing relations (16) is not here: announcing that aid will stop or
+ties will be cut is the decision itself."""
 
 
 def _modal_code(lower: str, v: VerbMatch, negated: bool) -> str | None:

@@ -89,3 +89,16 @@ def test_unreachable_endpoint_exits_non_zero_without_output(tmp_path: Path, caps
     assert code != 0
     assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
     assert "cannot be reached" in capsys.readouterr().err
+
+
+def test_actor_must_be_named_in_the_sentence():
+    from datetime import date
+
+    from tension.coder.llm import validate_answer
+
+    ok, _ = validate_answer({"events": [{"source": "Armenia's foreign ministry", "target": "Ukraine", "cameo_code": "016"}]},
+                            SENTENCE, date(2025, 7, 7))
+    assert ok is not None and ok[0].sources[0].country == "ARM"
+    for source in ("a", "Iran", ""):
+        events, why = validate_answer({"events": [{"source": source, "cameo_code": "016"}]}, SENTENCE, date(2025, 7, 7))
+        assert events is None and "source" in why

@@ -10,6 +10,7 @@ that cannot be reached stops the run (:class:`tension.errors.UsageError`).
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -46,10 +47,11 @@ def _codes() -> frozenset[str]:
 def _actor(name: object, mentions: list[Mention]) -> Mention | None:
     """The sentence's mention that ``name`` refers to (same words, or the same country/org); None if not in the sentence."""
     text = str(name or "").strip()
-    if not text:
+    if len(text) < 2:
         return None
+    words = re.compile(r"(?<!\w)" + re.escape(text.lower()) + r"(?!\w)")
     for m in mentions:
-        if text.lower() in m.text.lower() or m.text.lower() in text.lower():
+        if words.search(m.text.lower()) or re.search(r"(?<!\w)" + re.escape(m.text.lower()) + r"(?!\w)", text.lower()):
             return m
     found = find_mentions(text[:1].upper() + text[1:])
     codes = {m.code for m in mentions}

@@ -13,6 +13,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "schema", "config", "_io"),
     ("taxonomy",),
     ("actors",),
+    ("coder",),
     ("store",),
     ("ingest",),
     ("simulate",),

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "score": ("tension.scoring", "score"),
     "render_report": ("tension.reports", "render_report"),
     "Ledger": ("tension.ledger", "Ledger"),
+    "code_text": ("tension.coder", "code_text"),
 }
 
 __all__ = sorted(_EXPORTS)

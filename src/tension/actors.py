@@ -66,6 +66,9 @@ __all__ = [
     "leaders_table",
     "unresolved_counts",
     "SCHEMES",
+    "name_key",
+    "known_names",
+    "OFFICE_WORDS",
 ]
 
 SCHEMES: tuple[str, ...] = ("iso3", "cameo", "iso_numeric", "fips", "name")
@@ -376,6 +379,37 @@ def _phrase(key: str) -> str | None:
                 return iso3 if all(w in _OFFICE_WORDS for w in tail[n:]) else None
         return _phrase(right) if " of " in right else None
     return None
+
+
+OFFICE_WORDS: frozenset[str] = _OFFICE_WORDS
+"""Words that may follow a country name in an actor phrase ("Armenian Foreign Ministry")."""
+
+
+def name_key(text: object) -> str:
+    """The matching key the resolver uses (case, accents, hyphens, blank runs and a leading "the" ignored)."""
+    return _key(text)
+
+
+@lru_cache(maxsize=1)
+def known_names() -> dict[str, tuple[str, str]]:
+    """Every name the resolver knows, as ``name_key -> (kind, code)``, for finding actors in free text.
+
+    ``kind`` is ``org`` (code: organisation), ``country`` (names, capitals, metonyms,
+    demonyms and their plurals; code: ISO alpha-3), ``party`` (code: its country) or
+    ``person`` (code: '' -- people resolve through :func:`resolve_actors` with a date).
+    """
+    out: dict[str, tuple[str, str]] = {}
+    ids, _ = _person_index()
+    for key in ids:
+        out[key] = ("person", "")
+    for key, iso3 in _party_index().items():
+        out[key] = ("party", iso3)
+    for key, iso3 in _country_aliases().items():
+        out[key] = ("country", iso3)
+    for key, code in _org_index().items():
+        out[key] = ("org", code)
+    out.pop("", None)
+    return out
 
 
 def _resolve_static(name: object) -> tuple[str | None, str | None, int]:

@@ -22,7 +22,7 @@ from ..errors import UsageError, problem
 from .text import Rows, csv_rows, jsonl_rows
 from .validate import DATE_COMPACT, DATE_ISO, DATE_US, Parsed, blank_to_null, country_codes, map_unique, parse_dates, to_number
 
-_AUTO = ("event_id", "source_country", "target_country", "source_org", "target_org", "weight", "dataset")
+_AUTO = ("event_id", "source_country", "target_country", "source_org", "target_org", "weight", "dataset", "polarity")
 """Canonical column names used when present in the file and not mapped (``dataset``: the file's own column wins)."""
 
 
@@ -113,4 +113,5 @@ def parse(r: Rows, mapping: CsvMapping | None = None) -> Parsed:
         weight=to_number(weight) if weight is not None else None,
         source_ref=_column(r, m, "source_ref"),
         text=_column(r, m, "text"),
+        polarity=_column(r, m, "polarity"),
     )

@@ -15,7 +15,10 @@ in this order:
     no CAMEO code in the project's table (``tension.taxonomy``);
 ``empty_actor``
     a required actor is blank: both sides for ICEWS/ICEWS-KG, the source for ACLED,
-    POLECAT and CSV/JSONL, at least one side for GDELT (single-actor events are common).
+    POLECAT and CSV/JSONL, at least one side for GDELT (single-actor events are common);
+``polarity_claimed`` / ``polarity_denied`` / ``polarity_unknown``
+    a machine-coded row (``tension code``) whose ``polarity`` column is not ``asserted``:
+    an alleged or denied act is kept for review, never stored as an event.
 
 Repeated events are *not* a quarantine reason: the store counts them as duplicates.
 """
@@ -35,7 +38,8 @@ import pyarrow.compute as pc
 from ..schema import EARLIEST_EVENT_DATE, EVENT_SCHEMA
 from .text import STRAY_CR, Rows
 
-REASONS: tuple[str, ...] = ("bad_encoding", STRAY_CR, "wrong_column_count", "bad_json", "bad_date", "unknown_event_code", "empty_actor")
+REASONS: tuple[str, ...] = ("bad_encoding", STRAY_CR, "wrong_column_count", "bad_json", "bad_date", "unknown_event_code", "empty_actor",
+                            "polarity_claimed", "polarity_denied", "polarity_unknown")
 """Every quarantine reason, in the order they are checked."""
 
 _MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -181,6 +185,8 @@ class Parsed:
     weight: pa.Array | None = None
     source_ref: pa.Array | None = None
     text: pa.Array | None = None
+    polarity: pa.Array | None = None
+    """Machine-coded rows: asserted / claimed / denied (null or absent: asserted)."""
     actors_required: str = "either"
     """``both`` (ICEWS), ``source`` (actor 1 always present) or ``either`` (GDELT: one side may be blank)."""
     resolve_names: bool = True
@@ -296,6 +302,18 @@ def date_in_range(dates: np.ndarray, today: np.datetime64 | None = None) -> np.n
     return (dates >= EARLIEST) & (dates <= today + np.timedelta64(1, "D"))
 
 
+def polarity_reasons(polarity: pa.Array | None, reason: np.ndarray) -> None:
+    """Set ``polarity_<value>`` as the reason of rows not yet refused whose polarity is not ``asserted`` (in place)."""
+    if polarity is None:
+        return
+    values = pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(pc.cast(polarity, pa.string()), "asserted")))
+    values = pc.if_else(pc.equal(values, ""), pa.scalar("asserted"), values).to_numpy(zero_copy_only=False)
+    kept = (values != "asserted") & (reason == None)  # noqa: E711
+    if kept.any():
+        named = np.where(np.isin(values, ("claimed", "denied")), values, "unknown")
+        reason[kept] = np.char.add("polarity_", named[kept].astype(str))
+
+
 def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) -> Checked:
     """Validate one chunk and build canonical rows (without batch_id/ingested_at)."""
     from ..taxonomy import lookup_codes
@@ -319,6 +337,7 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     tgt_empty = _empty(p.target_actor)
     no_actor = {"both": src_empty | tgt_empty, "source": src_empty}.get(p.actors_required, src_empty & tgt_empty)
     reason[no_actor & (reason == None)] = "empty_actor"  # noqa: E711
+    polarity_reasons(p.polarity, reason)
 
     good = reason == None  # noqa: E711
     if not good.all():

@@ -268,7 +268,8 @@ def _timeline(examples: pd.DataFrame | None) -> list[dict[str, Any]]:
                     "target": str(r.get("target_actor") or r.get("target_country") or ""),
                     "code": str(r.get("cameo_code") or ""), "family": str(r.get("family") or ""),
                     "text": "" if pd.isna(r.get("text")) else str(r.get("text")), "source_ref": ref, "href": _href(ref),
-                    "dataset": "" if pd.isna(r.get("dataset")) else str(r.get("dataset"))})
+                    "dataset": "" if pd.isna(r.get("dataset")) else str(r.get("dataset")),
+                    "polarity": "" if pd.isna(r.get("polarity", "")) else str(r.get("polarity", ""))})
     return out
 
 

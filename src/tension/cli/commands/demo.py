@@ -25,6 +25,8 @@ from .. import app
 from .._common import JsonOpt, console, emit
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "data" / "examples" / "south_caucasus.csv"
+NEWS = EXAMPLES.parent / "news"
+"""The team's own short articles about real South Caucasus events, machine-coded by ``tension code`` in the demo."""
 
 _CONFIG = """# Written by `tension demo`: the synthetic demo world as a scheduled job would see it.
 name = "demo"
@@ -132,6 +134,36 @@ def _split(world_csv: Path, inbox: Path, live: Path, cut: str) -> list[Path]:
     return files
 
 
+def _with_news(examples: Path, coded: Path, out: Path) -> Path:
+    """One CSV with the hand-coded examples and the coded news (the report's timeline marks coded rows by their dataset)."""
+    import pandas as pd
+
+    hand = pd.read_csv(examples, dtype=str, keep_default_na=False)
+    news = pd.read_csv(coded, dtype=str, keep_default_na=False)
+    both = pd.concat([hand, news[[c for c in news.columns if c in hand.columns or c in ("dataset", "polarity")]]],
+                     ignore_index=True).fillna("")
+    both.to_csv(out, index=False, lineterminator="\n")
+    return out
+
+
+def _timeline(examples: Path, coded: Path, out: Path) -> None:
+    """The evidence timeline: hand-coded events plus every machine-coded news event with its sentence and polarity."""
+    import pandas as pd
+
+    from ...ingest import read_events
+    from ...reports import render_timeline
+    from ...taxonomy import family_of
+
+    hand = read_events(examples).events
+    news = pd.read_csv(coded, dtype=str, keep_default_na=False)
+    news = news.assign(date=pd.to_datetime(news["date"]), family=news["cameo_code"].map(family_of),
+                       source_actor=news["source_actor"], text=news["evidence"])
+    both = pd.concat([hand, news[["date", "source_actor", "target_actor", "source_country", "target_country",
+                                  "cameo_code", "family", "text", "source_ref", "dataset", "polarity", "confidence"]]],
+                     ignore_index=True)
+    render_timeline(both, out=out, title="Evidence timeline: hand-coded examples and coded news (South Caucasus)")
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("data/demo"), "--out", help="Folder for the demo's world, store, ledger and reports."),
@@ -230,14 +262,20 @@ def demo(
 
         t0 = time.perf_counter()
         _call("examples", ["ingest", str(EXAMPLES), "--store", str(paths["examples_store"]), "--format", "csv"])
+        coded = out / "coded_news.csv"
+        res = _call("code news", ["code", str(NEWS), "--out", str(coded)])
+        _call("ingest coded news", ["ingest", str(coded), "--store", str(paths["examples_store"]), "--format", "csv"])
         timeline = out / "south_caucasus_timeline.html"
-        _call("timeline", ["report", "--examples", str(EXAMPLES), "--timeline", "--out", str(timeline)])
-        stage("examples", f"hand-coded South Caucasus events in their own store; evidence timeline {timeline}", t0)
+        _timeline(EXAMPLES, coded, timeline)
+        evidence = _with_news(EXAMPLES, coded, out / "south_caucasus_with_news.csv")
+        stage("examples", f"hand-coded South Caucasus events and {res.get('events', 0)} events machine-coded from "
+              f"{res.get('texts', 0)} news texts ({res.get('asserted', 0)} asserted stored; claimed/denied kept for "
+              f"review) in their own store; evidence timeline {timeline}", t0)
 
         t0 = time.perf_counter()
         report = out / "report.html"
         _call("report", ["report", "--scores", str(latest_scores), "--config", str(config), "--store", str(paths["store"]),
-                         "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--examples", str(EXAMPLES),
+                         "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--examples", str(evidence),
                          "--out", str(report)])
         stage("report", f"{report}", t0)
     except _Stage as exc:

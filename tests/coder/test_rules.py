@@ -1,0 +1,116 @@
+"""The offline coder's rules on sentences written for these tests (not gold sentences)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tension import code_text
+from tension.coder import code_sentence
+from tension.coder.dates import event_date
+
+PUBLISHED = date(2025, 7, 9)  # a Wednesday
+
+
+def _rows(text: str, published: str = "2025-07-09") -> list[tuple]:
+    frame = code_text(text, published)
+    return list(zip(frame["source_country"].where(frame["source_country"] != "", frame["source_org"]),
+                    frame["target_country"].where(frame["target_country"] != "", frame["target_org"]),
+                    frame["cameo_code"], frame["polarity"], strict=True))
+
+
+def test_seed_denial_of_a_claimed_build_up():
+    rows = _rows("Armenia's Foreign Ministry denied Ukraine's claim that Russia is building up forces at Gyumri.")
+    assert ("ARM", "UKR", "016", "asserted") in rows  # the denial itself happened
+    assert ("UKR", "RUS", "112", "asserted") in rows  # Ukraine did accuse Russia (documented rule)
+    denied = [r for r in rows if r[0] == "RUS"]
+    assert denied and all(r[3] == "denied" for r in denied)  # no asserted Russian act
+    assert not [r for r in rows if r[0] == "RUS" and r[3] == "asserted"]
+
+
+def test_seed_variant_with_other_countries_and_wording():
+    rows = _rows("Georgia's Defence Ministry dismissed Azerbaijani reports that Turkey was massing troops near Batumi.")
+    assert ("GEO", "AZE", "016", "asserted") in rows
+    assert ("AZE", "TUR", "112", "asserted") in rows
+    assert all(r[3] != "asserted" for r in rows if r[0] == "TUR")
+
+
+def test_accusation_makes_the_alleged_act_claimed():
+    rows = _rows("Azerbaijan accused Armenia of shelling its positions in Nakhchivan.")
+    assert rows[0] == ("AZE", "ARM", "112", "asserted")
+    assert ("ARM", "", "194", "claimed") in rows or any(r[0] == "ARM" and r[3] == "claimed" for r in rows)
+
+
+def test_passive_voice_swaps_source_and_target():
+    rows = _rows("Two Armenian soldiers were killed by Azerbaijani troops near Sotk.")
+    assert rows and rows[0][:2] == ("AZE", "ARM")
+
+
+def test_negated_attack_is_not_an_event():
+    assert _rows("Russia did not attack Georgia.") == []
+
+
+def test_future_cooperation_is_an_intent_and_future_force_a_threat():
+    assert _rows("Turkey will provide emergency aid to Armenia.")[0][2] == "033"
+    assert _rows("Iran said it would attack Azerbaijan if the corridor opened.")[0][2] == "138"
+
+
+def test_joint_action_gives_both_directions():
+    rows = _rows("Armenia and Azerbaijan signed a peace agreement in Washington.")
+    assert {("ARM", "AZE", "057", "asserted"), ("AZE", "ARM", "057", "asserted")} <= set(rows)
+
+
+def test_office_holder_resolves_only_inside_the_term():
+    assert _rows("Pashinyan met Aliyev in Granada.", "2023-10-05")[0][:3] == ("ARM", "AZE", "040")
+    assert _rows("Pashinyan met Aliyev in Granada.", "2005-10-05") == []  # neither was in office then
+
+
+def test_organisation_is_not_a_country():
+    rows = _rows("Armenia suspended its participation in the CSTO.")
+    assert rows[0][:3] == ("ARM", "CSTO", "160")
+
+
+@pytest.mark.parametrize(("sentence", "expected", "precision"), [
+    ("Troops clashed on Monday.", date(2025, 7, 7), "day"),
+    ("Troops clashed on Wednesday.", date(2025, 7, 9), "day"),
+    ("Troops clashed on June 27.", date(2025, 6, 27), "day"),
+    ("Troops clashed on 27 December.", date(2024, 12, 27), "day"),
+    ("Troops clashed yesterday.", date(2025, 7, 8), "day"),
+    ("Troops clashed last month.", date(2025, 6, 1), "month"),
+    ("Troops clashed three days ago.", date(2025, 7, 6), "day"),
+    ("Troops clashed.", PUBLISHED, "published"),
+])
+def test_relative_dates_resolve_against_publication(sentence, expected, precision):
+    assert event_date(sentence, PUBLISHED) == (expected, precision)
+
+
+def test_confidence_is_a_probability_and_lower_without_actors():
+    full = code_sentence("Azerbaijani forces shelled Armenian positions.", PUBLISHED)[0]
+    bare = code_sentence("Forces shelled positions.", PUBLISHED)
+    assert 0 < full.confidence <= 1
+    assert not bare or bare[0].confidence < full.confidence
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tension.coder
+
+    assert doctest.testmod(tension.coder).failed == 0
+
+
+@pytest.mark.parametrize("text", ["Armenia, Azerbaijan and Russia signed a statement.",
+                                  "Armenia, Azerbaijan, and Russia signed a statement."])
+def test_a_list_of_three_acts_jointly(text):
+    rows = _rows(text)
+    assert {(a, b) for a, b, *_ in rows} == {(a, b) for a in ("ARM", "AZE", "RUS") for b in ("ARM", "AZE", "RUS") if a != b}
+
+
+def test_comma_and_a_new_subject_starts_a_new_clause():
+    rows = _rows("In 2020 Azerbaijan attacked Armenia, and Russia brokered a ceasefire.")
+    assert rows[0][:3] == ("AZE", "ARM", "190") and ("AZE", "RUS") not in {(a, b) for a, b, *_ in rows}
+
+
+def test_coordinated_predicates_share_the_subject():
+    rows = _rows("Azerbaijan summoned Russia's charge d'affaires and demanded an investigation.")
+    assert [r[:3] for r in rows] == [("AZE", "RUS", "114"), ("AZE", "RUS", "100")]

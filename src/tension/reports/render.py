@@ -212,8 +212,9 @@ def conflict_trend(history: pd.DataFrame | None, as_of: pd.Timestamp, freq: str,
     """``quiet``, ``surging`` or ``ongoing``: the pair's own material conflict in the ``lookback`` periods to ``as_of``.
 
     quiet: no material-conflict event in the lookback (a positive would be an onset).
-    surging: some in the latest quarter of the lookback (at least one period), at more than twice the
-    rate per period of the rest of the lookback (new or rising conflict).
+    surging: events in the latest quarter of the lookback (at least one period) and either none
+    before them in the lookback (new conflict), or at least two at more than twice the rate per
+    period of the rest of the lookback (rising conflict).
     ongoing: any other pair with material conflict in the lookback. ``unknown`` without a series.
     """
     if history is None or "material_conflict_count" not in history:
@@ -228,7 +229,7 @@ def conflict_trend(history: pd.DataFrame | None, as_of: pd.Timestamp, freq: str,
         return "quiet"
     recent = float(mc[(h["period"] >= recent_start).to_numpy()].sum())
     earlier = total - recent
-    if recent > 0 and recent / recent_n > 2 * earlier / max(lookback - recent_n, 1):
+    if recent > 0 and (earlier == 0 or (recent >= 2 and recent / recent_n > 2 * earlier / max(lookback - recent_n, 1))):
         return "surging"
     return "ongoing"
 

@@ -235,9 +235,11 @@ def conflict_trend(history: pd.DataFrame | None, as_of: pd.Timestamp, freq: str,
 
 
 def _cell(r: pd.Series, h: int) -> dict[str, Any]:
+    """One probability cell; no band when scoring gave none (NaN) or no past forecast backs it (``interval_n`` 0)."""
     lower, upper = _finite(r.get("lower")), _finite(r.get("upper"))
+    backed = _finite(r.get("interval_n"))
     return {"h": h, "p": float(r["probability"]), "lower": lower, "upper": upper,
-            "band": lower is not None and upper is not None, "change": _change(r.get("change")),
+            "band": lower is not None and upper is not None and backed != 0, "change": _change(r.get("change")),
             "rank": None if pd.isna(r.get("rank")) else int(r["rank"]),
             "insufficient": r.get("coverage") == "insufficient"}
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+_TILE = 16000
 
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
@@ -50,7 +51,8 @@ _MEASURE = r"""
     if (text.replace(/\s/g, '').length < 4) continue;
     if (!cell.getClientRects().length) continue;  // not displayed (a hidden header row)
     const cs = getComputedStyle(cell);
-    const inner = cell.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const inner = cell.getBoundingClientRect().width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)
+      - parseFloat(cs.borderLeftWidth) - parseFloat(cs.borderRightWidth);
     const width = (t) => {
       const probe = document.createElement('span');
       probe.textContent = t;
@@ -62,7 +64,7 @@ _MEASURE = r"""
     };
     // room for four characters, or for the whole text when it is shorter than that on one line
     const need = Math.min(width('abcd'), width(text));
-    if (inner < need - 0.5) out.narrow_cells.push([describe(cell), Math.round(inner), Math.round(need)]);
+    if (inner < need - 1) out.narrow_cells.push([describe(cell), Math.round(inner), Math.round(need)]);
   }
   // the track-record table and the reliability chart beside it, found by structure (the section after h2#track)
   const head = document.getElementById('track');
@@ -157,6 +159,7 @@ class _Pipe:
 def measure(html_path: Path, width: int, tmp: Path, height: int = 900) -> tuple[dict, Path]:
     """Load ``html_path`` in a ``width`` px viewport, measure its layout, screenshot the whole page.
 
+    The screenshot is ``report-<width>px.png`` (then ``-2.png``, ... for a page taller than 16,000 px).
     Returns the measurements (``viewport``, ``scroll_width``, ``too_wide``, ``narrow_cells``,
     ``track_found``, ``overlaps``) and the path of the PNG.
     """
@@ -172,11 +175,14 @@ def measure(html_path: Path, width: int, tmp: Path, height: int = 900) -> tuple[
         chrome.wait_for("Page.loadEventFired")
         result = chrome.call("Runtime.evaluate", {"expression": _MEASURE, "returnByValue": True}, session)
         data = json.loads(result["result"]["value"])
-        full = chrome.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
-        shot = chrome.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
-            "x": 0, "y": 0, "width": width, "height": min(float(full["height"]), 16000), "scale": 1}}, session)
+        full = float(chrome.call("Page.getLayoutMetrics", session=session)["cssContentSize"]["height"])
+        tiles = []  # a long page in tiles of 16,000 px (Chromium's largest capture)
+        for top in range(0, int(full) + 1, _TILE):
+            tiles.append(chrome.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+                "x": 0, "y": top, "width": width, "height": min(full - top, _TILE), "scale": 1}}, session)["data"])
     finally:
         chrome.close()
     path = tmp / f"report-{width}px.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
+    for i, data_png in enumerate(tiles):
+        (path if i == 0 else tmp / f"report-{width}px-{i + 1}.png").write_bytes(base64.b64decode(data_png))
     return data, path

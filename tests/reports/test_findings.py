@@ -272,3 +272,11 @@ def test_skill_over_history_is_shown_or_said_to_be_unmeasured():
     assert "AP 0.208 against history's 0.205, difference +0.003 (90% interval \u22120.004 to +0.011)" in ongoing
     assert "adds no skill" not in escalation and "h = 3 months: AP 0.041" in escalation
     assert "beats history" in escalation
+
+
+def test_detail_sections_lead_with_escalation_not_chronic_pairs():
+    s = _scores([("CHN", "JPN"), ("ISR", "PSE"), ("RUS", "UKR")], p=0.6)  # the chronic pair ranks first
+    html = render_report(s, _history_panel(), top=2)
+    dyads = html.split('id="dyads"')[1]
+    shown = re.findall(r'<section class="dyad" id="dyad-([A-Z-]+)"', dyads)
+    assert shown == ["ISR-PSE", "CHN-JPN"]  # the best-ranked escalation pair, then the best ongoing one

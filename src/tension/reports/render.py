@@ -288,12 +288,12 @@ def _prepare(scores: pd.DataFrame, panel: pd.DataFrame | None, top: int, lookbac
             d["width"] = min(100.0, abs(float(d.get("contribution", 0.0))) / biggest * 100)
         for e in r["evidence"]:
             e["href"] = _href(e.get("source_ref", ""))
-    detail = [r for r in rows if r["coverage"] != "insufficient"][:top]
+    directed = any(">" in r["dyad"] for r in rows)
+    relations = _relationships(rows, series, as_of, freq, lookback, directed)
+    detail = _detail(relations, top)
     for r in detail:
         hist = series.get(r["dyad"])
         r["chart"] = Markup(charts.series_chart(hist, as_of)) if hist is not None else ""
-    directed = any(">" in r["dyad"] for r in rows)
-    relations = _relationships(rows, series, as_of, freq, lookback, directed)
     cutoff = pd.to_datetime(s["data_cutoff"]).max() if "data_cutoff" in s else as_of
     versions = sorted({r["model_version"] for r in rows})
     return {"rows": rows, "relations": relations, "detail": detail, "horizons": horizons, "primary": primary,
@@ -331,6 +331,22 @@ def _relationships(rows: list[dict[str, Any]], series: dict[str, pd.DataFrame], 
                     "anchor": "dyad-" + dirs[0]["dyad"].replace(">", "-").replace("|", "-")})
     out.sort(key=_order)
     return out
+
+
+_ESCALATION = ("quiet", "surging")
+
+
+def _detail(relations: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+    """The dyads with a detail section: half from the escalation part, half from ongoing conflict (each by
+    rank; one part fills in when the other runs short), escalation first, so chronic pairs cannot take them all."""
+    ok = [r for r in relations if r["coverage"] != "insufficient"]
+    escal = [d for r in ok if r["trend"] in _ESCALATION for d in r["dirs"] if d["coverage"] != "insufficient"]
+    rest = [d for r in ok if r["trend"] not in _ESCALATION for d in r["dirs"] if d["coverage"] != "insufficient"]
+    for r in ok:
+        for d in r["dirs"]:
+            d["trend"] = r["trend"]
+    first = max(top - len(rest), (top + 1) // 2)
+    return escal[:first] + rest[: top - len(escal[:first])]
 
 
 def _regions(rows: list[dict[str, Any]], regions: Mapping[str, Sequence[str]] | None) -> list[tuple[str, list]]:

@@ -203,7 +203,7 @@ def test_a_row_without_a_band_says_so_instead_of_2_to_98_percent():
     md = render_report(s, format="md")
     assert "no band: no backtest of this model" in md
     unbacked = _scores([("ISR", "PSE")], p=0.81).assign(lower=0.02, upper=0.98, interval_n=0)  # a band from 0 cases
-    assert "81% no band: no backtest of this model" in _text(render_report(unbacked))
+    assert "81% no band: no past forecast of this model near this level" in _text(render_report(unbacked))
 
 
 def test_model_card_names_the_scored_version_and_flags_a_backtest_of_another_model():

@@ -238,8 +238,10 @@ def _cell(r: pd.Series, h: int) -> dict[str, Any]:
     """One probability cell; no band when scoring gave none (NaN) or no past forecast backs it (``interval_n`` 0)."""
     lower, upper = _finite(r.get("lower")), _finite(r.get("upper"))
     backed = _finite(r.get("interval_n"))
-    return {"h": h, "p": float(r["probability"]), "lower": lower, "upper": upper,
-            "band": lower is not None and upper is not None and backed != 0, "change": _change(r.get("change")),
+    why = ("no backtest of this model" if lower is None or upper is None else
+           "no past forecast of this model near this level" if backed == 0 else "")
+    return {"h": h, "p": float(r["probability"]), "lower": lower, "upper": upper, "band": not why, "no_band": why,
+            "change": _change(r.get("change")),
             "rank": None if pd.isna(r.get("rank")) else int(r["rank"]),
             "insufficient": r.get("coverage") == "insufficient"}
 
@@ -676,7 +678,7 @@ def _markdown(ctx: dict[str, Any], title: str, region: str | None) -> str:
             elif c["insufficient"]:
                 cells.append("insufficient data")
             else:
-                band = f"({_pct(c['lower'])}\u2013{_pct(c['upper'])})" if c["band"] else "(no band: no backtest of this model)"
+                band = f"({_pct(c['lower'])}\u2013{_pct(c['upper'])})" if c["band"] else f"(no band: {c['no_band']})"
                 cells.append(f"{_pct(c['p'])} {band} {c['change']['arrow']} {c['change']['text']}")
         lines.append(f"| {r['rank'] or ''} | {md_escape(r['name'])} | {md_escape(r['region_label'])} | " +
                      " | ".join(cells) + f" | {md_escape(r['coverage'])} |")

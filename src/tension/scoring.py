@@ -111,6 +111,11 @@ _EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "history": ("incident",),
 }
 _UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
+
+
+def period_words(freq: str) -> tuple[str, str]:
+    """The panel period's name, singular and plural: ``("week", "weeks")`` for ``W``."""
+    return _UNITS.get(str(freq or "").upper()[:1], ("period", "periods"))
 MAX_GROUPS = 8
 
 # measure -> (label template, kind); {a} source name, {b} target name, {pair} "from A toward B" / "between A and B"
@@ -495,7 +500,7 @@ def describe_driver(feature: str, contribution: float, history: pd.DataFrame | N
     label, kind = feature_label(feature, source, target, directed)
     found = _WINDOW.search(feature)
     w = int(found.group(1)) if found else 1
-    one, many = _UNITS.get(freq, ("period", "periods"))
+    one, many = period_words(freq)
     unit = f"{w} {many}" if w > 1 else one
     series = history[feature].to_numpy(float) if history is not None and feature in history else None
     cur = float(series[-1]) if series is not None and len(series) else value

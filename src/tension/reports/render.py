@@ -24,7 +24,7 @@ from markupsafe import Markup
 from .._io import atomic_output
 from ..backtest import shift_period
 from ..errors import UsageError, did_you_mean, problem
-from ..scoring import country_name
+from ..scoring import country_name, period_words
 from . import charts
 
 __all__ = ["render_report", "render_timeline", "FORMATS", "CSP", "load_scores"]
@@ -117,14 +117,11 @@ def load_scores(path: str | Path) -> pd.DataFrame:
     return df
 
 
-_UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
-
-
 def _freq_of(scores: pd.DataFrame, panel: pd.DataFrame | None) -> str:
     """``D``, ``W`` or ``M``: the scores' own record, else the panel's, else the step from as_of to window_start."""
     for attrs in (scores.attrs, panel.attrs if panel is not None else {}):
         f = str(attrs.get("freq") or "").upper()[:1]
-        if f in _UNITS:
+        if f in ("D", "W", "M"):
             return f
     if "window_start" in scores and len(scores):
         days = (pd.to_datetime(scores["window_start"]) - pd.to_datetime(scores["as_of"])).dt.days.median()
@@ -138,7 +135,7 @@ def _freq_of(scores: pd.DataFrame, panel: pd.DataFrame | None) -> str:
 
 def periods_text(n: int, freq: str) -> str:
     """``4 weeks``, ``1 month``: a count of panel periods in the panel's own unit."""
-    one, many = _UNITS.get(freq, ("period", "periods"))
+    one, many = period_words(freq)
     return f"{int(n)} {one if int(n) == 1 else many}"
 
 
@@ -302,7 +299,7 @@ def _prepare(scores: pd.DataFrame, panel: pd.DataFrame | None, top: int, lookbac
             "as_of": as_of.date(), "data_cutoff": cutoff.date() if pd.notna(cutoff) else "unknown",
             "model_versions": versions, "freq": freq, "directed": directed, "lookback": lookback,
             "unit": {h: periods_text(h, freq) for h in horizons}, "lookback_text": periods_text(lookback, freq),
-            "unit_one": _UNITS.get(freq, ("period", "periods"))[0], "unit_many": _UNITS.get(freq, ("period", "periods"))[1],
+            "unit_one": period_words(freq)[0], "unit_many": period_words(freq)[1],
             "split": any(r["trend"] != "unknown" for r in relations)}
 
 

@@ -28,7 +28,10 @@ Drivers
     A JSON list of ``{feature, contribution, text}`` in log-odds units *before*
     calibration (calibration is applied afterwards), completed by a ``(baseline)``
     entry and an ``(other features)`` entry so that the listed contributions add up
-    exactly to the column ``logit``.
+    exactly to the column ``logit``. More features are named while the remainder
+    outweighs the largest named one: the remainder is split by feature family
+    (``(other features: incidents)``, ...), and a family's remainder that still outweighs it
+    gives up its biggest member to the named list, so "the rest" is never the largest item.
 
     - Linear models (a Pipeline whose last step has ``coef_``, e.g. scaler +
       LogisticRegression): contribution = coefficient x transformed feature value,
@@ -50,7 +53,8 @@ Evidence
     sign) in the ``coverage_window`` periods up to the data cutoff, weighted by the
     positive contribution of the drivers that count their family (incidents, denials,
     hostility dynamics, ...), then by severity (|Goldstein| + 1) x weight, most recent
-    first among ties; each with ``event_id``, ``date``, a one-line ``text`` and
+    first among ties; each event once (by ``event_id``), the chosen ones listed in date
+    order (oldest first), each with ``event_id``, ``date``, a one-line ``text`` and
     ``source_ref``. With no positive driver, the most severe hostile events are listed.
 """
 from __future__ import annotations
@@ -107,6 +111,11 @@ _EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "history": ("incident",),
 }
 _UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
+
+
+def period_words(freq: str) -> tuple[str, str]:
+    """The panel period's name, singular and plural: ``("week", "weeks")`` for ``W``."""
+    return _UNITS.get(str(freq or "").upper()[:1], ("period", "periods"))
 MAX_GROUPS = 8
 
 # measure -> (label template, kind); {a} source name, {b} target name, {pair} "from A toward B" / "between A and B"
@@ -467,7 +476,8 @@ def feature_label(feature: str, source: str, target: str, directed: bool) -> tup
 
 
 def describe_driver(feature: str, contribution: float, history: pd.DataFrame | None, source: str, target: str,
-                    directed: bool, freq: str, value: float | None = None, group: str | None = None) -> str:
+                    directed: bool, freq: str, value: float | None = None, group: str | None = None,
+                    members: Sequence[str] = ()) -> str:
     """One sentence an analyst reads for a driver, from the dyad's own history of that feature.
 
     ``history`` holds the dyad's rows (panel columns and model inputs) up to ``as_of``, sorted
@@ -478,12 +488,19 @@ def describe_driver(feature: str, contribution: float, history: pd.DataFrame | N
     effect = "raises the risk" if contribution > 0 else "lowers the risk" if contribution < 0 else "no effect"
     if feature == "(baseline)":
         return "starting point of the model before any feature (log-odds); calibration is applied afterwards"
-    if feature == "(other features)":
-        return f"all remaining features together; {effect}"
+    if feature.startswith("(other features"):
+        family = feature[len("(other features: "):-1] if ":" in feature else None
+        what = f"the other {len(members)} feature{'s' if len(members) != 1 else ''}"
+        if family:
+            what += f" on {GROUP_LABELS.get(family, family.replace('_', ' '))}"
+        elif not members:
+            what = "all remaining features"
+        names = ", ".join(list(members)[:3]) + (", ..." if len(members) > 3 else "")
+        return f"{what} together{f' ({names})' if family and names else ''}; {effect}"
     label, kind = feature_label(feature, source, target, directed)
     found = _WINDOW.search(feature)
     w = int(found.group(1)) if found else 1
-    one, many = _UNITS.get(freq, ("period", "periods"))
+    one, many = period_words(freq)
     unit = f"{w} {many}" if w > 1 else one
     series = history[feature].to_numpy(float) if history is not None and feature in history else None
     cur = float(series[-1]) if series is not None and len(series) else value
@@ -561,7 +578,9 @@ def _evidence(window: pd.DataFrame, weights: pd.DataFrame, top: int) -> dict[str
     strength = np.where(any_pos, strength, w["_hostile"].to_numpy() * w["_sev"].to_numpy())
     w = w.assign(_s=strength)
     w = w[w["_s"] > 0].sort_values(["dyad", "_s", "_d"], ascending=[True, False, False], kind="stable")
-    w = w.groupby("dyad", sort=False).head(top)
+    w = w.drop_duplicates(["dyad", "event_id"]) if "event_id" in w else w  # one line per event
+    # the strongest ``top`` per dyad, then listed in date order (oldest first) like a timeline
+    w = w.groupby("dyad", sort=False).head(top).sort_values(["dyad", "_d"], kind="stable")
     out: dict[str, list[dict[str, Any]]] = {}
     for r in w.to_dict("records"):
         text = _one_line(r.get("text"))
@@ -818,6 +837,33 @@ def _representative(members: Sequence[str], x: pd.Series, stats: tuple[pd.Series
     return max(members, key=lambda m: z[m])
 
 
+def _named_drivers(contrib: pd.Series, top: int) -> tuple[list[str], dict[str | None, tuple[float, list[str]]]]:
+    """The features named one by one, and the remainder, so that no remainder entry is the largest item.
+
+    The ``top`` largest non-zero contributions are named. The rest is one entry
+    (``{None: (sum, members)}``) when its sum is no larger than the largest named one; otherwise it
+    is split by feature family (``{family: (sum, members)}``), and while a family's remainder still
+    outweighs the largest named contribution its biggest member is named too.
+    """
+    order = [f for f in contrib.abs().sort_values(ascending=False, kind="stable").index if contrib[f] != 0]
+    shown = order[:top]
+    while True:
+        named = set(shown)
+        rest = [f for f in contrib.index if f not in named]
+        largest = max((abs(float(contrib[f])) for f in shown), default=0.0)
+        total = float(contrib[rest].sum()) if rest else 0.0
+        if abs(total) <= largest:
+            return shown, {None: (total, rest)}
+        families: dict[str | None, tuple[float, list[str]]] = {}
+        for f in rest:
+            value, members = families.get(_group_of(f), (0.0, []))
+            families[_group_of(f)] = (value + float(contrib[f]), [*members, f])
+        worst = max(families.values(), key=lambda v: abs(v[0]))
+        if abs(worst[0]) <= largest or not any(contrib[f] != 0 for f in worst[1]):
+            return shown, dict(sorted(families.items(), key=lambda kv: -abs(kv[1][0])))
+        shown = [*shown, max(worst[1], key=lambda f: abs(float(contrib[f])))]
+
+
 def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame | None, directed: bool,
                  freq: str, x: pd.Series, top: int,
                  stats: tuple[pd.Series, pd.Series] | None = None) -> list[dict[str, Any]]:
@@ -828,9 +874,7 @@ def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame
         return [{"feature": "(none)", "contribution": 0.0,
                  "text": "insufficient recent data: drivers not computed"}]
     contrib = att.values.loc[i]
-    order = contrib.abs().sort_values(ascending=False, kind="stable").index
-    shown = [f for f in order[:top] if contrib[f] != 0]
-    rest = float(contrib.drop(shown).sum())
+    shown, rest_parts = _named_drivers(contrib, top)
     out = []
     for f in shown:
         group = None
@@ -842,8 +886,10 @@ def _drivers_row(att: Attribution, i: int, row: pd.Series, history: pd.DataFrame
         out.append({"feature": f, "contribution": float(contrib[f]),
                     "text": describe_driver(name, float(contrib[f]), history, row["source"], row["target"], directed,
                                             freq, value, group=group)})
-    out.append({"feature": "(other features)", "contribution": rest,
-                "text": describe_driver("(other features)", rest, None, "", "", directed, freq)})
+    for key, (value, members) in rest_parts.items():
+        feature = "(other features)" if key is None else f"(other features: {key})"
+        out.append({"feature": feature, "contribution": value,
+                    "text": describe_driver(feature, value, None, "", "", directed, freq, members=members)})
     out.append({"feature": "(baseline)", "contribution": float(att.baseline[i]),
                 "text": describe_driver("(baseline)", 0.0, None, "", "", directed, freq)})
     return out

@@ -132,3 +132,18 @@ def test_timeline_page_of_the_hand_coded_examples(trained, capsys, tmp_path):
     assert out["risk_claim"] is False and out["events"] > 0 and "no risk claim" in page
     assert page.count("<tr><td class=\"date\">") == out["events"] and "Nagorno-Karabakh" in page
     assert main(["report", "--timeline"]) == 2
+
+
+def test_report_names_every_threshold_of_the_config_it_used(trained, capsys, tmp_path):
+    """#20: the track record said alert = 0.5 while the config said 0.3; now each threshold comes from the config."""
+    config = tmp_path / "exp.toml"
+    config.write_text("[alerts]\nthreshold = 0.3\n\n[backtest]\nalert_threshold = 0.2\n", encoding="utf-8")
+    book = ["--ledger", str(tmp_path / "ledger")]
+    assert main(["score", "--issue", "--json", "--out", str(tmp_path / "s.parquet"), "--config", str(config), *book]) == 0
+    capsys.readouterr()
+    assert main(["report", "--scores", str(tmp_path / "s.parquet"), "--config", str(config), "--json",
+                 "--out", str(tmp_path / "r.html"), *book]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "<code>[alerts] threshold = 0.3</code>; <code>[backtest] alert_threshold = 0.2</code>" in html
+    assert "Alert = probability \u2265 30% (the config's <code>[alerts] threshold</code>)" in html
+    assert "h = 4 weeks" in html and "0.5" not in html.split('id="track"')[1].split("Issued")[0]

@@ -273,6 +273,8 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
             card.update({"model": cfg.get("model"), "trained_through": cfg.get("data_cutoff"),
                          "target": target.get("name"), "horizon": target.get("horizon"), "freq": cfg.get("freq"),
                          "features": len(cfg.get("features") or []), "registered_model": m.group(1)})
+            if cfg.get("skill_vs_history"):  # the gate's comparison with the history baseline, when recorded
+                card["skill_vs_history"] = list(cfg["skill_vs_history"])
             if cfg.get("train_start") or cfg.get("training_window"):
                 card["training_window"] = cfg.get("training_window") or f"{cfg.get('train_start')} to {cfg.get('data_cutoff')}"
     except Exception as exc:  # noqa: BLE001 - the report still renders; the card says what is missing
@@ -280,7 +282,17 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
     table = _backtest_table(backtest)
     if table is not None and len(table):
         card["predictions"] = table
+        card.update(_backtest_of(table, label, card.get("run_id")))
     return card
+
+
+def _backtest_of(table: pd.DataFrame, label: str, run_id: str | None) -> dict[str, Any]:
+    """Which model version a backtest table belongs to, when its rows say (``model_version`` or the training run)."""
+    if "model_version" in table and table["model_version"].notna().any():
+        return {"backtest_of": ", ".join(sorted(set(table["model_version"].dropna().astype(str))))}
+    if run_id and "run_id" in table and run_id in set(table["run_id"].astype(str)):
+        return {"backtest_of": label}
+    return {}
 
 
 @app.command()
@@ -366,7 +378,9 @@ def report(
         title = "Escalation risk watchlist" + (" \u2014 SYNTHETIC world (fictional countries)" if synthetic else "")
         written = render_report(table, panel, events=events, ledger=book, model_card=card, health=health,
                                 regions=exp.regions, region=region, examples=sample, format=fmt, out=out,
-                                threshold=exp.alerts.threshold, title=title)
+                                threshold=exp.alerts.threshold, title=title, lookback=int(exp.target.q),
+                                thresholds={"[alerts] threshold": exp.alerts.threshold,
+                                            "[backtest] alert_threshold": exp.backtest.alert_threshold})
         advance(1, description="Done")
     payload = {"out": str(written), "format": fmt, "scores": str(path), "as_of": str(as_of.date()),
                "region": region, "dyads": int(table["dyad"].nunique()), "track_record": book is not None}

@@ -697,3 +697,14 @@ def test_the_real_icews_kg_sample_under_a_wrong_format_exits_2(given: str, share
     out = json.loads(proc.stdout)
     assert out["committed"] is False and "--format icews-kg" in out["error"] and path.name in out["error"]
     assert Store(tmp_path / "store").summary()["events"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["icews", "polecat", "acled", "csv"])
+def test_blank_lines_before_a_header_are_skipped(fmt: str, tmp_path: Path) -> None:
+    raw, lines = _ok_file(fmt, n=3)
+    path = tmp_path / f"late-header.{EXT[fmt]}"
+    path.write_bytes(b"\n\r\n\n" + raw)
+    store = Store(tmp_path / "store")
+    t = ingest([path], store, format=fmt).total
+    assert (t.read, t.stored, t.quarantined) == (3, 3, 0)
+    assert sorted(store.read()["source_line"].astype(int)) == [x + 3 for x in lines]

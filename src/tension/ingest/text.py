@@ -137,14 +137,19 @@ def delimited_rows(
     carry = b""
     if header:
         first = fh.readline()
+        consumed = len(first)
+        while first in (b"\n", b"\r\n", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf\r\n"):  # blank lines before the header
+            line += 1
+            first = fh.readline()
+            consumed += len(first)
         if on_bytes:
-            on_bytes(len(first))
+            on_bytes(consumed)
         try:
             text = first.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = first.decode("latin-1")
         names = [c.strip().strip('"') for c in text.rstrip("\r\n").split(delimiter)]
-        line = 2
+        line += 1
         if expected is None:
             width = len(names)
             expected = lambda n, _w=width: n == _w  # noqa: E731
@@ -521,13 +526,16 @@ def csv_rows(
     csv.field_size_limit(_FIELD_LIMIT)  # free-text fields (ACLED notes) can be megabytes long
     source = _PhysicalLines(fh)
     reader = csv.reader(source, delimiter=delimiter)
-    try:
-        head: list[str] | None = next(reader)
-    except StopIteration:
-        return
-    except csv.Error:
-        head = None
-    taken = source.record()
+    head: list[str] | None = []
+    taken: list[tuple[int, str]] = []
+    while head == [] or (head is not None and len(head) == 1 and not head[0].strip()):  # blank lines before the header
+        try:
+            head = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            head = None
+        taken = source.record()
     if head is None or len(taken) > 1:  # an unreadable header is read as plain text; its first line only
         source.restart_after_first(taken)
         head = taken[0][1].rstrip("\r\n").split(delimiter)

@@ -526,9 +526,9 @@ def csv_rows(
     csv.field_size_limit(_FIELD_LIMIT)  # free-text fields (ACLED notes) can be megabytes long
     source = _PhysicalLines(fh)
     reader = csv.reader(source, delimiter=delimiter)
-    head: list[str] | None = []
+    head: list[str] | None = None
     taken: list[tuple[int, str]] = []
-    while head == [] or (head is not None and len(head) == 1 and not head[0].strip()):  # blank lines before the header
+    while not "".join(t for _, t in taken).strip():  # white-space lines before the header
         try:
             head = next(reader)
         except StopIteration:
@@ -557,8 +557,8 @@ def csv_rows(
         taken = source.record()
         if not taken:
             break
-        if row is not None and (not row or (len(row) == 1 and not row[0].strip())):
-            continue
+        if not "".join(t for _, t in taken).strip():
+            continue  # a line of white space only is not a record
         records += 1
         # a one-line field ending in its own line break: the quote never closed (end of file)
         malformed = row is None or len(row) != width or (len(taken) == 1 and row[-1].endswith("\n"))

@@ -198,7 +198,9 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):
             verbs = main
-    if any(v.frame not in ("say", "noun") for v in verbs):  # nouns name the event only when no verb phrase does
+    if any(v.frame not in ("say", "noun", "weak") for v in verbs):  # the general lexicon and nouns: only when no phrase does
+        verbs = [v for v in verbs if v.frame not in ("noun", "weak")]
+    elif any(v.frame == "weak" for v in verbs):
         verbs = [v for v in verbs if v.frame != "noun"]
     lo = 0
     head_i = None
@@ -208,7 +210,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
             lo = v.end
             continue
         negated = _negated(lower, v) and v.frame != "deny"
-        modal = _modal_code(lower, v, negated) if v.frame in ("", "noun") else None
+        modal = _modal_code(lower, v, negated) if v.frame in ("", "noun", "weak") else None
         if negated and modal is None:
             continue
         head_i, head_code = i, modal or v.code
@@ -226,7 +228,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
 
     if head.frame in ("allege", "deny"):
         speaker = _pick_source(groups, sentence, lo, head.start)
-        embedded = next((v for v in rest if v.start >= head.end and v.frame in ("", "noun")), None)
+        embedded = next((v for v in rest if v.start >= head.end and v.frame in ("", "noun", "weak")), None)
         cut = embedded.start if embedded else hi
         that = re.search(r"\b(?:that|of|for)\b", lower[head.end:cut])
         frame_end = head.end + that.end() if that else cut
@@ -269,7 +271,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     out = [event(head_code, src, tgt, "asserted", "event" if head_code == head.code else "modal", head, passive)]
     prev = head
     for v in rest:  # coordinated predicates: "A summoned B's envoy and demanded an inquiry" -> A -> B twice
-        if v.start < prev.end or v.frame not in ("", "noun") or not _AND_BEFORE.search(lower[prev.end:v.start]):
+        if v.start < prev.end or v.frame not in ("", "noun", "weak") or not _AND_BEFORE.search(lower[prev.end:v.start]):
             break
         subject = _in_range(groups, lower.rfind(" and ", prev.end, v.start), v.start)
         v_src = subject[0] if subject else src

@@ -114,3 +114,23 @@ def test_comma_and_a_new_subject_starts_a_new_clause():
 def test_coordinated_predicates_share_the_subject():
     rows = _rows("Azerbaijan summoned Russia's charge d'affaires and demanded an investigation.")
     assert [r[:3] for r in rows] == [("AZE", "RUS", "114"), ("AZE", "RUS", "100")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Georgia snubbed an invitation from Russia to attend the summit.", ("GEO", "RUS", "120")),
+    ("Azerbaijan reopened the Lachin road to Armenian traffic.", ("AZE", "ARM", "081")),
+    ("Lithuania recalled its ambassador from China.", ("LTU", "CHN", "161")),
+    ("Japan donated medical equipment to Armenia.", ("JPN", "ARM", "070")),
+])
+def test_a_verb_outside_the_phrase_table_still_gives_the_right_root(text, expected):
+    rows = _rows(text)
+    assert rows and rows[0][:2] == expected[:2] and rows[0][2][:2] == expected[2][:2]
+
+
+def test_a_noun_after_a_determiner_gives_way_to_the_verb():
+    rows = _rows("Britain outlawed the group because of the killing of two policemen in Belfast.")
+    assert rows[0][2].startswith("172")
+
+
+def test_a_warning_of_a_future_act_is_a_threat():
+    assert _rows("Iran warned that it would close the Strait of Hormuz to Turkish ships.")[0][2].startswith("13")

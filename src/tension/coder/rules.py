@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -43,12 +43,13 @@ _PREP_BEFORE = re.compile(r"\b(?:in|at|near|inside|across|from|to|into|over|on|a
 _TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b[^,]*|\s*according to\b.*)$")
 _JOIN = re.compile(r"^(?:\s*,\s*|\s+and\s+(?:the\s+)?|\s*,\s*and\s+(?:the\s+)?|\s+as well as\s+(?:the\s+)?|\s+and\s+\w+\s+)$")
 _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegations|accusation|accusations|charge|charges|statement|assertion|suggestion|suggestions)\b")
-_INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,2}$")
+_INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,3}$")
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
+_DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)\s+$")
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
 
@@ -116,6 +117,10 @@ def _pick_target(groups: list[tuple[Mention, ...]], lo: int, hi: int, exclude: t
             continue
         return g
     return ()
+
+
+def _as_noun(v: VerbMatch) -> VerbMatch:
+    return replace(v, entry=replace(v.entry, frame="noun"))
 
 
 def _negated(lower: str, v: VerbMatch) -> bool:
@@ -198,6 +203,8 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):
             verbs = main
+    # a phrase right after a determiner names an event as a noun ("the killing", "an attack"): a fallback like the nouns
+    verbs = [_as_noun(v) if v.frame == "" and _DETERMINER.search(lower[max(0, v.start - 8):v.start]) else v for v in verbs]
     if any(v.frame not in ("say", "noun", "weak") for v in verbs):  # the general lexicon and nouns: only when no phrase does
         verbs = [v for v in verbs if v.frame not in ("noun", "weak")]
     elif any(v.frame == "weak" for v in verbs):

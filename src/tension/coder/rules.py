@@ -50,6 +50,11 @@ _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|acco
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)\s+$")
+_LIGHT_VERB = re.compile(r"\b(?:began|begin|begins|started|starts|start|continued|continues|continue|launched|launches|launch|"
+                         r"staged|stages|stage|held|holds|hold|carried out|carries out|carry out|conducted|conducts|conduct|"
+                         r"mounted|mounts|mount|resumed|resumes|resume|made|makes|make|announced|announces|announce|"
+                         r"declared|declares|declare|imposed|imposes|impose|ordered|orders|order)\s+(?:\w+\s+)?$")
+"""A verb that takes the event noun as its object ("staged a protest", "announced a suspension"): the noun is the event."""
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
 
@@ -204,10 +209,9 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         if any(v.frame != "say" for v in main):
             verbs = main
     # a phrase right after a determiner names an event as a noun ("the killing", "an attack"): a fallback like the nouns
-    verbs = [_as_noun(v) if v.frame == "" and _DETERMINER.search(lower[max(0, v.start - 8):v.start]) else v for v in verbs]
-    if any(v.frame not in ("say", "noun", "weak") for v in verbs):  # the general lexicon and nouns: only when no phrase does
-        verbs = [v for v in verbs if v.frame not in ("noun", "weak")]
-    elif any(v.frame == "weak" for v in verbs):
+    verbs = [_as_noun(v) if v.frame in ("", "weak") and _DETERMINER.search(lower[max(0, v.start - 8):v.start])
+             and not _LIGHT_VERB.search(lower[max(0, v.start - 40):v.start]) else v for v in verbs]
+    if any(v.frame not in ("say", "noun") for v in verbs):  # nouns name the event only when no verb does
         verbs = [v for v in verbs if v.frame != "noun"]
     lo = 0
     head_i = None

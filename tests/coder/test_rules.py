@@ -134,3 +134,12 @@ def test_a_noun_after_a_determiner_gives_way_to_the_verb():
 
 def test_a_warning_of_a_future_act_is_a_threat():
     assert _rows("Iran warned that it would close the Strait of Hormuz to Turkish ships.")[0][2].startswith("13")
+
+
+def test_a_condition_after_the_main_verb_is_background():
+    rows = _rows("Turkey said it would retaliate if Greek warships entered its waters.")
+    assert rows[0][0] == "TUR" and rows[0][2] == "138"
+
+
+def test_a_call_for_a_withdrawal_is_a_demand_not_the_withdrawal():
+    assert _rows("Armenia called for the withdrawal of Azerbaijani troops from its territory.")[0][:3] == ("ARM", "AZE", "1056")

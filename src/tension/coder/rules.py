@@ -47,6 +47,8 @@ _INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|pre
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
+_SUBORDINATE = re.compile(r"(?:,\s*|\s)(?:if|unless|because|after|before|while|although|though|whereas|until|when|once)\s")
+"""A clause after the main verb that gives a condition, a reason or the time: background when the main clause has a verb."""
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)\s+$")
@@ -198,7 +200,8 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     verbs = [v for v in find_verbs(lower) if v.start < hi and not any(m.start <= v.start < m.end for m in mentions)]
     groups = _groups(mentions, sentence, verbs)
     when, precision = event_date(sentence, published)
-    background = [(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+    background = ([(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+                  + [(m.start(), len(lower)) for m in _SUBORDINATE.finditer(lower) if m.start() > 0][:1])
     prep = _PREP_INTRO.match(lower)
     if prep and not background:  # "In a letter handed to the UN on Monday, Iraq said ...": a verb with no actor before it
         inside = [v for v in verbs if v.start < prep.end()]

@@ -149,6 +149,8 @@ def _hostile(code: str) -> bool:
 
 
 _INTENT_CODE = {"03": None, "04": "036", "05": "032", "06": "031", "07": "033", "08": "035"}
+_CONDITIONAL = re.compile(r"\b(?:could|might|may)\s+(?:[\w'-]+\s+){0,3}$")
+_IF = re.compile(r"\b(?:if|unless|should)\b")
 _THREAT_CODE = {"15": "138", "17": "137", "18": "138", "19": "138", "20": "138"}
 """Roots whose future act is a threat. Reducing relations (16) is not here: announcing that aid will stop or
 ties will be cut is the decision itself."""
@@ -173,6 +175,8 @@ def _modal_code(lower: str, v: VerbMatch, negated: bool) -> str | None:
             return _INTENT_CODE[root]
         if root in _THREAT_CODE:
             return _THREAT_CODE[root]
+        if root == "16" and (_CONDITIONAL.search(before) or _IF.search(lower[v.end:])):
+            return "131"  # a reduction of relations held out as a possibility or under a condition is a threat
     return None
 
 

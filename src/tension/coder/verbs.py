@@ -80,7 +80,7 @@ class VerbMatch:
 
 
 _WORDS = re.compile(r"[\w'\u2019-]+")
-_GAP = r"(?:\s+[\w'\u2019-]+){0,3}?"
+_GAP = r"(?:\s+[\w'\u2019.-]+){0,3}?"
 _WIDE_GAP = r"(?:\s+[\w'\u2019,.-]+){0,6}?"
 
 

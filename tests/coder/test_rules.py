@@ -143,3 +143,14 @@ def test_a_condition_after_the_main_verb_is_background():
 
 def test_a_call_for_a_withdrawal_is_a_demand_not_the_withdrawal():
     assert _rows("Armenia called for the withdrawal of Azerbaijani troops from its territory.")[0][:3] == ("ARM", "AZE", "1056")
+
+
+def test_an_accusation_verb_accuses_even_when_the_alleged_act_is_not_hostile():
+    rows = _rows("India charged that Pakistan was training militants in Kashmir.")
+    assert rows[0][:3] == ("IND", "PAK", "112")
+    assert all(r[3] == "claimed" for r in rows if r[0] == "PAK")
+
+
+def test_a_stated_willingness_is_an_intent_and_a_called_strike_a_strike():
+    assert _rows("Sudan announced its willingness to negotiate with Egypt.")[0][2] == "036"
+    assert _rows("The opposition in Bangladesh called a general strike on Monday.")[0][2] == "143"

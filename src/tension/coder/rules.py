@@ -43,7 +43,7 @@ _PREP_BEFORE = re.compile(r"\b(?:in|at|near|inside|across|from|to|into|over|on|a
 _TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b[^,]*|\s*according to\b.*)$")
 _JOIN = re.compile(r"^(?:\s*,\s*|\s+and\s+(?:the\s+)?|\s*,\s*and\s+(?:the\s+)?|\s+as well as\s+(?:the\s+)?|\s+and\s+\w+\s+)$")
 _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegations|accusation|accusations|charge|charges|statement|assertion|suggestion|suggestions)\b")
-_INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,3}$")
+_INTENT = re.compile(r"\b(?:will|would|shall|(?:willingness|readiness|intention|plans|commitment) to|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,3}$")
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
@@ -55,7 +55,7 @@ _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)
 _LIGHT_VERB = re.compile(r"\b(?:began|begin|begins|started|starts|start|continued|continues|continue|launched|launches|launch|"
                          r"staged|stages|stage|held|holds|hold|carried out|carries out|carry out|conducted|conducts|conduct|"
                          r"mounted|mounts|mount|resumed|resumes|resume|made|makes|make|announced|announces|announce|"
-                         r"declared|declares|declare|imposed|imposes|impose|ordered|orders|order)\s+(?:\w+\s+)?$")
+                         r"declared|declares|declare|imposed|imposes|impose|ordered|orders|order|called|calls|call)\s+(?:\w+\s+)?$")
 """A verb that takes the event noun as its object ("staged a protest", "announced a suspension"): the noun is the event."""
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
@@ -253,12 +253,13 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         if head.frame == "allege":
             accused = _pick_target(groups, head.end, cut, exclude=speaker)
             out = []
-            if embedded is None or _hostile(embedded.code):
+            neutral = lower[head.start:head.end].startswith("claim")  # "claims that" reports; "accused", "charged that" accuse
+            if embedded is None or _hostile(embedded.code) or not neutral:
                 out.append(event(head.code, speaker, accused, "asserted", "allege", head))
             if embedded is not None:
                 src, tgt, passive = _actors_of(groups, sentence, lower, embedded, head.end, hi)
                 src = src or accused
-                polarity = "claimed" if _hostile(embedded.code) else "asserted"
+                polarity = "claimed" if _hostile(embedded.code) or not neutral else "asserted"
                 out.append(event(embedded.code, src, tgt, polarity, "alleged", embedded, passive))
             return out
         # deny: "A denied B's claim that C ...", "A denied that C ...", "A denied attacking B"

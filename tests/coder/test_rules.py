@@ -154,3 +154,8 @@ def test_an_accusation_verb_accuses_even_when_the_alleged_act_is_not_hostile():
 def test_a_stated_willingness_is_an_intent_and_a_called_strike_a_strike():
     assert _rows("Sudan announced its willingness to negotiate with Egypt.")[0][2] == "036"
     assert _rows("The opposition in Bangladesh called a general strike on Monday.")[0][2] == "143"
+
+
+def test_a_participle_phrase_is_background_and_its_actors_do_not_join_the_subject():
+    assert _rows("Backed by Russia, Syria attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")
+    assert _rows("Syria, backed by Russia, attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")

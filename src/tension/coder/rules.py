@@ -47,6 +47,8 @@ _INTENT = re.compile(r"\b(?:will|would|shall|(?:willingness|readiness|intention|
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
+_PARTICIPLE = re.compile(r"(?:^|,\s*)(?!united\b|armed\b)(?:[a-z]+ing|[a-z]+ed|[a-z]+en)\b(?:\s+by)?[^,]{0,120},")
+"""A participle phrase before the subject or between commas after it ("Backed by Russia, ...", "Syria, angered by ..., ...")."""
 _SUBORDINATE = re.compile(r"(?:,\s*|\s)(?:if|unless|because|after|before|while|although|though|whereas|until|when|once)\s")
 """A clause after the main verb that gives a condition, a reason or the time: background when the main clause has a verb."""
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
@@ -205,7 +207,8 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     groups = _groups(mentions, sentence, verbs)
     when, precision = event_date(sentence, published)
     background = ([(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
-                  + [(m.start(), len(lower)) for m in _SUBORDINATE.finditer(lower) if m.start() > 0][:1])
+                  + [(m.start(), len(lower)) for m in _SUBORDINATE.finditer(lower) if m.start() > 0][:1]
+                  + [(m.start(), m.end()) for m in _PARTICIPLE.finditer(lower)])
     prep = _PREP_INTRO.match(lower)
     if prep and not background:  # "In a letter handed to the UN on Monday, Iraq said ...": a verb with no actor before it
         inside = [v for v in verbs if v.start < prep.end()]
@@ -215,6 +218,9 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):
             verbs = main
+            lead = max((b for a, b in background if a == 0), default=0)
+            if lead:  # actors of a leading clause ("Backed by Russia, Syria ...") do not join the subject
+                groups = _groups([m for m in mentions if m.start >= lead], sentence, verbs)
     # a phrase right after a determiner names an event as a noun ("the killing", "an attack"): a fallback like the nouns
     verbs = [_as_noun(v) if v.frame in ("", "weak") and _DETERMINER.search(lower[max(0, v.start - 8):v.start])
              and not _LIGHT_VERB.search(lower[max(0, v.start - 40):v.start]) else v for v in verbs]

@@ -159,3 +159,8 @@ def test_a_stated_willingness_is_an_intent_and_a_called_strike_a_strike():
 def test_a_participle_phrase_is_background_and_its_actors_do_not_join_the_subject():
     assert _rows("Backed by Russia, Syria attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")
     assert _rows("Syria, backed by Russia, attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")
+
+
+def test_a_participle_with_by_modifies_a_noun_when_a_verb_follows():
+    assert _rows("Russian troops backed by tanks attacked Georgia on Friday.")[0][:3] == ("RUS", "GEO", "190")
+    assert _rows("Georgia was attacked by Russia.")[0][:3] == ("RUS", "GEO", "190")

@@ -53,6 +53,7 @@ _SUBORDINATE = re.compile(r"(?:,\s*|\s)(?:if|unless|because|after|before|while|a
 """A clause after the main verb that gives a condition, a reason or the time: background when the main clause has a verb."""
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
+_REDUCED_BY = re.compile(r"\s+by\b")
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)\s+$")
 _LIGHT_VERB = re.compile(r"\b(?:began|begin|begins|started|starts|start|continued|continues|continue|launched|launches|launch|"
                          r"staged|stages|stage|held|holds|hold|carried out|carries out|carry out|conducted|conducts|conduct|"
@@ -221,6 +222,10 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
             lead = max((b for a, b in background if a == 0), default=0)
             if lead:  # actors of a leading clause ("Backed by Russia, Syria ...") do not join the subject
                 groups = _groups([m for m in mentions if m.start >= lead], sentence, verbs)
+    # "troops backed by tanks attacked": a participle with "by" and no auxiliary modifies a noun when a verb follows
+    verbs = [v for v in verbs if not (_REDUCED_BY.match(lower[v.end:]) and not _passive(lower, v)
+                                      and lower[v.start:v.end].split()[-1].endswith(("ed", "en"))
+                                      and any(w.start > v.end and w.frame != "say" for w in verbs))]
     # a phrase right after a determiner names an event as a noun ("the killing", "an attack"): a fallback like the nouns
     verbs = [_as_noun(v) if v.frame in ("", "weak") and _DETERMINER.search(lower[max(0, v.start - 8):v.start])
              and not _LIGHT_VERB.search(lower[max(0, v.start - 40):v.start]) else v for v in verbs]

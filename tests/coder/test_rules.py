@@ -165,3 +165,9 @@ def test_a_participle_with_by_modifies_a_noun_when_a_verb_follows():
     row = _rows("Russian troops backed by tanks attacked Georgia on Friday.")[0]
     assert row[:2] == ("RUS", "GEO") and row[2].startswith("19")
     assert _rows("Georgia was attacked by Russia.")[0][:3] == ("RUS", "GEO", "190")
+
+
+def test_a_report_verb_followed_by_a_clause_is_the_main_clause_not_an_attribution():
+    rows = _rows("In a letter to the United Nations on Monday, Iran said it would allow the return of inspectors.")
+    assert rows[0][0] == "IRN" and rows[0][2].startswith("03")
+    assert _rows("Russia attacked Georgia, officials said on Monday.")[0][:3] == ("RUS", "GEO", "190")

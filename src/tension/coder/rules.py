@@ -40,7 +40,9 @@ __all__ = ["CodedEvent", "code_sentence", "calibrate_confidence"]
 _NEGATION = re.compile(r"(?:\b(?:not|never|no longer|neither|nor|without|cannot|won't|didn't|doesn't|don't|isn't|wasn't|weren't|hasn't|haven't|hadn't|wouldn't|couldn't|shouldn't|refused to|declined to|failed to|denied|deny|denies)\b|n't)\s+(?:[\w'-]+\s+){0,2}$")
 _PASSIVE = re.compile(r"\b(?:was|were|been|being|is|are|be|got|gets|get)\s+(?:\w+ly\s+)?$")
 _PREP_BEFORE = re.compile(r"\b(?:in|at|near|inside|across|from|to|into|over|on|against|with|for|toward|towards|outside|around|within|by|between)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$")
-_TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b[^,]*|\s*according to\b.*)$")
+_TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b"
+                   r"(?![^,]*\b(?:that|it|they|he|she|we|would|will|had|has|was|were|is|are)\b)[^,]*|\s*according to\b.*)$")
+"""An attribution at the end (", officials said on Monday"); not ", Iraq said it would ...", which is the main clause."""
 _JOIN = re.compile(r"^(?:\s*,\s*|\s+and\s+(?:the\s+)?|\s*,\s*and\s+(?:the\s+)?|\s+as well as\s+(?:the\s+)?|\s+and\s+\w+\s+)$")
 _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegations|accusation|accusations|charge|charges|statement|assertion|suggestion|suggestions)\b")
 _INTENT = re.compile(r"\b(?:will|would|shall|(?:willingness|readiness|intention|plans|commitment) to|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,3}$")

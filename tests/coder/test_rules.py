@@ -171,3 +171,13 @@ def test_a_report_verb_followed_by_a_clause_is_the_main_clause_not_an_attributio
     rows = _rows("In a letter to the United Nations on Monday, Iran said it would allow the return of inspectors.")
     assert rows[0][0] == "IRN" and rows[0][2].startswith("03")
     assert _rows("Russia attacked Georgia, officials said on Monday.")[0][:3] == ("RUS", "GEO", "190")
+
+
+@pytest.mark.parametrize(("text", "root"), [
+    ("Russia has said no to a Georgian plan for a new border crossing.", "12"),
+    ("Iran said it might pull out of the nuclear non-proliferation treaty.", "13"),
+    ("Indian and Pakistani troops traded artillery fire across the border.", "19"),
+    ("The United States gave Serbia until Saturday to accept the plan.", "13"),
+])
+def test_wording_outside_the_dev_sentences(text, root):
+    assert _rows(text)[0][2].startswith(root)

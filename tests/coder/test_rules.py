@@ -181,3 +181,7 @@ def test_a_report_verb_followed_by_a_clause_is_the_main_clause_not_an_attributio
 ])
 def test_wording_outside_the_dev_sentences(text, root):
     assert _rows(text)[0][2].startswith(root)
+
+
+def test_peacekeepers_deploying_are_peacekeeping_not_a_build_up():
+    assert _rows("Turkish peacekeepers began deploying to northern Cyprus on Tuesday.")[0][2] == "074"

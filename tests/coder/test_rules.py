@@ -185,3 +185,8 @@ def test_wording_outside_the_dev_sentences(text, root):
 
 def test_peacekeepers_deploying_are_peacekeeping_not_a_build_up():
     assert _rows("Turkish peacekeepers began deploying to northern Cyprus on Tuesday.")[0][2] == "074"
+
+
+def test_a_refusal_noun_negates_the_act_and_troops_leaving_is_a_withdrawal():
+    assert _rows("Iran's refusal to allow inspectors into the site angered the United States.")[0][2].startswith("12")
+    assert _rows("The last Russian troops left Estonia on Wednesday.")[0][:3] == ("RUS", "EST", "0874")

@@ -37,7 +37,7 @@ from .verbs import VerbMatch, find_verbs
 
 __all__ = ["CodedEvent", "code_sentence", "calibrate_confidence"]
 
-_NEGATION = re.compile(r"(?:\b(?:not|never|no longer|neither|nor|without|cannot|won't|didn't|doesn't|don't|isn't|wasn't|weren't|hasn't|haven't|hadn't|wouldn't|couldn't|shouldn't|refused to|declined to|failed to|denied|deny|denies)\b|n't)\s+(?:[\w'-]+\s+){0,2}$")
+_NEGATION = re.compile(r"(?:\b(?:not|never|no longer|neither|nor|without|cannot|won't|didn't|doesn't|don't|isn't|wasn't|weren't|hasn't|haven't|hadn't|wouldn't|couldn't|shouldn't|refused to|declined to|failed to|refusal to|failure to|denied|deny|denies)\b|n't)\s+(?:[\w'-]+\s+){0,2}$")
 _PASSIVE = re.compile(r"\b(?:was|were|been|being|is|are|be|got|gets|get)\s+(?:\w+ly\s+)?$")
 _PREP_BEFORE = re.compile(r"\b(?:in|at|near|inside|across|from|to|into|over|on|against|with|for|toward|towards|outside|around|within|by|between)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$")
 _TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b"

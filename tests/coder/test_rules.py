@@ -190,3 +190,12 @@ def test_peacekeepers_deploying_are_peacekeeping_not_a_build_up():
 def test_a_refusal_noun_negates_the_act_and_troops_leaving_is_a_withdrawal():
     assert _rows("Iran's refusal to allow inspectors into the site angered the United States.")[0][2].startswith("12")
     assert _rows("The last Russian troops left Estonia on Wednesday.")[0][:3] == ("RUS", "EST", "0874")
+
+
+@pytest.mark.parametrize(("text", "root"), [
+    ("Kenya has bowed to donor pressure and legalised opposition parties.", "08"),
+    ("The Indian prime minister lashed out at Pakistan over the hijacking.", "11"),
+    ("Greece blocked the opening of membership talks with Turkey.", "12"),
+])
+def test_more_wording_outside_the_dev_sentences(text, root):
+    assert _rows(text)[0][2].startswith(root)

@@ -4,7 +4,12 @@
    An attribution at the end ("..., officials said", "according to ...") is cut off first: it
    names who reports, not who acts.
 2. The head is the first verb phrase that is not a reporting verb ("said that") and is not
-   negated ("did not", "never", "no longer"). A refusal has its own entries (REJECT).
+   negated ("did not", "never", "no longer"). A refusal has its own entries (REJECT). Phrases of
+   the table and verbs of the general lexicon compete alike (a phrase wins where both cover the same
+   words); a phrase right after a determiner ("the killing") is a noun and, like the noun entries,
+   names the event only when no verb does. Leading and trailing subordinate clauses ("after ...",
+   "... if ..."), participle phrases ("Backed by X, ...") and relative clauses are background when
+   the main clause has a verb.
 3. Active voice: the source is the first actor group before the verb (after any reporting
    verb; actors after "in"/"at" only when there is no other), the target the first actor
    group after it. Passive voice ("was attacked by X"): the source is the group after "by",

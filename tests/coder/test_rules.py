@@ -114,3 +114,88 @@ def test_comma_and_a_new_subject_starts_a_new_clause():
 def test_coordinated_predicates_share_the_subject():
     rows = _rows("Azerbaijan summoned Russia's charge d'affaires and demanded an investigation.")
     assert [r[:3] for r in rows] == [("AZE", "RUS", "114"), ("AZE", "RUS", "100")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Georgia snubbed an invitation from Russia to attend the summit.", ("GEO", "RUS", "120")),
+    ("Azerbaijan reopened the Lachin road to Armenian traffic.", ("AZE", "ARM", "081")),
+    ("Lithuania recalled its ambassador from China.", ("LTU", "CHN", "161")),
+    ("Japan donated medical equipment to Armenia.", ("JPN", "ARM", "070")),
+])
+def test_a_verb_outside_the_phrase_table_still_gives_the_right_root(text, expected):
+    rows = _rows(text)
+    assert rows and rows[0][:2] == expected[:2] and rows[0][2][:2] == expected[2][:2]
+
+
+def test_a_noun_after_a_determiner_gives_way_to_the_verb():
+    rows = _rows("Britain outlawed the group because of the killing of two policemen in Belfast.")
+    assert rows[0][2].startswith("172")
+
+
+def test_a_warning_of_a_future_act_is_a_threat():
+    assert _rows("Iran warned that it would close the Strait of Hormuz to Turkish ships.")[0][2].startswith("13")
+
+
+def test_a_condition_after_the_main_verb_is_background():
+    rows = _rows("Turkey said it would retaliate if Greek warships entered its waters.")
+    assert rows[0][0] == "TUR" and rows[0][2] == "138"
+
+
+def test_a_call_for_a_withdrawal_is_a_demand_not_the_withdrawal():
+    assert _rows("Armenia called for the withdrawal of Azerbaijani troops from its territory.")[0][:3] == ("ARM", "AZE", "1056")
+
+
+def test_an_accusation_verb_accuses_even_when_the_alleged_act_is_not_hostile():
+    rows = _rows("India charged that Pakistan was training militants in Kashmir.")
+    assert rows[0][:3] == ("IND", "PAK", "112")
+    assert all(r[3] == "claimed" for r in rows if r[0] == "PAK")
+
+
+def test_a_stated_willingness_is_an_intent_and_a_called_strike_a_strike():
+    assert _rows("Sudan announced its willingness to negotiate with Egypt.")[0][2] == "036"
+    assert _rows("The opposition in Bangladesh called a general strike on Monday.")[0][2] == "143"
+
+
+def test_a_participle_phrase_is_background_and_its_actors_do_not_join_the_subject():
+    assert _rows("Backed by Russia, Syria attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")
+    assert _rows("Syria, backed by Russia, attacked Turkey on Monday.")[0][:3] == ("SYR", "TUR", "190")
+
+
+def test_a_participle_with_by_modifies_a_noun_when_a_verb_follows():
+    row = _rows("Russian troops backed by tanks attacked Georgia on Friday.")[0]
+    assert row[:2] == ("RUS", "GEO") and row[2].startswith("19")
+    assert _rows("Georgia was attacked by Russia.")[0][:3] == ("RUS", "GEO", "190")
+
+
+def test_a_report_verb_followed_by_a_clause_is_the_main_clause_not_an_attribution():
+    rows = _rows("In a letter to the United Nations on Monday, Iran said it would allow the return of inspectors.")
+    assert rows[0][0] == "IRN" and rows[0][2].startswith("03")
+    assert _rows("Russia attacked Georgia, officials said on Monday.")[0][:3] == ("RUS", "GEO", "190")
+
+
+@pytest.mark.parametrize(("text", "root"), [
+    ("Russia has said no to a Georgian plan for a new border crossing.", "12"),
+    ("Iran said it might pull out of the nuclear non-proliferation treaty.", "13"),
+    ("Indian and Pakistani troops traded artillery fire across the border.", "19"),
+    ("The United States gave Serbia until Saturday to accept the plan.", "13"),
+])
+def test_wording_outside_the_dev_sentences(text, root):
+    assert _rows(text)[0][2].startswith(root)
+
+
+def test_peacekeepers_deploying_are_peacekeeping_not_a_build_up():
+    assert _rows("Turkish peacekeepers began deploying to northern Cyprus on Tuesday.")[0][2] == "074"
+
+
+def test_a_refusal_noun_negates_the_act_and_troops_leaving_is_a_withdrawal():
+    assert _rows("Iran's refusal to allow inspectors into the site angered the United States.")[0][2].startswith("12")
+    assert _rows("The last Russian troops left Estonia on Wednesday.")[0][:3] == ("RUS", "EST", "0874")
+
+
+@pytest.mark.parametrize(("text", "root"), [
+    ("Kenya has bowed to donor pressure and legalised opposition parties.", "08"),
+    ("The Indian prime minister lashed out at Pakistan over the hijacking.", "11"),
+    ("Greece blocked the opening of membership talks with Turkey.", "12"),
+])
+def test_more_wording_outside_the_dev_sentences(text, root):
+    assert _rows(text)[0][2].startswith(root)

@@ -4,7 +4,12 @@
    An attribution at the end ("..., officials said", "according to ...") is cut off first: it
    names who reports, not who acts.
 2. The head is the first verb phrase that is not a reporting verb ("said that") and is not
-   negated ("did not", "never", "no longer"). A refusal has its own entries (REJECT).
+   negated ("did not", "never", "no longer"). A refusal has its own entries (REJECT). Phrases of
+   the table and verbs of the general lexicon compete alike (a phrase wins where both cover the same
+   words); a phrase right after a determiner ("the killing") is a noun and, like the noun entries,
+   names the event only when no verb does. Leading and trailing subordinate clauses ("after ...",
+   "... if ..."), participle phrases ("Backed by X, ...") and relative clauses are background when
+   the main clause has a verb.
 3. Active voice: the source is the first actor group before the verb (after any reporting
    verb; actors after "in"/"at" only when there is no other), the target the first actor
    group after it. Passive voice ("was attacked by X"): the source is the group after "by",
@@ -25,7 +30,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -37,18 +42,31 @@ from .verbs import VerbMatch, find_verbs
 
 __all__ = ["CodedEvent", "code_sentence", "calibrate_confidence"]
 
-_NEGATION = re.compile(r"(?:\b(?:not|never|no longer|neither|nor|without|cannot|won't|didn't|doesn't|don't|isn't|wasn't|weren't|hasn't|haven't|hadn't|wouldn't|couldn't|shouldn't|refused to|declined to|failed to|denied|deny|denies)\b|n't)\s+(?:[\w'-]+\s+){0,2}$")
+_NEGATION = re.compile(r"(?:\b(?:not|never|no longer|neither|nor|without|cannot|won't|didn't|doesn't|don't|isn't|wasn't|weren't|hasn't|haven't|hadn't|wouldn't|couldn't|shouldn't|refused to|declined to|failed to|refusal to|failure to|denied|deny|denies)\b|n't)\s+(?:[\w'-]+\s+){0,2}$")
 _PASSIVE = re.compile(r"\b(?:was|were|been|being|is|are|be|got|gets|get)\s+(?:\w+ly\s+)?$")
 _PREP_BEFORE = re.compile(r"\b(?:in|at|near|inside|across|from|to|into|over|on|against|with|for|toward|towards|outside|around|within|by|between)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$")
-_TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b[^,]*|\s*according to\b.*)$")
+_TAIL = re.compile(r",\s*(?:[^,]{0,80}?\b(?:said|says|told|confirmed|announced|reported|added|stated|reports|noted)\b"
+                   r"(?![^,]*\b(?:that|it|they|he|she|we|would|will|had|has|was|were|is|are)\b)[^,]*|\s*according to\b.*)$")
+"""An attribution at the end (", officials said on Monday"); not ", Iraq said it would ...", which is the main clause."""
 _JOIN = re.compile(r"^(?:\s*,\s*|\s+and\s+(?:the\s+)?|\s*,\s*and\s+(?:the\s+)?|\s+as well as\s+(?:the\s+)?|\s+and\s+\w+\s+)$")
 _CLAIM_NOUN = re.compile(r"\b(?:claim|claims|report|reports|allegation|allegations|accusation|accusations|charge|charges|statement|assertion|suggestion|suggestions)\b")
-_INTENT = re.compile(r"\b(?:will|would|shall|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|decided to|decides to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,2}$")
+_INTENT = re.compile(r"\b(?:will|would|shall|(?:willingness|readiness|intention|plans|commitment) to|(?:is|are|was|were)?\s*(?:ready|prepared|willing|set|expected|going) to|plans? to|planned to|intends? to|intended to|promised to|pledged to|vowed to|sworn to|swore to|offered to|wants? to|wanted to|could|may|might)\s+(?:[\w'-]+\s+){0,3}$")
 _MUST = re.compile(r"\b(?:must|should|has to|have to|needs? to|ought to)\s+(?:[\w'-]+\s+){0,2}$")
 _INTRO = re.compile(r"^(?:after|following|despite|amid|since|as|when|while|although|though|because|in response to|in retaliation for|before|once|if|unless)\b[^,]{0,160},")
 _PREP_INTRO = re.compile(r"^(?:in|under|on|at|with|during|from|through|upon|according to|by)\b[^,]{0,100},")
+_PARTICIPLE = re.compile(r"(?:^|,\s*)(?!united\b|armed\b)(?:[a-z]+ing|[a-z]+ed|[a-z]+en)\b(?:\s+by)?[^,]{0,120},")
+"""A participle phrase before the subject or between commas after it ("Backed by Russia, ...", "Syria, angered by ..., ...")."""
+_SUBORDINATE = re.compile(r"(?:,\s*|\s)(?:if|unless|because|after|before|while|although|though|whereas|until|when|once)\s")
+"""A clause after the main verb that gives a condition, a reason or the time: background when the main clause has a verb."""
 _RELATIVE = re.compile(r",\s*(?:which|who|whose|whom|where)\b[^,]{0,160},")
 _AND_BEFORE = re.compile(r"^[^,;]{0,60}\band\s+(?:then\s+|also\s+|later\s+)?(?:[\w'\u2019-]+\s+){0,3}$")
+_REDUCED_BY = re.compile(r"\s+by\b")
+_DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|these|those)\s+$")
+_LIGHT_VERB = re.compile(r"\b(?:began|begin|begins|started|starts|start|continued|continues|continue|launched|launches|launch|"
+                         r"staged|stages|stage|held|holds|hold|carried out|carries out|carry out|conducted|conducts|conduct|"
+                         r"mounted|mounts|mount|resumed|resumes|resume|made|makes|make|announced|announces|announce|"
+                         r"declared|declares|declare|imposed|imposes|impose|ordered|orders|order|called|calls|call)\s+(?:\w+\s+)?$")
+"""A verb that takes the event noun as its object ("staged a protest", "announced a suspension"): the noun is the event."""
 _BY = re.compile(r"^\s*(?:[\w'-]+\s+){0,3}?by\s+")
 
 
@@ -118,6 +136,10 @@ def _pick_target(groups: list[tuple[Mention, ...]], lo: int, hi: int, exclude: t
     return ()
 
 
+def _as_noun(v: VerbMatch) -> VerbMatch:
+    return replace(v, entry=replace(v.entry, frame="noun"))
+
+
 def _negated(lower: str, v: VerbMatch) -> bool:
     return bool(_NEGATION.search(lower[max(0, v.start - 40):v.start]))
 
@@ -137,6 +159,8 @@ def _hostile(code: str) -> bool:
 
 
 _INTENT_CODE = {"03": None, "04": "036", "05": "032", "06": "031", "07": "033", "08": "035"}
+_CONDITIONAL = re.compile(r"\b(?:could|might|may)\s+(?:[\w'-]+\s+){0,3}$")
+_IF = re.compile(r"\b(?:if|unless|should)\b")
 _THREAT_CODE = {"15": "138", "17": "137", "18": "138", "19": "138", "20": "138"}
 """Roots whose future act is a threat. Reducing relations (16) is not here: announcing that aid will stop or
 ties will be cut is the decision itself."""
@@ -161,6 +185,8 @@ def _modal_code(lower: str, v: VerbMatch, negated: bool) -> str | None:
             return _INTENT_CODE[root]
         if root in _THREAT_CODE:
             return _THREAT_CODE[root]
+        if root == "16" and (_CONDITIONAL.search(before) or _IF.search(lower[v.end:])):
+            return "131"  # a reduction of relations held out as a possibility or under a condition is a threat
     return None
 
 
@@ -188,7 +214,9 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     verbs = [v for v in find_verbs(lower) if v.start < hi and not any(m.start <= v.start < m.end for m in mentions)]
     groups = _groups(mentions, sentence, verbs)
     when, precision = event_date(sentence, published)
-    background = [(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+    background = ([(0, m.end()) for m in [_INTRO.match(lower)] if m] + [(m.start(), m.end()) for m in _RELATIVE.finditer(lower)]
+                  + [(m.start(), len(lower)) for m in _SUBORDINATE.finditer(lower) if m.start() > 0][:1]
+                  + [(m.start(), m.end()) for m in _PARTICIPLE.finditer(lower)])
     prep = _PREP_INTRO.match(lower)
     if prep and not background:  # "In a letter handed to the UN on Monday, Iraq said ...": a verb with no actor before it
         inside = [v for v in verbs if v.start < prep.end()]
@@ -198,7 +226,17 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
         main = [v for v in verbs if not any(a <= v.start < b for a, b in background)]
         if any(v.frame != "say" for v in main):
             verbs = main
-    if any(v.frame not in ("say", "noun") for v in verbs):  # nouns name the event only when no verb phrase does
+            lead = max((b for a, b in background if a == 0), default=0)
+            if lead:  # actors of a leading clause ("Backed by Russia, Syria ...") do not join the subject
+                groups = _groups([m for m in mentions if m.start >= lead], sentence, verbs)
+    # "troops backed by tanks attacked": a participle with "by" and no auxiliary modifies a noun when a verb follows
+    verbs = [v for v in verbs if not (_REDUCED_BY.match(lower[v.end:]) and not _passive(lower, v)
+                                      and lower[v.start:v.end].split()[-1].endswith(("ed", "en"))
+                                      and any(w.start > v.end and w.frame != "say" for w in verbs))]
+    # a phrase right after a determiner names an event as a noun ("the killing", "an attack"): a fallback like the nouns
+    verbs = [_as_noun(v) if v.frame in ("", "weak") and _DETERMINER.search(lower[max(0, v.start - 8):v.start])
+             and not _LIGHT_VERB.search(lower[max(0, v.start - 40):v.start]) else v for v in verbs]
+    if any(v.frame not in ("say", "noun") for v in verbs):  # nouns name the event only when no verb does
         verbs = [v for v in verbs if v.frame != "noun"]
     lo = 0
     head_i = None
@@ -208,7 +246,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
             lo = v.end
             continue
         negated = _negated(lower, v) and v.frame != "deny"
-        modal = _modal_code(lower, v, negated) if v.frame in ("", "noun") else None
+        modal = _modal_code(lower, v, negated) if v.frame in ("", "noun", "weak") else None
         if negated and modal is None:
             continue
         head_i, head_code = i, modal or v.code
@@ -226,19 +264,20 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
 
     if head.frame in ("allege", "deny"):
         speaker = _pick_source(groups, sentence, lo, head.start)
-        embedded = next((v for v in rest if v.start >= head.end and v.frame in ("", "noun")), None)
+        embedded = next((v for v in rest if v.start >= head.end and v.frame in ("", "noun", "weak")), None)
         cut = embedded.start if embedded else hi
         that = re.search(r"\b(?:that|of|for)\b", lower[head.end:cut])
         frame_end = head.end + that.end() if that else cut
         if head.frame == "allege":
             accused = _pick_target(groups, head.end, cut, exclude=speaker)
             out = []
-            if embedded is None or _hostile(embedded.code):
+            neutral = lower[head.start:head.end].startswith("claim")  # "claims that" reports; "accused", "charged that" accuse
+            if embedded is None or _hostile(embedded.code) or not neutral:
                 out.append(event(head.code, speaker, accused, "asserted", "allege", head))
             if embedded is not None:
                 src, tgt, passive = _actors_of(groups, sentence, lower, embedded, head.end, hi)
                 src = src or accused
-                polarity = "claimed" if _hostile(embedded.code) else "asserted"
+                polarity = "claimed" if _hostile(embedded.code) or not neutral else "asserted"
                 out.append(event(embedded.code, src, tgt, polarity, "alleged", embedded, passive))
             return out
         # deny: "A denied B's claim that C ...", "A denied that C ...", "A denied attacking B"
@@ -269,7 +308,7 @@ def code_sentence(sentence: str, published: date) -> list[CodedEvent]:
     out = [event(head_code, src, tgt, "asserted", "event" if head_code == head.code else "modal", head, passive)]
     prev = head
     for v in rest:  # coordinated predicates: "A summoned B's envoy and demanded an inquiry" -> A -> B twice
-        if v.start < prev.end or v.frame not in ("", "noun") or not _AND_BEFORE.search(lower[prev.end:v.start]):
+        if v.start < prev.end or v.frame not in ("", "noun", "weak") or not _AND_BEFORE.search(lower[prev.end:v.start]):
             break
         subject = _in_range(groups, lower.rfind(" and ", prev.end, v.start), v.start)
         v_src = subject[0] if subject else src

@@ -4,6 +4,10 @@ Each row gives a phrase pattern, the CAMEO code it expresses, a frame (``say``,
 ``allege``, ``deny`` or none) and the source of its meaning. Pattern syntax: blank-separated
 words matched on the lower-cased sentence; ``word~`` stands for every form of a verb;
 ``(a|b c)`` for alternatives; ``_`` for up to three other words in between, ``__`` for up to six.
+
+The general lexicon (``data/coder_lexicon.tsv``, same pattern syntax) adds single verbs by CAMEO code with
+frame ``weak``: a fallback the rules use only when no phrase of the table names the event, so that a
+sentence in unfamiliar wording still gets the right root.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["VerbEntry", "VerbMatch", "verb_table", "find_verbs", "verb_forms"]
+__all__ = ["VerbEntry", "VerbMatch", "verb_table", "lexicon_table", "find_verbs", "verb_forms"]
 
 _IRREGULAR: dict[str, tuple[str, ...]] = {
     "meet": ("met",), "hold": ("held",), "send": ("sent",), "give": ("gave", "given"), "fight": ("fought",),
@@ -76,7 +80,7 @@ class VerbMatch:
 
 
 _WORDS = re.compile(r"[\w'\u2019-]+")
-_GAP = r"(?:\s+[\w'\u2019-]+){0,3}?"
+_GAP = r"(?:\s+[\w'\u2019.-]+){0,3}?"
 _WIDE_GAP = r"(?:\s+[\w'\u2019,.-]+){0,6}?"
 
 
@@ -125,11 +129,15 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], int]:
     return re.compile(r"(?<![\w-])(?:" + "".join(parts) + r")(?![\w-])"), words
 
 
+def _read_table(name: str) -> list[list[str]]:
+    text = resources.files("tension").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 @lru_cache(maxsize=1)
 def verb_table() -> tuple[VerbEntry, ...]:
     """The packaged verb-phrase table, compiled (cached)."""
-    text = resources.files("tension").joinpath("data", "coder_verbs.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    rows = _read_table("coder_verbs.tsv")
     header, body = rows[0], rows[1:]
     if header != ["pattern", "cameo_code", "frame", "source"]:  # pragma: no cover - packaging error
         raise RuntimeError(f"coder_verbs.tsv has an unexpected header: {header}")
@@ -140,15 +148,30 @@ def verb_table() -> tuple[VerbEntry, ...]:
     return tuple(entries)
 
 
+@lru_cache(maxsize=1)
+def lexicon_table() -> tuple[VerbEntry, ...]:
+    """The packaged general verb lexicon, compiled, every entry with frame ``weak`` (cached)."""
+    rows = _read_table("coder_lexicon.tsv")
+    header, body = rows[0], rows[1:]
+    if header != ["pattern", "cameo_code", "source"]:  # pragma: no cover - packaging error
+        raise RuntimeError(f"coder_lexicon.tsv has an unexpected header: {header}")
+    entries = []
+    for pattern, code, source in body:
+        regex, words = _compile(pattern)
+        entries.append(VerbEntry(pattern, code, "weak", source, regex, words, _triggers(pattern)))
+    return tuple(entries)
+
+
 def find_verbs(lower: str) -> list[VerbMatch]:
     """Every non-overlapping best match in a lower-cased sentence, in text order.
 
-    Where matches overlap, the longer (then the more specific) phrase wins.
+    Where matches overlap, the longer (then the more specific) phrase wins, and a phrase of the table
+    wins over a general-lexicon entry of the same length.
     """
     words = set(_WORDS.findall(lower))
-    found = [VerbMatch(m.start(), m.end(), e) for e in verb_table() if not e.triggers.isdisjoint(words)
+    found = [VerbMatch(m.start(), m.end(), e) for e in verb_table() + lexicon_table() if not e.triggers.isdisjoint(words)
              for m in e.regex.finditer(lower)]
-    found.sort(key=lambda v: (-(v.end - v.start), -v.entry.words, -len(v.code), v.start))
+    found.sort(key=lambda v: (-(v.end - v.start), v.entry.frame == "weak", -v.entry.words, -len(v.code), v.start))
     taken: list[tuple[int, int]] = []
     kept: list[VerbMatch] = []
     for v in found:

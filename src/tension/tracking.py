@@ -100,6 +100,11 @@ __all__ = [
 ]
 
 CHAMPION = "champion"
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+"""Experiment tag telling the MLflow UI (3.x) to open the experiment on its runs, not the (empty) Traces page."""
+BACKTEST_PREDICTIONS = "backtest/predictions.parquet"
+"""Artifact path, on a model version's run, of that model's own backtest predictions (behind the score bands)."""
+CACHE_KEY_TAG = "tension.cache_key"
 CHALLENGER = "challenger"
 _READY: set[str] = set()
 """Tracking URIs already created/upgraded/checked by this process."""
@@ -371,6 +376,8 @@ def _session_body(uri: str, experiment: str) -> Iterator[tuple[MlflowClient, str
                 exp_id = found.experiment_id
         else:
             exp_id = found.experiment_id
+        if found is None or (found.tags or {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         yield client, exp_id
     except TrackingUnavailableError:
         raise
@@ -857,6 +864,7 @@ def track_backtest(
     run_name: str | None = None,
     nested_origins: bool = True,
     extra_metrics: Mapping[str, float] | None = None,
+    cache_key: str | None = None,
 ) -> str | None:
     """Log a backtest as one run with one nested run per origin; return the run id (``None`` if not tracked).
 
@@ -865,7 +873,8 @@ def track_backtest(
     ``metrics`` per model and horizon (``brier_logit_h4``), data inputs, git commit, the
     predictions table (Parquet), the metrics table, a reliability diagram (PNG and SVG),
     warnings, the config file; per origin a nested run with ``brier_<model>``, ``rows``,
-    ``positives`` and ``mean_p_<model>`` in one batch call.
+    ``positives`` and ``mean_p_<model>`` in one batch call. With ``cache_key`` (data, config
+    and code digest) the run is tagged so that a rerun finds it (:func:`cached_backtest`).
     """
     if not track:
         return None
@@ -890,6 +899,10 @@ def track_backtest(
             if warns:
                 mlflow.log_text("\n".join(str(w) for w in warns), "backtest/warnings.txt")
                 mlflow.set_tag("tension.warnings", str(len(warns)))
+            if cache_key:
+                mlflow.log_dict(json.loads(json.dumps({"warnings": warns, "leakage": getattr(result, "leakage", {}) or {}},
+                                                      default=str)), "backtest/rerun.json")
+                mlflow.set_tag(CACHE_KEY_TAG, cache_key)
             if nested_origins and len(predictions) and "origin" in predictions:
                 _log_origins(client, exp_id, run.info.run_id, predictions)
             run_id = run.info.run_id
@@ -975,6 +988,118 @@ def log_job_step(run_id: str | None, experiment: Experiment, step: str, status: 
     client.log_batch(run_id, metrics=metrics, tags=[RunTag(_metric_name("step", step), status)])
 
 
+# --------------------------------------------------------------------------- reruns and backtest predictions
+
+
+def code_version() -> str:
+    """The code that produced a result: package version and git commit (part of every rerun key)."""
+    return f"{_package_version('tension') or 'unknown'}+{git_commit()}"
+
+
+def _client(experiment: Experiment | None) -> tuple[MlflowClient, str]:
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), experiment.tracking.registered_model
+
+
+def latest_version(experiment: Experiment | None = None) -> tuple[int, dict[str, str]] | None:
+    """(version, tags) of the newest version of the registered model, or ``None`` when there is none."""
+    client, name = _client(experiment)
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return None
+    if not versions:
+        return None
+    newest = max(versions, key=lambda mv: int(mv.version))
+    return int(newest.version), dict(newest.tags or {})
+
+
+def cached_run(experiment: Experiment, key: str, kind: str) -> str | None:
+    """The newest FINISHED run of ``kind`` (``backtest``) tagged with rerun ``key``, or ``None``."""
+    uri = tracking_uri(experiment.tracking)
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        runs = client.search_runs([exp_id], filter_string=f"tags.`{CACHE_KEY_TAG}` = '{key}' and "
+                                  f"tags.`tension.kind` = '{kind}' and attributes.status = 'FINISHED'",
+                                  max_results=1, order_by=["attributes.start_time DESC"])
+    return runs[0].info.run_id if runs else None
+
+
+def _download_table(client: MlflowClient, run_id: str, path: str) -> pd.DataFrame | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = client.download_artifacts(run_id, path, tmp)
+        except (MlflowException, OSError):
+            return None
+        return pd.read_parquet(local)
+
+
+def cached_backtest(experiment: Experiment, key: str) -> dict[str, Any] | None:
+    """A backtest logged earlier under rerun ``key``: ``{"run_id", "predictions", "warnings", "leakage"}``."""
+    run_id = cached_run(experiment, key, "backtest")
+    if run_id is None:
+        return None
+    client, _ = _client(experiment)
+    predictions = _download_table(client, run_id, BACKTEST_PREDICTIONS)
+    if predictions is None:
+        return None
+    extra: dict[str, Any] = {"warnings": [], "leakage": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        with contextlib.suppress(MlflowException, OSError, ValueError):
+            extra = json.loads(Path(client.download_artifacts(run_id, "backtest/rerun.json", tmp)).read_text())
+    return {"run_id": run_id, "predictions": predictions, **extra}
+
+
+def store_backtest_predictions(experiment: Experiment, version_: int, predictions: pd.DataFrame,
+                               source: str = "") -> None:
+    """Attach a model version's own backtest predictions to its run (``backtest/predictions.parquet``).
+
+    The version gets tags ``backtest_rows`` and ``backtest_source`` so that ``tension score``
+    finds them (:func:`backtest_predictions`) and says where its band comes from.
+    """
+    client, name = _client(experiment)
+    mv = client.get_model_version(name, str(version_))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "predictions.parquet"
+        predictions.to_parquet(path, index=False)
+        client.log_artifact(mv.run_id, str(path), artifact_path="backtest")
+    client.set_model_version_tag(name, str(version_), "backtest_rows", str(len(predictions)))
+    client.set_model_version_tag(name, str(version_), "backtest_source", source or "backtest")
+
+
+def backtest_predictions(experiment: Experiment | None, version_: int | None) -> pd.DataFrame | None:
+    """The backtest predictions stored with a model version, or ``None`` when it has none."""
+    if version_ is None:
+        return None
+    client, name = _client(experiment)
+    try:
+        mv = client.get_model_version(name, str(version_))
+    except MlflowException:
+        return None
+    if "backtest_rows" not in (mv.tags or {}):
+        return None
+    return _download_table(client, mv.run_id, BACKTEST_PREDICTIONS)
+
+
+def registry_summary(experiment: Experiment | None = None) -> str:
+    """What the registry holds, for error messages: ``challenger v3; promote it with ...``."""
+    try:
+        versions = model_versions(experiment)
+    except MlflowException:
+        versions = pd.DataFrame()
+    name = (experiment or Experiment()).tracking.registered_model
+    if versions.empty:
+        return f"no version of {name!r} is registered; train one with `tension train`"
+    labelled = [f"{a} v{int(r.version)}" for r in versions.itertuples() for a in str(r.aliases).split(",") if a]
+    newest = int(versions["version"].max())
+    where = ", ".join(labelled) if labelled else f"versions 1..{newest} without aliases"
+    if any(x.startswith(CHALLENGER) for x in labelled):
+        fix = "promote it with `tension model promote challenger`"
+    else:
+        fix = f"promote one with `tension model promote {newest}`"
+    return f"{name!r} has {where}; {fix}"
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -1058,8 +1183,8 @@ def load_model(uri: str | None = None, experiment: Experiment | None = None) -> 
             raise TrackingUnavailableError(problem(f"The MLflow registry at {store_uri} cannot be reached.",
                                                    fix="Check the server and run again.")) from None
         raise UsageError(problem(f"Cannot load the model {uri}.", "a registered model with that alias",
-                                 got=str(exc)[:200], fix="Train and promote one first: `tension retrain` or "
-                                 "`tension train`.")) from None
+                                 got=str(exc)[:200], fix=f"The registry: {registry_summary(experiment)} "
+                                 "(or run `tension retrain`, which trains and promotes).")) from None
 
 
 def load_estimator(uri: str | None = None, experiment: Experiment | None = None) -> TensionModel:

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from .. import app
-from .._common import EngineOpt, SchedulerOpt, JsonOpt, console, dict_table, emit, progress
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, dict_table, emit, parse_date, progress
 
 
 @app.command()
@@ -25,6 +25,8 @@ def fetch(
     from ...errors import DataHealthError, problem
     from ...fetch import fetch as run_fetch
 
+    since = parse_date(since, "--since")
+    until = parse_date(until, "--until")
     with progress(f"fetch {source}") as advance:
         report = run_fetch(source, since, inbox, list_url=list_url, until=until,
                            on_progress=lambda done, total, name: advance(1, description=f"fetch {name}", total=total))
@@ -66,6 +68,7 @@ def retrain(
 
     from ...errors import TensionError
 
+    as_of = parse_date(as_of, "--as-of")
     experiment = load_experiment(config)
     try:
         report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track,
@@ -77,6 +80,4 @@ def retrain(
         raise
     emit(report.to_dict(), as_json, table=dict_table("retrain steps", [
         {"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in report.steps]),
-        lines=[report.summary])
-    if not as_json:
-        console.print(f"champion: version {report.champion}" if report.champion else "no champion")
+        lines=[report.summary, f"champion: version {report.champion}" if report.champion else "no champion"])

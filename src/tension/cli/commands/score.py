@@ -16,7 +16,7 @@ from ..._io import atomic_output
 from ...config import Experiment, load_experiment, project_data_dir
 from ...errors import UsageError, problem
 from .. import app
-from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, console, dict_table, emit, parse_date, progress, store_path
 
 ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (regions, tracking, target).")
 LedgerOpt = typer.Option(None, "--ledger", help="Ledger folder (default ./data/ledger).")
@@ -46,12 +46,8 @@ def _parse_horizons(text: str | None) -> tuple[int, ...] | None:
 
 
 def _date(text: str | None, option: str) -> pd.Timestamp | None:
-    if text is None:
-        return None
-    try:
-        return pd.Timestamp(text)
-    except ValueError:
-        raise UsageError(problem(f"{option} is not a date.", "YYYY-MM-DD", text, f"Use {option} 2024-03-04.")) from None
+    value = parse_date(text, option)
+    return None if value is None else pd.Timestamp(value)
 
 
 def _check_uri(uri: str) -> None:
@@ -132,11 +128,11 @@ def _write_scores(scores: pd.DataFrame, out: Path) -> None:
 @app.command()
 def score(
     model: str | None = typer.Option(None, "--model", help="Registry URI (default models:/<registered_model>@champion)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Score at this date's period (default: the latest)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Score at this date's period, YYYY-MM-DD (default: the latest)."),
     horizon: str | None = typer.Option(None, "--horizon", help="Horizons in periods, e.g. 1,3,6 (default: the model's)."),
     issue: bool = typer.Option(False, "--issue", help="Record the scores in the ledger (backfills as hindcasts)."),
-    date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range (with --to)."),
-    date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range."),
+    date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range, YYYY-MM-DD (with --to)."),
+    date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range, YYYY-MM-DD."),
     out: Path | None = typer.Option(None, "--out", help="Scores file: .parquet, .csv or .json (default data/scores/)."),
     backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (default data/predictions.parquet if present): past forecasts behind the 80% band."),
     store: str | None = StoreOpt,

@@ -102,6 +102,38 @@ def _backtest_table(path: Path | None) -> pd.DataFrame | None:
                              "Pass the file written by `tension backtest --out`."))
 
 
+def _band_history(exp: Experiment, ident: dict[str, Any], model_name: str,
+                  path: Path | None) -> tuple[pd.DataFrame | None, str]:
+    """The scored model's own resolved backtest forecasts behind the bands, and where they come from.
+
+    First the predictions stored with the model version in MLflow (``tension model promote``
+    and ``retrain`` store them); else this model's rows of ``--backtest`` (or
+    ``data/predictions.parquet``). A file without rows of the scored model is refused: its
+    bands would describe another model.
+    """
+    from ... import tracking
+
+    stored = tracking.backtest_predictions(exp, ident["version"])
+    if stored is not None and len(stored):
+        return stored.dropna(subset=["outcome"]), f"the backtest stored with {ident['label']}"
+    table = _backtest_table(path)
+    if table is None or not len(table):
+        return None, "none: no backtest of this model"
+    models = sorted(set(table["model"].astype(str))) if "model" in table else []
+    if model_name not in models:
+        if path is None:  # the default file is someone else's backtest: no band rather than a wrong one
+            return None, "none: no backtest of this model"
+        raise UsageError(problem(
+            f"The backtest file holds no forecasts of the scored model {model_name!r} ({ident['label']}), so its "
+            "bands would describe another model.", f"rows with model == {model_name!r}",
+            f"{path} with models {', '.join(models) or '(no model column)'}",
+            f"Backtest this model (`tension backtest --models {model_name} --out FILE`) and pass that file, "
+            "or drop --backtest: scores then carry 'no band: no backtest of this model'."))
+    mine = table[table["model"].astype(str) == model_name]
+    label = path or "data/predictions.parquet"
+    return mine.dropna(subset=["outcome"]), f"{label}, rows of model {model_name} (not stored with {ident['label']})"
+
+
 def _check_store(location: str) -> None:
     if "://" not in location and not Path(location).exists():
         raise UsageError(problem("The event store does not exist.", "a folder made by `tension ingest`", location,
@@ -134,7 +166,8 @@ def score(
     date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range, YYYY-MM-DD (with --to)."),
     date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range, YYYY-MM-DD."),
     out: Path | None = typer.Option(None, "--out", help="Scores file: .parquet, .csv or .json (default data/scores/)."),
-    backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (default data/predictions.parquet if present): past forecasts behind the 80% band."),
+    backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (`tension backtest --out`) of the scored model, used when none are stored with "
+                                  "its version in MLflow: its past forecasts behind the 80% band. Rows of other models are never used."),
     store: str | None = StoreOpt,
     config: Path | None = ConfigOpt,
     ledger: Path | None = LedgerOpt,
@@ -195,12 +228,7 @@ def score(
         hindcast = date_from is not None or dates[-1] < periods[-1]
         book = Ledger(_ledger_path(ledger))
         history = book.records() if (book.path / "manifests").is_dir() else pd.DataFrame()
-        past = [history.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]]] if len(history) else []
-        bt = _backtest_table(backtest)
-        if bt is not None and len(bt):
-            mine = bt[bt["model"] == cfg.get("model")] if "model" in bt and cfg.get("model") in set(bt["model"]) else bt
-            past.append(mine.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]])
-        calibration = pd.concat(past, ignore_index=True) if past else None
+        calibration, band_source = _band_history(exp, ident, str(cfg.get("model") or ""), backtest)
         advance(1, description="Reading recent events")
         events = _events_for(location, min(dates) - pd.DateOffset(years=1))
         advance(1, description=f"Scoring {len(dates)} date(s)", total=3 + len(dates))
@@ -215,7 +243,7 @@ def score(
             frames.append(s)
             advance(1)
     scores = pd.concat(frames, ignore_index=True)
-    scores.attrs = dict(frames[-1].attrs)
+    scores.attrs = {**frames[-1].attrs, "band_source": band_source}
     stamp = f"{dates[0].date()}_{dates[-1].date()}" if len(dates) > 1 else str(dates[-1].date())
     out = out or project_data_dir() / "scores" / f"scores-{stamp}.parquet"
     _write_scores(scores, out)
@@ -227,14 +255,19 @@ def score(
         "horizons": list(horizons), "dyads": int(latest["dyad"].nunique()),
         "coverage": latest.drop_duplicates("dyad")["coverage"].value_counts().to_dict(),
         "issued": issued, "hindcast": hindcast, "ledger": str(book.path) if issue else None,
+        "band": scores.attrs.get("interval"), "band_source": band_source,
+        "no_band": int(latest["lower"].isna().sum()),
         "top": [{"dyad": r.dyad, "horizon": int(r.horizon), "probability": round(float(r.probability), 4),
-                 "lower": round(float(r.lower), 4), "upper": round(float(r.upper), 4), "coverage": r.coverage}
+                 "lower": round(float(r.lower), 6), "upper": round(float(r.upper), 6), "coverage": r.coverage,
+                 "band_note": r.band_note}
                 for r in top.itertuples()],
         "seconds": round(time.perf_counter() - started, 2),
     }
     emit(payload, as_json, table=dict_table(f"Top dyads as of {dates[-1].date()}",
                                             payload["top"]),
-         lines=[f"Wrote {len(scores)} scores for {payload['dyads']} dyads to {out}"
+         lines=[f"Bands: {payload['band']}; from {band_source}"
+                + (f"; {payload['no_band']} score(s) without a band (see band_note)" if payload["no_band"] else "") + ".",
+                f"Wrote {len(scores)} scores for {payload['dyads']} dyads to {out}"
                 + (f"; issued {issued} to the ledger at {book.path}" + (" as hindcasts" if hindcast else "") if issue else "")
                 + ".", "Next: tension report --scores " + str(out)])
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,12 +30,13 @@ class _Console(Console):
     """
 
     @property
-    def width(self) -> int:
-        return Console.width.fget(self) if self.is_terminal else max(Console.width.fget(self), _PIPE_WIDTH)
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)
+        return size if self.is_terminal else ConsoleDimensions(max(size.width, _PIPE_WIDTH), size.height)
 
-    @width.setter
-    def width(self, value: int) -> None:
-        Console.width.fset(self, value)
+    @size.setter
+    def size(self, value: tuple[int, int]) -> None:
+        Console.size.fset(self, value)
 
     @property
     def soft_wrap(self) -> bool:

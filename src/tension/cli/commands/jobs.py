@@ -11,7 +11,7 @@ from .._common import EngineOpt, SchedulerOpt, JsonOpt, dict_table, emit, parse_
 
 @app.command()
 def fetch(
-    source: str = typer.Argument(..., help="Feed name: gdelt2 (GDELT 2.0 event exports) or gdelt2-translation."),
+    source: str = typer.Argument(..., metavar="SOURCE", help="Feed name: gdelt2 (GDELT 2.0 event exports) or gdelt2-translation."),
     since: str = typer.Option(..., "--since", help="First day (YYYY-MM-DD) of the files to download."),
     inbox: Path = typer.Option(..., "--inbox", help="Folder the files are downloaded into (ingest reads it)."),
     until: str | None = typer.Option(None, "--until", help="Last day (YYYY-MM-DD), default: everything listed."),
@@ -47,9 +47,9 @@ def fetch(
 
 @app.command()
 def retrain(
-    config: Path = typer.Option(..., "--config", help="Experiment TOML with [retrain] and [alerts] sections."),
+    config: Path = typer.Option(..., "--config", help="Experiment TOML with \\[retrain] and \\[alerts] sections."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another running retrain before exiting 4."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Reference day (YYYY-MM-DD); default [retrain] as_of, else today."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Reference day (YYYY-MM-DD); default \\[retrain] as_of, else today."),
     store: str | None = typer.Option(None, "--store", help="Event store (default: config 'store', $TENSION_STORE, ./data/store)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow (nothing is registered or promoted)."),
     engine: str = EngineOpt,

@@ -320,7 +320,7 @@ def backtest(
 def train(
     store: str | None = StoreOpt,
     experiment: Path | None = ExperimentOpt,
-    model: str | None = typer.Option(None, "--model", help="Model name (default: the experiment's [models] candidate)."),
+    model: str | None = typer.Option(None, "--model", help="Model name (default: the experiment's \\[models] candidate)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Use data up to this date, YYYY-MM-DD (default: everything)."),
     freq: str | None = FreqOpt,
     dyads: str | None = DyadsOpt,

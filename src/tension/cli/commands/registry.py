@@ -15,7 +15,7 @@ model_app = typer.Typer(help="The model registry: list the versions, promote one
                         no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
-ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (tracking, registered model, [retrain] gate settings).")
+ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (tracking, registered model, \\[retrain] gate settings).")
 
 
 def _versions(exp) -> Any:
@@ -74,7 +74,7 @@ def list_versions(
 
 @model_app.command("promote")
 def promote(
-    which: str = typer.Argument(..., help="Version number (3) or alias (challenger) to make the champion."),
+    which: str = typer.Argument(..., metavar="VERSION|ALIAS", help="Version number (3) or alias (challenger) to make the champion."),
     force: bool = typer.Option(False, "--force", help="Promote without the gate (no backtest against the champion)."),
     config: Path | None = ConfigOpt,
     store: str | None = StoreOpt,

@@ -189,6 +189,8 @@ def score(
     from ...engines import get_engine
     from ...scoring import horizons_of
 
+    for text, option in ((as_of, "--as-of"), (date_from, "--from"), (date_to, "--to")):
+        parse_date(text, option)  # refused before anything is read
     exp = load_experiment(config)
     uri = model or tracking.model_uri(exp.tracking.registered_model, tracking.CHAMPION)
     _check_uri(uri)
@@ -315,7 +317,7 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
 @app.command()
 def report(
     scores: Path | None = typer.Option(None, "--scores", help="Scores file (default: the newest in data/scores/)."),
-    region: str | None = typer.Option(None, "--region", help="Only this region (from the config's [regions])."),
+    region: str | None = typer.Option(None, "--region", help="Only this region (from the config's \\[regions])."),
     fmt: str = typer.Option("html", "--format", help="html (self-contained page), md, csv or json."),
     out: Path | None = typer.Option(None, "--out", help="Output file (default data/reports/report-<as_of>.<format>)."),
     examples: Path | None = typer.Option(None, "--examples", help="Hand-coded example events (CSV/JSONL): adds an evidence timeline (no risk claim)."),

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..config import default_store
@@ -134,18 +134,36 @@ def dict_table(title: str, rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
 @contextmanager
 def progress(description: str, total: float | None = None) -> Iterator[Any]:
-    """A progress bar on stderr; yields a callable ``advance(n=1, description=None)``."""
+    """A progress bar on stderr with elapsed and remaining time; yields ``advance(n=1, description=None, total=None)``.
+
+    Off a terminal (a log file, CI) a bar cannot redraw, so each new step is written as one
+    line instead: ``[0:42 elapsed, ~1:10 left] 12/30 logit: origin 8/24``.
+    """
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=console,
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
+
+        def log_line() -> None:
+            t = bar.tasks[0]
+            left = f", ~{_clock(t.time_remaining)} left" if t.time_remaining is not None and t.completed else ""
+            count = f"{int(t.completed)}/{int(t.total)} " if t.total else ""
+            console.print(f"[{_clock(t.elapsed or 0)} elapsed{left}] {count}{t.description}", markup=False,
+                          highlight=False)
 
         def advance(n: float = 1, description: str | None = None, total: float | None = None) -> None:
             kwargs: dict[str, Any] = {"advance": n}
@@ -154,5 +172,7 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
             if total is not None:
                 kwargs["total"] = total
             bar.update(task, **kwargs)
+            if description is not None and not console.is_terminal:
+                log_line()
 
         yield advance

@@ -279,6 +279,7 @@ def backtest(
                     on_origin=on_origin, parent_run_id=parent_run, experiment=exp if parent_run else None,
                 )
                 _write_outputs(result, exp, experiment, out, report)
+                advance(0, description="Logging to MLflow" if not no_track else "Writing")
                 mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
                                                      config_path=experiment, track=not no_track, parent_run_id=parent_run,
                                                      cache_key=key)

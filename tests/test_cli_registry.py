@@ -97,7 +97,7 @@ def test_a_misspelt_alias_lists_the_aliases_that_exist(fresh, capsys):
     code, _, err = _run(["model", "promote", "challnger", "--config", "exp.toml"], capsys)
     assert code == 2 and "no alias 'challnger'" in err and "Did you mean 'challenger'" in err and "challenger" in err
     code, _, err = _run(["score", "--config", "exp.toml", "--model", "models:/tension@champoin"], capsys)
-    assert code == 2 and "challenger v1" in err
+    assert code == 2 and "challenger v1" in err and "Did you mean 'champion'" in err
 
 
 def test_forced_promotion_skips_the_gate_and_a_refused_one_changes_nothing(fresh, capsys):

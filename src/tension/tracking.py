@@ -72,7 +72,7 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from .config import Experiment, TrackingConfig, project_data_dir  # noqa: E402
-from .errors import TrackingUnavailableError, UsageError, problem  # noqa: E402
+from .errors import TrackingUnavailableError, UsageError, did_you_mean, problem  # noqa: E402
 
 __all__ = [
     "tracking_uri",
@@ -1090,14 +1090,16 @@ def registry_summary(experiment: Experiment | None = None) -> str:
     name = (experiment or Experiment()).tracking.registered_model
     if versions.empty:
         return f"no version of {name!r} is registered; train one with `tension train`"
-    labelled = [f"{a} v{int(r.version)}" for r in versions.itertuples() for a in str(r.aliases).split(",") if a]
+    by_alias = {a: int(r.version) for r in versions.itertuples() for a in str(r.aliases).split(",") if a}
     newest = int(versions["version"].max())
-    where = ", ".join(labelled) if labelled else f"versions 1..{newest} without aliases"
-    if any(x.startswith(CHALLENGER) for x in labelled):
-        fix = "promote it with `tension model promote challenger`"
+    where = ", ".join(f"{a} v{v}" for a, v in sorted(by_alias.items())) or f"versions 1..{newest} without aliases"
+    if CHALLENGER in by_alias and by_alias[CHALLENGER] != by_alias.get(CHAMPION):
+        fix = "; promote it with `tension model promote challenger`"
+    elif CHAMPION not in by_alias:
+        fix = f"; promote one with `tension model promote {newest}`"
     else:
-        fix = f"promote one with `tension model promote {newest}`"
-    return f"{name!r} has {where}; {fix}"
+        fix = ""
+    return f"{name!r} has {where}{fix}"
 
 
 # --------------------------------------------------------------------------- registry
@@ -1182,7 +1184,9 @@ def load_model(uri: str | None = None, experiment: Experiment | None = None) -> 
         if _is_connection_problem(exc):
             raise TrackingUnavailableError(problem(f"The MLflow registry at {store_uri} cannot be reached.",
                                                    fix="Check the server and run again.")) from None
-        raise UsageError(problem(f"Cannot load the model {uri}.", "a registered model with that alias",
+        alias = uri.rpartition("@")[2] if "@" in uri else ""
+        hint = did_you_mean(alias, (CHAMPION, CHALLENGER)) if alias and alias not in (CHAMPION, CHALLENGER) else ""
+        raise UsageError(problem(f"Cannot load the model {uri}.{hint}", "a registered model with that alias",
                                  got=str(exc)[:200], fix=f"The registry: {registry_summary(experiment)} "
                                  "(or run `tension retrain`, which trains and promotes).")) from None
 

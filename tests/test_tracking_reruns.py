@@ -63,6 +63,18 @@ def test_a_second_identical_backtest_reuses_the_first_and_refits_nothing(tracked
     assert third["reused"] is False
 
 
+def test_adding_a_model_fits_only_that_model_and_reuses_the_others(tracked, capsys):
+    first = _backtest(capsys)
+    second = _backtest(capsys, "--models", "logit,history")
+    assert second["reused"] is False and set(second["reused_models"]) == {"base_rate", "persistence", "logit"}
+    assert second["mlflow_run_id"] != first["mlflow_run_id"]
+    by_model = {m["model"]: m for m in second["metrics"]}
+    assert by_model["logit"] == next(m for m in first["metrics"] if m["model"] == "logit")
+    assert "history" in by_model
+    third = _backtest(capsys, "--models", "logit,history")  # and now all of it is reused
+    assert third["reused"] is True and third["mlflow_run_id"] == second["mlflow_run_id"]
+
+
 def test_new_events_after_the_backtest_window_do_not_invalidate_it(tracked, events, capsys):
     from tension.store import Store
 

@@ -865,6 +865,7 @@ def track_backtest(
     nested_origins: bool = True,
     extra_metrics: Mapping[str, float] | None = None,
     cache_key: str | None = None,
+    model_keys: Mapping[str, str] | None = None,
 ) -> str | None:
     """Log a backtest as one run with one nested run per origin; return the run id (``None`` if not tracked).
 
@@ -873,8 +874,9 @@ def track_backtest(
     ``metrics`` per model and horizon (``brier_logit_h4``), data inputs, git commit, the
     predictions table (Parquet), the metrics table, a reliability diagram (PNG and SVG),
     warnings, the config file; per origin a nested run with ``brier_<model>``, ``rows``,
-    ``positives`` and ``mean_p_<model>`` in one batch call. With ``cache_key`` (data, config
-    and code digest) the run is tagged so that a rerun finds it (:func:`cached_backtest`).
+    ``positives`` and ``mean_p_<model>`` in one batch call. With ``cache_key`` (data, config,
+    spec and code digest) and ``model_keys`` (the same per model) the run is tagged so that a
+    rerun reuses its models' predictions (:func:`cached_models`).
     """
     if not track:
         return None
@@ -903,6 +905,7 @@ def track_backtest(
                 mlflow.log_dict(json.loads(json.dumps({"warnings": warns, "leakage": getattr(result, "leakage", {}) or {}},
                                                       default=str)), "backtest/rerun.json")
                 mlflow.set_tag(CACHE_KEY_TAG, cache_key)
+                mlflow.set_tags({f"{MODEL_KEY_TAG}{name}": key for name, key in (model_keys or {}).items()})
             if nested_origins and len(predictions) and "origin" in predictions:
                 _log_origins(client, exp_id, run.info.run_id, predictions)
             run_id = run.info.run_id
@@ -1015,16 +1018,6 @@ def latest_version(experiment: Experiment | None = None) -> tuple[int, dict[str,
     return int(newest.version), dict(newest.tags or {})
 
 
-def cached_run(experiment: Experiment, key: str, kind: str) -> str | None:
-    """The newest FINISHED run of ``kind`` (``backtest``) tagged with rerun ``key``, or ``None``."""
-    uri = tracking_uri(experiment.tracking)
-    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
-        runs = client.search_runs([exp_id], filter_string=f"tags.`{CACHE_KEY_TAG}` = '{key}' and "
-                                  f"tags.`tension.kind` = '{kind}' and attributes.status = 'FINISHED'",
-                                  max_results=1, order_by=["attributes.start_time DESC"])
-    return runs[0].info.run_id if runs else None
-
-
 def _download_table(client: MlflowClient, run_id: str, path: str) -> pd.DataFrame | None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -1034,20 +1027,43 @@ def _download_table(client: MlflowClient, run_id: str, path: str) -> pd.DataFram
         return pd.read_parquet(local)
 
 
-def cached_backtest(experiment: Experiment, key: str) -> dict[str, Any] | None:
-    """A backtest logged earlier under rerun ``key``: ``{"run_id", "predictions", "warnings", "leakage"}``."""
-    run_id = cached_run(experiment, key, "backtest")
-    if run_id is None:
-        return None
+MODEL_KEY_TAG = "tension.model_key."
+"""Prefix of a backtest run's per-model rerun keys (``tension.model_key.logit``)."""
+
+
+def cached_models(experiment: Experiment, keys: Mapping[str, str]) -> dict[str, Any]:
+    """Each model's predictions from the newest FINISHED backtest run that fitted it under the same key.
+
+    ``keys``: model name -> per-model rerun key. Returns ``{"predictions": {name: frame},
+    "runs": {name: run_id}, "warnings": [...], "leakage": {...}}`` for the models found (the
+    warnings and leakage summary of the runs they come from); models not found are absent.
+    """
+    uri = tracking_uri(experiment.tracking)
+    found: dict[str, str] = {}
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        for name, key in keys.items():
+            runs = client.search_runs([exp_id], filter_string=f"tags.`{MODEL_KEY_TAG}{name}` = '{key}' and "
+                                      "attributes.status = 'FINISHED'", max_results=1,
+                                      order_by=["attributes.start_time DESC"])
+            if runs:
+                found[name] = runs[0].info.run_id
+    out: dict[str, Any] = {"predictions": {}, "runs": {}, "warnings": [], "leakage": {}}
     client, _ = _client(experiment)
-    predictions = _download_table(client, run_id, BACKTEST_PREDICTIONS)
-    if predictions is None:
-        return None
-    extra: dict[str, Any] = {"warnings": [], "leakage": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        with contextlib.suppress(MlflowException, OSError, ValueError):
+    for run_id in dict.fromkeys(found.values()):
+        table = _download_table(client, run_id, BACKTEST_PREDICTIONS)
+        if table is None:
+            continue
+        names = [n for n, r in found.items() if r == run_id]
+        with tempfile.TemporaryDirectory() as tmp, contextlib.suppress(MlflowException, OSError, ValueError):
             extra = json.loads(Path(client.download_artifacts(run_id, "backtest/rerun.json", tmp)).read_text())
-    return {"run_id": run_id, "predictions": predictions, **extra}
+            out["leakage"] = out["leakage"] or extra.get("leakage", {})
+            others = set(found) - set(names)
+            out["warnings"] += [w for w in extra.get("warnings", []) if not any(w.startswith(f"{o} @") for o in others)]
+        for name in names:
+            out["predictions"][name] = table[table["model"] == name]
+            out["runs"][name] = run_id
+    out["warnings"] = list(dict.fromkeys(out["warnings"]))
+    return out
 
 
 def store_backtest_predictions(experiment: Experiment, version_: int, predictions: pd.DataFrame,

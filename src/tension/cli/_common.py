@@ -155,6 +155,7 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        speed_estimate_period=3600,  # the remaining time from the average pace so far, not the last few seconds
     ) as bar:
         task = bar.add_task(description, total=total)
 

@@ -80,14 +80,30 @@ def _same_model(exp, key: str) -> int | None:
     return latest[0] if latest is not None and latest[1].get("train_key") == key else None
 
 
-def _backtest_key(panel, spec, exp) -> str:
-    """Rerun key of a backtest: the panel rows it reads (up to the last label window), configuration, spec, code."""
+def _resolve_names(names) -> tuple[str, ...]:
+    """The models a backtest fits: the baselines first, then the chosen ones (as ``run_backtest`` orders them)."""
+    from ...backtest import REQUIRED_BASELINES
+
+    return tuple(dict.fromkeys([*(b for b in REQUIRED_BASELINES if b not in names), *names]))
+
+
+def _backtest_keys(panel, spec, exp, names) -> tuple[str, dict[str, str]]:
+    """Rerun keys of a backtest and of each model in it.
+
+    A model's key covers what its predictions depend on: the panel rows up to the last label
+    window, the configuration except the list of models, the spec, the model name and the
+    code. Adding a model to the experiment leaves the other models' keys unchanged.
+    """
+    import dataclasses
+
     from ... import tracking
     from ...backtest import panel_digest, rerun_key, shift_period
     from ...jobs import config_digest
 
     until = shift_period(spec.end, spec.horizon, spec.freq)
-    return rerun_key("backtest", panel_digest(panel, until), config_digest(exp), repr(spec), tracking.code_version())
+    bare = dataclasses.replace(exp, models=dataclasses.replace(exp.models, names=(), candidate=""))
+    base = rerun_key("backtest", panel_digest(panel, until), config_digest(bare), repr(spec), tracking.code_version())
+    return rerun_key(base, *sorted(names)), {n: rerun_key(base, n) for n in names}
 
 
 def _write_outputs(result, exp, experiment: Path | None, out: Path | None, report: Path | None) -> None:
@@ -111,12 +127,12 @@ def _origin_progress(advance, n_origins: int):
     done: dict[str, int] = {}
 
     def on_origin(name: str, n: int, total: int) -> None:
-        step = min(n, n_origins) - done.get(name, 0)
+        step = max(min(n, n_origins) - done.get(name, 0), 0)  # a reused model's refitted baselines add nothing
         done[name] = done.get(name, 0) + step
         advance(step, description=f"{name}: origin {n}/{total}")
 
     def on_model(name: str) -> None:
-        advance(n_origins - done.get(name, 0), description=f"{name} done")
+        advance(max(n_origins - done.get(name, 0), 0), description=f"{name} done")
         done[name] = n_origins
 
     return on_origin, on_model
@@ -238,7 +254,7 @@ def backtest(
             raise UsageError(problem("Unknown output format.", " or ".join(suffixes), str(path), f"Use a {suffixes[0]} file."))
     location = _location(store, exp)
     started = time.perf_counter()
-    n_models = len(set(exp.models.names) | {"base_rate", "persistence"})
+    n_models = len(_resolve_names(exp.models.names))
     if not no_track:
         tracking.ensure_store(tracking.tracking_uri(exp.tracking))
     with get_engine(engine, scheduler) as eng, progress("Building panel", total=2) as advance:
@@ -259,36 +275,49 @@ def backtest(
             return build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions,
                                end=str(cut.date()))
 
-        key = _backtest_key(panel, spec, exp)
-        cached = None if no_track else tracking.cached_backtest(exp, key)
-        if cached is not None:
-            advance(n_models * n_origins, description="Same data, configuration and code: reusing the earlier backtest")
-            result = BacktestResult(predictions=cached["predictions"], spec=spec, warnings=list(cached["warnings"]),
-                                    leakage=dict(cached["leakage"]),
-                                    metrics=metrics(cached["predictions"], alert_threshold=b.alert_threshold, top_k=b.top_k))
-            parent_run, mlflow_run = None, cached["run_id"]
-            _write_outputs(result, exp, experiment, out, report)
+        names = list(_resolve_names(exp.models.names))
+        key, model_keys = _backtest_keys(panel, spec, exp, names)
+        reuse = tracking.cached_models(exp, model_keys) if not no_track else {"predictions": {}}
+        missing = [n for n in names if n not in reuse["predictions"]]
+        for n in names:
+            if n not in missing:
+                on_model(n)
+        if not missing:
+            result = BacktestResult(predictions=pd.concat(list(reuse["predictions"].values()), ignore_index=True), spec=spec,
+                                    warnings=reuse["warnings"], leakage=reuse["leakage"], metrics=pd.DataFrame())
+            parent_run, mlflow_run = None, next(iter(reuse["runs"].values()))
         else:
             # the driver's run: the engine's per-model child runs and the backtest run nest under it (as in retrain)
             with tracking.job_run(exp, track=not no_track, run_name=f"tension backtest ({engine})") as parent_run:
-                advance(0, description=f"Leakage check, then {n_models} models x {n_origins} origins")
-                result = eng.run_backtest(
-                    panel, spec, models=list(exp.models.names), target=exp.target.name, k=exp.target.k, q=exp.target.q,
+                checked = bool(reuse["predictions"]) and bool(reuse["leakage"])  # same panel: checked already
+                advance(0, description=("" if checked else "Leakage check, then ")
+                        + f"{len(missing)} models x {n_origins} origins" + (f" ({len(names) - len(missing)} reused)" if checked else ""))
+                fresh = eng.run_backtest(
+                    panel, spec, models=missing, target=exp.target.name, k=exp.target.k, q=exp.target.q,
                     quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold,
-                    top_k=b.top_k, rebuild=rebuild, leakage_checks=b.leakage_checks, on_progress=on_model,
+                    top_k=b.top_k, rebuild=rebuild, leakage_checks=0 if checked else b.leakage_checks, on_progress=on_model,
                     on_origin=on_origin, parent_run_id=parent_run, experiment=exp if parent_run else None,
                 )
+                kept = [p for n, p in reuse["predictions"].items() if n not in set(fresh.predictions["model"])]
+                result = BacktestResult(predictions=pd.concat([fresh.predictions, *kept], ignore_index=True), spec=spec,
+                                        warnings=list(dict.fromkeys(fresh.warnings + reuse.get("warnings", []))),
+                                        leakage=reuse["leakage"] if checked else fresh.leakage, metrics=pd.DataFrame())
+                result.metrics = metrics(result.predictions, alert_threshold=b.alert_threshold, top_k=b.top_k)
                 _write_outputs(result, exp, experiment, out, report)
                 advance(0, description="Logging to MLflow" if not no_track else "Writing")
                 mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
                                                      config_path=experiment, track=not no_track, parent_run_id=parent_run,
-                                                     cache_key=key)
+                                                     cache_key=key, model_keys=model_keys)
+        if not missing:
+            result.metrics = metrics(result.predictions, alert_threshold=b.alert_threshold, top_k=b.top_k)
+            _write_outputs(result, exp, experiment, out, report)
         advance(1, description="Done")
     table = result.metrics.sort_values("brier")
     rows = [{c: r[c] for c in METRIC_COLUMNS if c in table.columns} for r in table.to_dict("records")]
     payload = {
         "run_id": result.predictions["run_id"].iloc[0], "mlflow_run_id": mlflow_run, "mlflow_parent_run_id": parent_run,
-        "engine": engine, "reused": cached is not None, "rerun_key": key,
+        "engine": engine, "reused": not missing, "reused_models": [n for n in names if n not in missing],
+        "rerun_key": key,
         "experiment": exp.name,
         "target": exp.target.name, "k": exp.target.k, "horizon": spec.horizon, "freq": spec.freq, "dyads": exp.panel.dyads,
         "origins": [str(spec.start.date()), str(spec.end.date())],
@@ -303,9 +332,11 @@ def backtest(
         lines += [f"  - {w}" for w in result.warnings[:25]]
         if len(result.warnings) > 25:
             lines.append(f"  ... {len(result.warnings) - 25} more (see --json or --report)")
-    if cached is not None:
-        lines.insert(0, f"Reused the backtest of MLflow run {mlflow_run}: same data, configuration and code (key {key}); "
-                        "nothing was refitted.")
+    if len(missing) < len(names):
+        again = [n for n in names if n not in missing]
+        lines.insert(0, (f"Reused the backtest of MLflow run {mlflow_run}" if not missing else f"Reused {', '.join(again)}")
+                     + f": same data, configuration and code (key {key}); "
+                     + ("nothing was refitted." if not missing else f"fitted only {', '.join(missing)}."))
     if out:
         lines.append(f"Predictions written to {out}.")
     if report:

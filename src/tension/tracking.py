@@ -1057,7 +1057,8 @@ def cached_models(experiment: Experiment, keys: Mapping[str, str]) -> dict[str, 
         with tempfile.TemporaryDirectory() as tmp, contextlib.suppress(MlflowException, OSError, ValueError):
             extra = json.loads(Path(client.download_artifacts(run_id, "backtest/rerun.json", tmp)).read_text())
             out["leakage"] = out["leakage"] or extra.get("leakage", {})
-            others = set(found) - set(names)
+            # that run's warnings, less those about its models not taken from it
+            others = set(table["model"].astype(str)) - set(names)
             out["warnings"] += [w for w in extra.get("warnings", []) if not any(w.startswith(f"{o} @") for o in others)]
         for name in names:
             out["predictions"][name] = table[table["model"] == name]

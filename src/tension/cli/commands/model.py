@@ -222,6 +222,9 @@ def backtest(
     Expanding window, refit every n origins, gap >= horizon, a leakage check that rebuilds
     the panel from events cut at sample origins, and every statistical warning shown.
     MLflow: a driver run with the backtest run and the engine's per-model runs under it.
+    Models already backtested on the same panel rows, configuration, spec and code are reused
+    from MLflow, so a rerun fits nothing and an added model is the only one fitted.
+    Progress: one step per model and block of origins, with the time remaining.
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
     """
@@ -283,9 +286,11 @@ def backtest(
             if n not in missing:
                 on_model(n)
         if not missing:
-            result = BacktestResult(predictions=pd.concat(list(reuse["predictions"].values()), ignore_index=True), spec=spec,
-                                    warnings=reuse["warnings"], leakage=reuse["leakage"], metrics=pd.DataFrame())
+            predictions = pd.concat(list(reuse["predictions"].values()), ignore_index=True)
+            result = BacktestResult(predictions=predictions, spec=spec, warnings=reuse["warnings"], leakage=reuse["leakage"],
+                                    metrics=metrics(predictions, alert_threshold=b.alert_threshold, top_k=b.top_k))
             parent_run, mlflow_run = None, next(iter(reuse["runs"].values()))
+            _write_outputs(result, exp, experiment, out, report)
         else:
             # the driver's run: the engine's per-model child runs and the backtest run nest under it (as in retrain)
             with tracking.job_run(exp, track=not no_track, run_name=f"tension backtest ({engine})") as parent_run:
@@ -299,18 +304,16 @@ def backtest(
                     on_origin=on_origin, parent_run_id=parent_run, experiment=exp if parent_run else None,
                 )
                 kept = [p for n, p in reuse["predictions"].items() if n not in set(fresh.predictions["model"])]
-                result = BacktestResult(predictions=pd.concat([fresh.predictions, *kept], ignore_index=True), spec=spec,
+                predictions = pd.concat([fresh.predictions, *kept], ignore_index=True)
+                result = BacktestResult(predictions=predictions, spec=spec,
                                         warnings=list(dict.fromkeys(fresh.warnings + reuse.get("warnings", []))),
-                                        leakage=reuse["leakage"] if checked else fresh.leakage, metrics=pd.DataFrame())
-                result.metrics = metrics(result.predictions, alert_threshold=b.alert_threshold, top_k=b.top_k)
+                                        leakage=reuse["leakage"] if checked else fresh.leakage,
+                                        metrics=metrics(predictions, alert_threshold=b.alert_threshold, top_k=b.top_k))
                 _write_outputs(result, exp, experiment, out, report)
                 advance(0, description="Logging to MLflow" if not no_track else "Writing")
                 mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
                                                      config_path=experiment, track=not no_track, parent_run_id=parent_run,
                                                      cache_key=key, model_keys=model_keys)
-        if not missing:
-            result.metrics = metrics(result.predictions, alert_threshold=b.alert_threshold, top_k=b.top_k)
-            _write_outputs(result, exp, experiment, out, report)
         advance(1, description="Done")
     table = result.metrics.sort_values("brier")
     rows = [{c: r[c] for c in METRIC_COLUMNS if c in table.columns} for r in table.to_dict("records")]
@@ -365,8 +368,10 @@ def train(
 ) -> None:
     """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
-    Only rows whose label window has closed by the cutoff are used. `tension retrain` decides
-    promotion to `champion`; --out also saves a joblib file, --no-track skips MLflow.
+    Only rows whose label window has closed by the cutoff are used. Promote it with
+    `tension model promote challenger` (or let `tension retrain` decide). Nothing is trained when the
+    latest version saw the same panel rows, configuration, cutoff and code (it says so).
+    --out also saves a joblib file, --no-track skips MLflow.
 
     Example: [bold]tension train --experiment experiments/default.toml --model logit --cutoff 2024-06-30 --out data/model.joblib[/bold]
     """

@@ -177,6 +177,9 @@ def score(
 ) -> None:
     """Score every monitored dyad with the registered model: probability, 80% band, ranks, drivers, evidence.
 
+    The 80% band is the observed event rate among the scored model's own backtest forecasts near
+    its probability (stored with the version by `tension model promote` and `retrain`, else this
+    model's rows of --backtest); without one, lower/upper are empty and band_note says why.
     A dyad with too little recent data is marked coverage=insufficient and left unranked.
     --issue records the scores in the ledger. Scores for a past date (--from/--to backfills, or an
     --as-of before the latest period, when later data was already known) are issued as hindcasts,

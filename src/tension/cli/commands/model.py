@@ -395,7 +395,7 @@ def train(
         panel = _panel(location, exp, advance)
         cut = cutoff or str(panel["period"].max().date())
         key = _train_key(panel, cut, exp)
-        same = None if no_track else _same_model(exp, key)
+        same = None if no_track or out is not None else _same_model(exp, key)  # --out asks for the fitted file
         if same is not None:
             advance(1, description="Unchanged")
             payload = {"skipped": True, "registered_model": exp.tracking.registered_model, "version": same,

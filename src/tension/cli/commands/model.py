@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, console, emit, parse_date, progress, results, store_path
+from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, emit, parse_date, progress, results, store_path
 
 ExperimentOpt = typer.Option(None, "--experiment", help="Experiment TOML (experiments/*.toml); flags override it.")
 FreqOpt = typer.Option(None, "--freq", help="Period: W (ISO week) or M (month); default from the experiment.")

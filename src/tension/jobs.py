@@ -24,6 +24,7 @@ MLflow run:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -388,7 +389,7 @@ def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Times
     models = {"challenger": challenger}
     if champion is not None:
         models["champion"] = champion
-    with (get_engine("local") if eng is None else _borrowed(eng)) as engine:
+    with (get_engine("local") if eng is None else contextlib.nullcontext(eng)) as engine:  # the caller closes its own
         result = engine.run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
                                      alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k,
                                      parent_run_id=parent_run_id, experiment=experiment if track else None)
@@ -400,11 +401,6 @@ def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Times
     scores = {m: float(by_model.get(m, np.nan)) for m in models}
     promote = champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin)
     return Gate(promote=promote, metric=metric, scores=scores, result=result)
-
-
-@contextmanager
-def _borrowed(eng: Any) -> Iterator[Any]:
-    yield eng  # an engine the caller opened and will close
 
 
 def retrain(

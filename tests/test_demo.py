@@ -76,3 +76,46 @@ def test_notebook_04_reads_the_demo_scores_and_ledger(demo_run: tuple[Path, dict
     assert "scores" in text
     scores = pd.read_parquet(max((project / "data" / "demo" / "scores").glob("scores-*.parquet")))
     assert {"dyad", "probability", "lower", "upper", "coverage", "drivers", "evidence"} <= set(scores.columns)
+
+
+def _counts(project: Path, uri: str) -> dict[str, int]:
+    from mlflow.tracking import MlflowClient
+
+    from tension.config import load_experiment
+    from tension.tracking import model_versions
+
+    exp = load_experiment(project / "data" / "demo" / "demo.toml")
+    client = MlflowClient(tracking_uri=uri)
+    exp_id = client.get_experiment_by_name(exp.tracking.experiment).experiment_id
+    runs = client.search_runs([exp_id], max_results=5000)
+    kinds = [r.data.tags.get("tension.kind", "") for r in runs]
+    return {"versions": len(model_versions(exp)), "train": kinds.count("train"), "backtest": kinds.count("backtest")}
+
+
+def test_running_the_demo_again_registers_no_model_and_reruns_no_backtest(demo_run: tuple[Path, dict],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs last: it reruns the demo in the same project (the README says a rerun is a no-op)."""
+    project, payload = demo_run
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("TENSION_STORE", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", payload["tracking_uri"])
+    before = _counts(project, payload["tracking_uri"])
+    banded = pd.read_parquet(max((project / "data" / "demo" / "scores").glob("scores-*.parquet")))
+
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["demo", "--out", str(project / "data" / "demo"), "--countries", "16", "--years", "4",
+                     "--live-weeks", "8", "--json"])
+    assert code == 0, buffer.getvalue()[-2000:]
+    again = json.loads(buffer.getvalue().strip().splitlines()[-1])
+    assert _counts(project, payload["tracking_uri"]) == before  # no new version, training or backtest run
+    stages = {s["stage"]: s["detail"] for s in again["stages"]}
+    assert "unchanged" in stages["retrain"] or "Nothing new" in stages["retrain"]
+    assert "reused" in stages["backtest"]
+    assert "0 new forecasts issued" in stages["live weeks"]
+    # the demo's scores carry bands from the champion's own stored backtest, or say why not
+    assert banded["lower"].notna().any()
+    assert banded.loc[banded["lower"].isna(), "band_note"].str.startswith("no band:").all()

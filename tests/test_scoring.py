@@ -107,7 +107,7 @@ def test_scores_table_has_the_contract_columns_and_one_row_per_dyad(panel, logit
     assert len(s) == len(DYADS) and s["dyad"].is_unique
     assert (s["as_of"] == panel["period"].max()).all()
     assert (s["model_version"] == "tension/3").all()
-    assert ((s["lower"] <= s["probability"]) & (s["probability"] <= s["upper"])).all()
+    assert s["lower"].isna().all() and s["upper"].isna().all()  # no backtest of this model given: no band
     expected = logit_model.predict_proba(panel[panel["period"] == panel["period"].max()].set_index("dyad")
                                          .loc[s["dyad"], FEATURES])[:, 1]
     np.testing.assert_allclose(s["probability"], expected)
@@ -274,12 +274,31 @@ def test_band_narrows_with_more_calibration_history():
     assert hi[0] - lo[0] < 0.1
 
 
-def test_calibration_history_narrows_the_scores_band(panel, logit_model):
-    wide = score(logit_model, panel, horizons=(1,))
+def test_without_a_backtest_of_the_model_the_band_is_nan_with_a_reason_not_2_to_98(panel, logit_model):
+    s = score(logit_model, panel, horizons=(1,))
+    assert s["lower"].isna().all() and s["upper"].isna().all()
+    assert (s["band_note"] == "no band: no backtest of this model").all()
+    assert (s["interval_n"] == 0).all()
+    other = pd.DataFrame({"probability": [0.2, 0.3], "outcome": [0, 1], "horizon": 3})  # another horizon's backtest
+    assert score(logit_model, panel, horizons=(1,), calibration=other)["lower"].isna().all()
+
+
+def test_band_is_the_observed_rate_among_past_forecasts_near_the_probability(panel, logit_model):
     cal = pd.DataFrame({"probability": np.linspace(0, 1, 2000), "outcome": np.tile([0, 1], 1000), "horizon": 1})
-    narrow = score(logit_model, panel, horizons=(1,), calibration=cal)
-    assert ((narrow["upper"] - narrow["lower"]) < (wide["upper"] - wide["lower"])).all()
-    assert (narrow["interval_n"] == 200).all()
+    s = score(logit_model, panel, horizons=(1,), calibration=cal)
+    assert (s["interval_n"] == 200).all() and (s["band_note"] == "").all()
+    # every bin saw the event half of the time: the band brackets 0.5 whatever p is
+    assert ((s["lower"] < 0.5) & (s["upper"] > 0.5)).all()
+    assert ((s["upper"] - s["lower"]) < 0.15).all()
+
+
+def test_a_probability_outside_the_past_forecasts_gets_no_band():
+    from tension.scoring import observed_rate_band
+
+    cal = pd.DataFrame({"probability": np.linspace(0.01, 0.1, 500), "outcome": np.arange(500) % 20 == 0, "horizon": 4})
+    lo, hi, n, note = observed_rate_band(np.array([0.05, 0.81]), cal, horizon=4)
+    assert 0 < lo[0] < hi[0] < 0.3 and n[0] == 50 and note[0] == ""
+    assert np.isnan(lo[1]) and np.isnan(hi[1]) and n[1] == 0 and "near this probability" in note[1]
 
 
 def test_one_model_for_several_horizons_is_refused_with_a_fix(panel, logit_model):

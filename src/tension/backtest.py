@@ -8,6 +8,8 @@ and collects every statistical warning instead of hiding it in a NaN.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +25,9 @@ from .errors import TensionError, UsageError, problem
 from .models import feature_matrix, make_model
 from .targets import FREQ_ALIASES, TARGETS, make_target, onset_mask, period_grid, window_counts
 
+OriginProgress = Callable[[str, int, int], None]
+"""``on_origin(model_name, origins_done, origins_total)``: a backtest's progress within one model."""
+
 __all__ = [
     "BacktestSpec",
     "BacktestResult",
@@ -36,6 +41,8 @@ __all__ = [
     "reliability_figure",
     "PREDICTION_COLUMNS",
     "shift_period",
+    "panel_digest",
+    "rerun_key",
 ]
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -194,6 +201,25 @@ class _Data:
     dyad: pd.Series
 
 
+def panel_digest(panel: pd.DataFrame, until: Any = None) -> str:
+    """Digest of the panel rows up to ``until`` (all rows by default): the data a fit or backtest saw.
+
+    Rows are taken in (dyad, period) order, so the digest does not depend on row order;
+    events that arrived after ``until`` do not change it.
+    """
+    rows = panel if until is None else panel[pd.DatetimeIndex(panel["period"]) <= pd.Timestamp(until)]
+    rows = rows.sort_values(["dyad", "period"], kind="stable").reset_index(drop=True)
+    cols = sorted(rows.columns)
+    h = hashlib.sha256(",".join(cols).encode())
+    h.update(pd.util.hash_pandas_object(rows[cols], index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def rerun_key(*parts: Any) -> str:
+    """One key from the things that determine a result (data digest, configuration, code version ...)."""
+    return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:16]
+
+
 def _prepare(panel: pd.DataFrame, spec: BacktestSpec, target: str, k: int, q: int, quantile: float, lookback: int) -> _Data:
     if target not in TARGETS:
         make_target(panel, target)  # raises the helpful UsageError
@@ -230,8 +256,15 @@ def _dedupe(messages: list[str]) -> list[str]:
 
 
 def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: int, model_name: str, run_id: str,
-              origins: pd.DatetimeIndex, sink: list[str]) -> pd.DataFrame:
-    """Protocol for one estimator (see :func:`evaluate`): fit at every ``refit_every``-th origin, predict the block."""
+              origins: pd.DatetimeIndex, sink: list[str], on_origin: OriginProgress | None = None) -> pd.DataFrame:
+    """Protocol for one estimator (see :func:`evaluate`): fit at every ``refit_every``-th origin, predict the block.
+
+    ``on_origin(model_name, done, total)`` is called after each origin block (and each skipped origin).
+    """
+    def tick() -> None:
+        if on_origin:
+            on_origin(model_name, i, len(origins))
+
     kind = getattr(estimator, "_target_kind", "binary")
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
@@ -249,6 +282,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
         if n_periods < spec.min_train_periods:
             sink.append(f"{where}: only {n_periods} labelled training periods (< min_train_periods {spec.min_train_periods}); origin skipped.")
             i += 1
+            tick()
             continue
         block = origins[i : i + spec.refit_every]
         i += len(block)
@@ -273,6 +307,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
             _relay(caught, where, sink)
         test = np.flatnonzero(np.isin(period, block.to_numpy()))
         if not len(test):
+            tick()
             continue
         if fitted is not None:
             X_test = data.X.iloc[test]
@@ -295,6 +330,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
             "probability": p.astype(float), "outcome": pd.array(y_all[test], dtype="Float64"),
             "onset_eligible": data.onset.to_numpy(dtype=bool)[test],
         }))
+        tick()
     if not frames:
         return _empty_predictions()
     out = pd.concat(frames, ignore_index=True).sort_values(["origin", "dyad"], ignore_index=True)
@@ -573,14 +609,16 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
                  target: str = "any_material_conflict", k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52,
                  alert_threshold: float = 0.3, top_k: int = 10, rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
                  leakage_checks: int = 3, run_id: str | None = None,
-                 on_progress: Callable[[str], None] | None = None) -> BacktestResult:
+                 on_progress: Callable[[str], None] | None = None,
+                 on_origin: OriginProgress | None = None) -> BacktestResult:
     """Backtest several models on one panel and spec; returns predictions, metrics, warnings.
 
     ``models``: names from ``MODELS`` or a mapping name -> estimator. The base-rate and
     persistence baselines are always added. ``rebuild(origin)`` (a panel built from
     events up to that origin) enables the strong leakage check (:func:`check_leakage`),
     which runs before any model is fitted and raises :class:`LeakageError` on a leak.
-    ``on_progress(model_name)`` is called after each model.
+    ``on_progress(model_name)`` is called after each model, ``on_origin(model_name, done,
+    total)`` after each block of origins a model has been fitted and predicted on.
     """
     sink: list[str] = []
     chosen = _resolve_models(models)
@@ -593,7 +631,7 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     run_id = run_id or uuid.uuid4().hex[:12]
     frames = []
     for name, est in chosen.items():
-        frames.append(_evaluate(est, data, spec, target, k, name, run_id, origins, sink))
+        frames.append(_evaluate(est, data, spec, target, k, name, run_id, origins, sink, on_origin))
         if on_progress:
             on_progress(name)
     predictions = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else _empty_predictions()

@@ -545,7 +545,8 @@ class DaskEngine(Engine):
     def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, target: str = "any_material_conflict",
                      k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52, alert_threshold: float = 0.3, top_k: int = 10,
                      rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None, leakage_checks: int = 3, run_id: str | None = None,
-                     on_progress: Callable[[str], None] | None = None, *, parent_run_id: str | None = None,
+                     on_progress: Callable[[str], None] | None = None, on_origin: Callable[[str, int, int], None] | None = None,
+                     *, parent_run_id: str | None = None,
                      experiment: Experiment | None = None, chunks_per_model: int | None = None) -> BacktestResult:
         """:func:`tension.backtest.run_backtest` with per-origin fits as Dask tasks.
 
@@ -596,10 +597,15 @@ class DaskEngine(Engine):
         }
         frames = []
         for name, futs in futures.items():
-            for pred, warns in self.client.gather(futs):
+            done = 0
+            for fut, chunk in zip(futs, chunk_specs):
+                pred, warns = fut.result()
                 sink += [w for w in warns if "origins have no panel rows" not in w]
                 if len(pred):
                     frames.append(pred)
+                done += len(chunk.origins(periods))
+                if on_origin:
+                    on_origin(name, done, len(origins))
             if on_progress:
                 on_progress(name)
         if not frames:

@@ -24,6 +24,7 @@ MLflow run:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -49,6 +50,8 @@ from .errors import DataHealthError, LockHeldError, TensionError, UsageError, pr
 
 __all__ = [
     "JobReport",
+    "Gate",
+    "promotion_gate",
     "retrain",
     "latest_complete_period",
     "period_start",
@@ -347,6 +350,59 @@ def _better(metric: str, challenger: float, champion: float, margin: float) -> b
     return challenger > champion + margin
 
 
+@dataclass(frozen=True)
+class Gate:
+    """The promotion gate's verdict: the challenger's and champion's backtest on the same recent origins."""
+
+    promote: bool
+    metric: str
+    scores: dict[str, float]
+    result: Any  # backtest.BacktestResult
+
+    def own_predictions(self, model_name: str) -> pd.DataFrame:
+        """The challenger's backtest predictions, labelled with its model name (its own backtest)."""
+        pred = self.result.predictions
+        return pred[pred["model"] == "challenger"].assign(model=model_name).reset_index(drop=True)
+
+
+def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Timestamp, challenger: Any,
+                   champion: Any = None, *, eng: Any = None, parent_run_id: str | None = None,
+                   track: bool = False) -> Gate:
+    """Should ``challenger`` replace ``champion``? The one gate of ``retrain`` and ``tension model promote``.
+
+    Both estimators are refitted at the ``[retrain] recent_origins`` origins ending ``horizon``
+    periods before ``latest``; the challenger wins when it beats the champion by
+    ``promote_margin`` on ``promote_metric`` (or when there is no champion).
+    """
+    from .backtest import BacktestSpec
+    from .engines import get_engine
+
+    cfg, t = experiment.retrain, experiment.target
+    freq = experiment.panel.freq.upper()
+    metric = cfg.promote_metric
+    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+    last_origin = latest - _offset(freq, t.horizon)
+    first_origin = last_origin - _offset(freq, max(cfg.recent_origins - 1, 0))
+    spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
+                        refit_every=experiment.backtest.refit_every,
+                        min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
+    models = {"challenger": challenger}
+    if champion is not None:
+        models["champion"] = champion
+    with (get_engine("local") if eng is None else contextlib.nullcontext(eng)) as engine:  # the caller closes its own
+        result = engine.run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
+                                     alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k,
+                                     parent_run_id=parent_run_id, experiment=experiment if track else None)
+    if metric not in result.metrics.columns:
+        raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
+                                 "one of " + ", ".join(c for c in result.metrics.columns if c not in
+                                                       ("model", "target", "horizon")), got=metric))
+    by_model = result.metrics.set_index("model")[metric].astype(float)
+    scores = {m: float(by_model.get(m, np.nan)) for m in models}
+    promote = champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin)
+    return Gate(promote=promote, metric=metric, scores=scores, result=result)
+
+
 def retrain(
     experiment: Experiment,
     *,
@@ -516,13 +572,20 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     report.champion = champion
     digest = store.digest
     cdigest = config_digest(experiment)
+    from .backtest import panel_digest, rerun_key
+
+    train_key = rerun_key("train", panel_digest(panel, latest), cdigest, str(latest.date()),
+                          experiment.models.candidate, tracking.code_version())
     unchanged = False
     if champion is not None:
         tags = tracking.version_tags(experiment, champion)
-        unchanged = stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest
+        # the same panel rows up to the as-of period, configuration and code (later events do not count) ...
+        unchanged = tags.get("train_key") == train_key or (
+            # ... or, for versions registered before train keys, no new events at all
+            stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest)
 
     # train ----------------------------------------------------------------------
-    from .backtest import BacktestSpec, fit_final
+    from .backtest import fit_final
     from .models import make_model
 
     t = experiment.target
@@ -530,7 +593,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     with steps.step("train") as s:
         if unchanged:
             s["status"] = "skipped"
-            s["message"] = f"no new data and the same configuration as champion v{champion}"
+            s["message"] = f"same data, configuration and code as champion v{champion}: nothing registered"
         else:
             est, info = fit_final(make_model(name), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
                                   quantile=t.quantile)
@@ -538,7 +601,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
                                        store=store, config_path=config_path, track=track, alias=tracking.CHALLENGER,
                                        parent_run_id=run_id, run_name=f"challenger {name}",
                                        metrics={"train_rows": info["rows"], "train_positives": info["positives"]},
-                                       version_tags={"config_digest": cdigest}, cutoff=latest)
+                                       version_tags={"config_digest": cdigest, "train_key": train_key}, cutoff=latest)
             report.challenger = rec.version
             s["counts"] = {"rows": info["rows"], "positives": info["positives"], "version": rec.version or 0}
             for w in info.get("warnings", []):
@@ -557,28 +620,18 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     # backtest champion vs challenger ---------------------------------------------
     metric = cfg.promote_metric
     with steps.step("backtest") as s:
-        periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-        last_origin = latest - _offset(freq, t.horizon)
-        first_origin = last_origin - _offset(freq, max(cfg.recent_origins - 1, 0))
-        spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
-                            refit_every=experiment.backtest.refit_every,
-                            min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
-        models = {"challenger": make_model(name)}
+        champ_est = None
         if champion is not None:
-            models["champion"] = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
-                                                         experiment).estimator
-        result = eng.run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
-                                  alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k,
-                                  parent_run_id=run_id, experiment=experiment if track else None)
-        if metric not in result.metrics.columns:
-            raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
-                                     "one of " + ", ".join(c for c in result.metrics.columns if c not in
-                                                           ("model", "target", "horizon")), got=metric))
-        by_model = result.metrics.set_index("model")[metric].astype(float)
-        scores = {m: float(by_model.get(m, np.nan)) for m in models}
+            champ_est = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
+                                                experiment).estimator
+        gate = promotion_gate(experiment, panel, latest, make_model(name), champ_est, eng=eng,
+                              parent_run_id=run_id, track=track)
+        result, scores = gate.result, gate.scores
         tracking.track_backtest(result, experiment=experiment, store=store, panel=None, config_path=config_path,
                                 track=track, parent_run_id=run_id, run_name="champion vs challenger",
                                 extra_metrics={f"promote_{m}_{metric}": v for m, v in scores.items() if np.isfinite(v)})
+        if track and report.challenger is not None:
+            tracking.store_backtest_predictions(experiment, report.challenger, gate.own_predictions(name))
         s["counts"] = {"origins": int(result.predictions["origin"].nunique()), **{f"{metric}_{m}": v for m, v in scores.items()}}
 
     # promote -----------------------------------------------------------------------
@@ -586,7 +639,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         if not track or report.challenger is None:
             s["status"] = "skipped"
             s["message"] = "not tracked: nothing to promote"
-        elif champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin):
+        elif gate.promote:
             tracking.set_alias(experiment, tracking.CHAMPION, report.challenger)
             report.promoted = True
             s["message"] = (f"challenger v{report.challenger} promoted to champion"
@@ -642,7 +695,8 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
         events = store.read(start=(latest - _offset(freq, 12)).date())
         label = f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
         scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
-                       events=events, regions=experiment.regions or None, model_version=label)
+                       events=events, regions=experiment.regions or None, model_version=label,
+                       calibration=tracking.backtest_predictions(experiment, report.champion))
         s["counts"] = {"dyads": len(scores)}
     with steps.step("issue") as s:
         s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=experiment.target.name, k=experiment.target.k)}

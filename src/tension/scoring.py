@@ -4,18 +4,22 @@
 selection: active in the look-back, or listed by the analyst) for each horizon and
 returns the scores table of ARCHITECTURE ("Scores table") plus a few extra columns
 (``region``, ``window_start``, ``window_end``, ``logit``, ``interval_n``,
-``drivers_method``).
+``drivers_method``, ``band_note``).
 
 Probability
     ``predict_proba`` of the model as given (calibrated when the model is wrapped in
     calibration).
 Interval (``lower``, ``upper``; 80% by default)
-    An equal-tailed Beta band ``Beta(p n + 1/2, (1 - p) n + 1/2)`` where ``n`` is the
-    number of resolved past forecasts (``calibration``: the backtest predictions of
-    this model and horizon) whose probability fell in the same decile bin as ``p``.
-    It says how far the true frequency could plausibly lie from ``p`` given how many
-    past cases back this probability up: few past cases, a wide band. Without a
-    calibration history ``n = 0`` and the band is honest about knowing little.
+    The 80% interval of the observed event rate among this model's own past forecasts
+    near ``p``: the resolved backtest predictions of the scored model and horizon
+    (``calibration``) are cut into ten bins of equal count by probability; in the bin
+    holding ``p``, with ``k`` events among ``n`` forecasts, the band is the equal-tailed
+    Jeffreys interval ``Beta(k + 1/2, n - k + 1/2)`` (:func:`observed_rate_band`). It
+    reads: "when this model said about p before, the event happened between lower and
+    upper of the time" -- narrow with many past cases, and away from ``p`` where the
+    model was miscalibrated. ``interval_n`` is ``n``. Where it cannot be computed the
+    band is NaN and ``band_note`` says why: no backtest of this model, or ``p`` outside
+    the range of its past forecasts. A NaN band is never a "2%-98%" band.
 Coverage
     Over the ``coverage_window`` periods ending at ``as_of``: ``insufficient`` when
     the dyad had no events at all, has fewer than half the window in the panel, or
@@ -79,6 +83,8 @@ __all__ = [
     "grouped_shapley",
     "linear_attribution",
     "beta_band",
+    "observed_rate_band",
+    "NO_BACKTEST",
     "coverage_flags",
     "assign_regions",
     "describe_driver",
@@ -92,7 +98,7 @@ __all__ = [
 SCORE_COLUMNS: tuple[str, ...] = (
     "dyad", "source", "target", "as_of", "horizon", "probability", "lower", "upper", "rank", "region_rank",
     "change", "coverage", "drivers", "evidence", "model_version", "data_cutoff",
-    "region", "window_start", "window_end", "logit", "interval_n", "drivers_method",
+    "region", "window_start", "window_end", "logit", "interval_n", "drivers_method", "band_note",
 )
 _GROUP_PREFIXES: tuple[str, ...] = ("incidents", "denials", "alliances", "dynamics", "relationship", "context")
 _BASE_GROUPS: tuple[tuple[str, str], ...] = (
@@ -243,15 +249,49 @@ def beta_band(p: np.ndarray, n: np.ndarray, level: float = 0.8) -> tuple[np.ndar
     return np.minimum(lo, p), np.maximum(hi, p)
 
 
-def _calibration_counts(p: np.ndarray, calibration: pd.DataFrame | None, horizon: int, bins: int = 10) -> np.ndarray:
-    if calibration is None or calibration.empty:
-        return np.zeros(len(p))
-    c = calibration.dropna(subset=["probability", "outcome"])
-    if "horizon" in c.columns and (c["horizon"] == horizon).any():
+NO_BACKTEST = "no band: no backtest of this model"
+
+
+def observed_rate_band(p: np.ndarray, calibration: pd.DataFrame | None, horizon: int, level: float = 0.8,
+                       bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``level`` interval of the observed event rate among past forecasts near ``p`` (see module doc).
+
+    Returns ``(lower, upper, n, note)``: NaN bounds with a note where no band can be
+    computed, ``n`` the number of past forecasts behind each band.
+
+    >>> cal = pd.DataFrame({"probability": np.linspace(0, 0.5, 1000), "outcome": np.arange(1000) % 4 == 0})
+    >>> lo, hi, n, note = observed_rate_band(np.array([0.1, 0.9]), cal, horizon=1)
+    >>> bool(lo[0] < 0.25 < hi[0]), int(n[0]), bool(np.isnan(lo[1])), note[1][:30]
+    (True, 100, True, 'no band: no backtest forecasts')
+    """
+    p = np.asarray(p, dtype=float)
+    lower, upper = np.full(len(p), np.nan), np.full(len(p), np.nan)
+    n = np.zeros(len(p), dtype=int)
+    note = np.full(len(p), NO_BACKTEST, dtype=object)
+    c = pd.DataFrame() if calibration is None else calibration.dropna(subset=["probability", "outcome"])
+    if "horizon" in c.columns:
         c = c[c["horizon"] == horizon]
-    edges = np.linspace(0, 1, bins + 1)[1:-1]
-    counts = np.bincount(np.digitize(c["probability"].to_numpy(float), edges), minlength=bins)
-    return counts[np.digitize(p, edges)].astype(float)
+    if c.empty:
+        return lower, upper, n, note
+    past = c["probability"].to_numpy(float)
+    hits = c["outcome"].to_numpy(float) > 0
+    edges = np.unique(np.quantile(past, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, past, side="right") - 1, 0, len(edges) - 2) if len(edges) > 1 else np.zeros(len(past), int)
+    where = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    inside = (p >= past.min()) & (p <= past.max())
+    tail = (1 - level) / 2
+    for b in np.unique(where[inside & ~np.isnan(p)]):
+        rows = which == b
+        k, m = int(hits[rows].sum()), int(rows.sum())
+        sel = inside & (where == b)
+        lower[sel] = beta_dist.ppf(tail, k + 0.5, m - k + 0.5)
+        upper[sel] = beta_dist.ppf(1 - tail, k + 0.5, m - k + 0.5)
+        n[sel] = m
+        note[sel] = ""
+    note[~inside] = (f"no band: no backtest forecasts of this model near this probability "
+                     f"(its {len(past)} past forecasts lie in {past.min():.3g}-{past.max():.3g})")
+    note[np.isnan(p)] = "no band: no probability (model inputs missing)"
+    return lower, upper, n, note
 
 
 # -- coverage and regions -------------------------------------------------------------------------
@@ -773,8 +813,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
                               .reindex(X.index).to_numpy(), att.method, att.groups)
         except (ValueError, TypeError, AttributeError) as exc:  # robust: a model we cannot explain still scores
             att = Attribution(pd.DataFrame(index=X.index), np.full(len(X), np.nan), f"none ({type(exc).__name__})")
-        n_cal = _calibration_counts(p, calibration, h)
-        lower, upper = beta_band(p, n_cal, level)
+        lower, upper, n_cal, band_note = observed_rate_band(p, calibration, h, level)
         prev = _previous_probability(previous, as_of, h)
         drivers, weights = [], []
         center, scale = X.median(numeric_only=True), X.std(numeric_only=True).replace(0, 1).fillna(1)
@@ -795,7 +834,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
             "change": now["dyad"].map(prev).to_numpy(dtype=float) if len(prev) else np.nan,
             "coverage": cov, "drivers": drivers, "evidence": evidence, "model_version": version,
             "data_cutoff": cutoff, "region": region, "window_start": start, "window_end": end,
-            "logit": att.logit, "interval_n": n_cal.astype(int), "drivers_method": att.method,
+            "logit": att.logit, "interval_n": n_cal.astype(int), "drivers_method": att.method, "band_note": band_note,
         }))
     out = pd.concat(frames, ignore_index=True)
     out["change"] = out["probability"] - out["change"]
@@ -804,7 +843,8 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     out = out.sort_values(["horizon", "rank", "dyad"], kind="stable", na_position="last").reset_index(drop=True)
     out = out[list(SCORE_COLUMNS)]
     out.attrs["freq"] = freq
-    out.attrs["interval"] = f"{int(level * 100)}% Beta band from calibration-bin counts"
+    out.attrs["interval"] = (f"{int(level * 100)}% interval of the observed event rate among the model's own backtest "
+                             "forecasts near this probability")
     return out
 
 

@@ -72,7 +72,7 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from .config import Experiment, TrackingConfig, project_data_dir  # noqa: E402
-from .errors import TrackingUnavailableError, UsageError, problem  # noqa: E402
+from .errors import TrackingUnavailableError, UsageError, did_you_mean, problem  # noqa: E402
 
 __all__ = [
     "tracking_uri",
@@ -101,6 +101,11 @@ __all__ = [
 ]
 
 CHAMPION = "champion"
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+"""Experiment tag telling the MLflow UI (3.x) to open the experiment on its runs, not the (empty) Traces page."""
+BACKTEST_PREDICTIONS = "backtest/predictions.parquet"
+"""Artifact path, on a model version's run, of that model's own backtest predictions (behind the score bands)."""
+CACHE_KEY_TAG = "tension.cache_key"
 CHALLENGER = "challenger"
 _READY: set[str] = set()
 """Tracking URIs already created/upgraded/checked by this process."""
@@ -372,6 +377,8 @@ def _session_body(uri: str, experiment: str) -> Iterator[tuple[MlflowClient, str
                 exp_id = found.experiment_id
         else:
             exp_id = found.experiment_id
+        if found is None or (found.tags or {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         yield client, exp_id
     except TrackingUnavailableError:
         raise
@@ -858,6 +865,8 @@ def track_backtest(
     run_name: str | None = None,
     nested_origins: bool = True,
     extra_metrics: Mapping[str, float] | None = None,
+    cache_key: str | None = None,
+    model_keys: Mapping[str, str] | None = None,
 ) -> str | None:
     """Log a backtest as one run with one nested run per origin; return the run id (``None`` if not tracked).
 
@@ -866,7 +875,9 @@ def track_backtest(
     ``metrics`` per model and horizon (``brier_logit_h4``), data inputs, git commit, the
     predictions table (Parquet), the metrics table, a reliability diagram (PNG and SVG),
     warnings, the config file; per origin a nested run with ``brier_<model>``, ``rows``,
-    ``positives`` and ``mean_p_<model>`` in one batch call.
+    ``positives`` and ``mean_p_<model>`` in one batch call. With ``cache_key`` (data, config,
+    spec and code digest) and ``model_keys`` (the same per model) the run is tagged so that a
+    rerun reuses its models' predictions (:func:`cached_models`).
     """
     if not track:
         return None
@@ -891,6 +902,11 @@ def track_backtest(
             if warns:
                 mlflow.log_text("\n".join(str(w) for w in warns), "backtest/warnings.txt")
                 mlflow.set_tag("tension.warnings", str(len(warns)))
+            if cache_key:
+                mlflow.log_dict(json.loads(json.dumps({"warnings": warns, "leakage": getattr(result, "leakage", {}) or {}},
+                                                      default=str)), "backtest/rerun.json")
+                mlflow.set_tag(CACHE_KEY_TAG, cache_key)
+                mlflow.set_tags({f"{MODEL_KEY_TAG}{name}": key for name, key in (model_keys or {}).items()})
             if nested_origins and len(predictions) and "origin" in predictions:
                 _log_origins(client, exp_id, run.info.run_id, predictions)
             run_id = run.info.run_id
@@ -1083,6 +1099,134 @@ def log_job_step(run_id: str | None, experiment: Experiment, step: str, status: 
     client.log_batch(run_id, metrics=metrics, tags=[RunTag(_metric_name("step", step), status)])
 
 
+# --------------------------------------------------------------------------- reruns and backtest predictions
+
+
+def code_version() -> str:
+    """The code that produced a result: package version and git commit (part of every rerun key)."""
+    return f"{_package_version('tension') or 'unknown'}+{git_commit()}"
+
+
+def _client(experiment: Experiment | None) -> tuple[MlflowClient, str]:
+    experiment = experiment or Experiment()
+    uri = ensure_store(tracking_uri(experiment.tracking))
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), experiment.tracking.registered_model
+
+
+def latest_version(experiment: Experiment | None = None) -> tuple[int, dict[str, str]] | None:
+    """(version, tags) of the newest version of the registered model, or ``None`` when there is none."""
+    client, name = _client(experiment)
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return None
+    if not versions:
+        return None
+    newest = max(versions, key=lambda mv: int(mv.version))
+    return int(newest.version), dict(newest.tags or {})
+
+
+def _download_table(client: MlflowClient, run_id: str, path: str) -> pd.DataFrame | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = client.download_artifacts(run_id, path, tmp)
+        except (MlflowException, OSError):
+            return None
+        return pd.read_parquet(local)
+
+
+MODEL_KEY_TAG = "tension.model_key."
+"""Prefix of a backtest run's per-model rerun keys (``tension.model_key.logit``)."""
+
+
+def cached_models(experiment: Experiment, keys: Mapping[str, str]) -> dict[str, Any]:
+    """Each model's predictions from the newest FINISHED backtest run that fitted it under the same key.
+
+    ``keys``: model name -> per-model rerun key. Returns ``{"predictions": {name: frame},
+    "runs": {name: run_id}, "warnings": [...], "leakage": {...}}`` for the models found (the
+    warnings and leakage summary of the runs they come from); models not found are absent.
+    """
+    uri = tracking_uri(experiment.tracking)
+    found: dict[str, str] = {}
+    with _session(uri, experiment.tracking.experiment) as (client, exp_id):
+        for name, key in keys.items():
+            runs = client.search_runs([exp_id], filter_string=f"tags.`{MODEL_KEY_TAG}{name}` = '{key}' and "
+                                      "attributes.status = 'FINISHED'", max_results=1,
+                                      order_by=["attributes.start_time DESC"])
+            if runs:
+                found[name] = runs[0].info.run_id
+    out: dict[str, Any] = {"predictions": {}, "runs": {}, "warnings": [], "leakage": {}}
+    client, _ = _client(experiment)
+    for run_id in dict.fromkeys(found.values()):
+        table = _download_table(client, run_id, BACKTEST_PREDICTIONS)
+        if table is None:
+            continue
+        names = [n for n, r in found.items() if r == run_id]
+        with tempfile.TemporaryDirectory() as tmp, contextlib.suppress(MlflowException, OSError, ValueError):
+            extra = json.loads(Path(client.download_artifacts(run_id, "backtest/rerun.json", tmp)).read_text())
+            out["leakage"] = out["leakage"] or extra.get("leakage", {})
+            # that run's warnings, less those about its models not taken from it
+            others = set(table["model"].astype(str)) - set(names)
+            out["warnings"] += [w for w in extra.get("warnings", []) if not any(w.startswith(f"{o} @") for o in others)]
+        for name in names:
+            out["predictions"][name] = table[table["model"] == name]
+            out["runs"][name] = run_id
+    out["warnings"] = list(dict.fromkeys(out["warnings"]))
+    return out
+
+
+def store_backtest_predictions(experiment: Experiment, version_: int, predictions: pd.DataFrame,
+                               source: str = "") -> None:
+    """Attach a model version's own backtest predictions to its run (``backtest/predictions.parquet``).
+
+    The version gets tags ``backtest_rows`` and ``backtest_source`` so that ``tension score``
+    finds them (:func:`backtest_predictions`) and says where its band comes from.
+    """
+    client, name = _client(experiment)
+    mv = client.get_model_version(name, str(version_))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "predictions.parquet"
+        predictions.to_parquet(path, index=False)
+        client.log_artifact(mv.run_id, str(path), artifact_path="backtest")
+    client.set_model_version_tag(name, str(version_), "backtest_rows", str(len(predictions)))
+    client.set_model_version_tag(name, str(version_), "backtest_source", source or "backtest")
+
+
+def backtest_predictions(experiment: Experiment | None, version_: int | None) -> pd.DataFrame | None:
+    """The backtest predictions stored with a model version, or ``None`` when it has none."""
+    if version_ is None:
+        return None
+    client, name = _client(experiment)
+    try:
+        mv = client.get_model_version(name, str(version_))
+    except MlflowException:
+        return None
+    if "backtest_rows" not in (mv.tags or {}):
+        return None
+    return _download_table(client, mv.run_id, BACKTEST_PREDICTIONS)
+
+
+def registry_summary(experiment: Experiment | None = None) -> str:
+    """What the registry holds, for error messages: ``challenger v3; promote it with ...``."""
+    try:
+        versions = model_versions(experiment)
+    except MlflowException:
+        versions = pd.DataFrame()
+    name = (experiment or Experiment()).tracking.registered_model
+    if versions.empty:
+        return f"no version of {name!r} is registered; train one with `tension train`"
+    by_alias = {a: int(r.version) for r in versions.itertuples() for a in str(r.aliases).split(",") if a}
+    newest = int(versions["version"].max())
+    where = ", ".join(f"{a} v{v}" for a, v in sorted(by_alias.items())) or f"versions 1..{newest} without aliases"
+    if CHALLENGER in by_alias and by_alias[CHALLENGER] != by_alias.get(CHAMPION):
+        fix = "; promote it with `tension model promote challenger`"
+    elif CHAMPION not in by_alias:
+        fix = f"; promote one with `tension model promote {newest}`"
+    else:
+        fix = ""
+    return f"{name!r} has {where}{fix}"
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -1165,9 +1309,11 @@ def load_model(uri: str | None = None, experiment: Experiment | None = None) -> 
         if _is_connection_problem(exc):
             raise TrackingUnavailableError(problem(f"The MLflow registry at {store_uri} cannot be reached.",
                                                    fix="Check the server and run again.")) from None
-        raise UsageError(problem(f"Cannot load the model {uri}.", "a registered model with that alias",
-                                 got=str(exc)[:200], fix="Train and promote one first: `tension retrain` or "
-                                 "`tension train`.")) from None
+        alias = uri.rpartition("@")[2] if "@" in uri else ""
+        hint = did_you_mean(alias, (CHAMPION, CHALLENGER)) if alias and alias not in (CHAMPION, CHALLENGER) else ""
+        raise UsageError(problem(f"Cannot load the model {uri}.{hint}", "a registered model with that alias",
+                                 got=str(exc)[:200], fix=f"The registry: {registry_summary(experiment)} "
+                                 "(or run `tension retrain`, which trains and promotes).")) from None
 
 
 def load_estimator(uri: str | None = None, experiment: Experiment | None = None) -> TensionModel:

@@ -214,7 +214,7 @@ def _markup_file(tmp_path: Path) -> Path:
 
 def test_markup_in_actor_names_is_printed_literally_by_ingest(tmp_path: Path) -> None:
     proc = run(["ingest", str(_markup_file(tmp_path)), "--store", str(tmp_path / "store")], cwd=tmp_path)
-    assert proc.returncode == 0 and "[/evil]" in proc.stderr
+    assert proc.returncode == 0 and "[/evil]" in proc.stdout  # the summary is a result: stdout
 
 
 def test_markup_in_quarantined_lines_is_printed_literally_by_store_info(tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ def test_markup_in_quarantined_lines_is_printed_literally_by_store_info(tmp_path
 
     ingest([_markup_file(tmp_path)], tmp_path / "store")  # the library itself is fine
     proc = run(["store", "info", "--store", str(tmp_path / "store"), "--quarantine", "5"], cwd=tmp_path)
-    assert proc.returncode == 0 and "[/evil]" in proc.stderr
+    assert proc.returncode == 0 and "[/evil]" in proc.stdout
 
 
 # --------------------------------------------------------------------------- models only from the registry

@@ -122,6 +122,6 @@ def test_rich_markup_in_actor_names_and_raw_lines_is_printed_literally(project: 
     path = project / "markup.txt"
     path.write_text("[/evil]\tAccuse\t[bold red]Azerbaijan\t2014-06-14\n[/evil]\tNot a verb\tAzerbaijan\t2014-06-16\n")
     assert main(["ingest", str(path)]) == 0
-    assert "[/evil]" in capsys.readouterr().err
+    assert "[/evil]" in capsys.readouterr().out  # the summary is a result: stdout
     assert main(["store", "info", "--quarantine", "5"]) == 0
-    assert "[/evil]" in capsys.readouterr().err
+    assert "[/evil]" in capsys.readouterr().out

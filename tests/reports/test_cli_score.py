@@ -114,6 +114,42 @@ def test_backfill_is_issued_as_hindcasts_kept_out_of_the_record(trained, capsys,
     assert _json(capsys)["hindcast"] is True
 
 
+def _predictions(model: str, n: int = 400) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 0.6, n)
+    return pd.DataFrame({"model": model, "dyad": "XAA>XAB", "horizon": H, "probability": p,
+                         "outcome": (rng.uniform(size=n) < p).astype(int)})
+
+
+def test_bands_come_only_from_the_scored_models_own_backtest(trained, capsys, tmp_path):
+    book = ["--ledger", str(tmp_path / "ledger")]
+    # no backtest of this model anywhere: no band, with the reason, never 2%-98%
+    assert main(["score", "--json", "--out", str(tmp_path / "none.parquet"), *book]) == 0
+    out = _json(capsys)
+    assert out["band_source"] == "none: no backtest of this model"
+    none = pd.read_parquet(tmp_path / "none.parquet")
+    assert none["lower"].isna().all() and (none["band_note"] == "no band: no backtest of this model").all()
+
+    # another model's backtest is refused, naming the models the file holds
+    other = tmp_path / "hgb.parquet"
+    _predictions("hgb").to_parquet(other)
+    assert main(["score", "--backtest", str(other), *book]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no forecasts of the scored model 'logit' (tension/1)" in err and "with models hgb" in err
+
+    # this model's rows of a mixed file are used, and the scores say where the band comes from
+    mixed = tmp_path / "mixed.parquet"
+    pd.concat([_predictions("hgb"), _predictions("logit")]).to_parquet(mixed)
+    assert main(["score", "--backtest", str(mixed), "--json", "--out", str(tmp_path / "b.parquet"), *book]) == 0
+    out = _json(capsys)
+    assert "rows of model logit" in out["band_source"]
+    banded = pd.read_parquet(tmp_path / "b.parquet")
+    inside = banded["probability"].between(0, 0.6)
+    assert banded.loc[inside, "lower"].notna().all() and (banded.loc[inside, "interval_n"] > 0).all()
+
+
 def test_only_registry_uris_are_accepted(trained, capsys):
     assert main(["score", "--model", "runs:/abc/model"]) == 2
     assert "Only registry models can be scored" in capsys.readouterr().err

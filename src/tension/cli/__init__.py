@@ -11,9 +11,11 @@ import os
 import sys
 import traceback
 from importlib.metadata import version
+from typing import Any
 
 import click
 import typer
+import typer.core
 from rich.markup import escape
 
 try:  # typer >= 0.25 vendors click; its parser raises these, not the standalone package's
@@ -28,6 +30,18 @@ _USAGE = (click.UsageError, _vendored.UsageError)
 
 from ..errors import TensionError
 from ._common import console
+
+def _usage_name(self: Any) -> str:
+    """An argument in the usage line as NAME (or NAME... when it repeats), as in every Unix manual.
+
+    Typer 0.29 writes required arguments as ``{name}``, which reads like a placeholder
+    to fill in with braces.
+    """
+    return self.display_name_raw.upper() + ("..." if self.nargs != 1 else "")
+
+
+if hasattr(typer.core.TyperArgument, "_usage_display_name"):
+    typer.core.TyperArgument._usage_display_name = _usage_name
 
 app = typer.Typer(
     name="tension",

@@ -240,7 +240,8 @@ def demo(
         predictions = out / "predictions.parquet"
         res = _call("backtest", ["backtest", "--experiment", str(config), "--store", str(paths["store"]),
                                  "--out", str(predictions)])
-        stage("backtest", f"{len(res.get('metrics', []))} model rows; predictions in {predictions}", t0)
+        stage("backtest", f"{len(res.get('metrics', []))} model rows; predictions in {predictions}"
+              + ("; reused the earlier backtest (same data, configuration and code)" if res.get("reused") else ""), t0)
 
         t0 = time.perf_counter()
         issued = 0

@@ -6,12 +6,12 @@ from pathlib import Path
 import typer
 
 from .. import app
-from .._common import EngineOpt, SchedulerOpt, JsonOpt, console, dict_table, emit, progress
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, dict_table, emit, parse_date, progress
 
 
 @app.command()
 def fetch(
-    source: str = typer.Argument(..., help="Feed name: gdelt2 (GDELT 2.0 event exports) or gdelt2-translation."),
+    source: str = typer.Argument(..., metavar="SOURCE", help="Feed name: gdelt2 (GDELT 2.0 event exports) or gdelt2-translation."),
     since: str = typer.Option(..., "--since", help="First day (YYYY-MM-DD) of the files to download."),
     inbox: Path = typer.Option(..., "--inbox", help="Folder the files are downloaded into (ingest reads it)."),
     until: str | None = typer.Option(None, "--until", help="Last day (YYYY-MM-DD), default: everything listed."),
@@ -25,6 +25,8 @@ def fetch(
     from ...errors import DataHealthError, problem
     from ...fetch import fetch as run_fetch
 
+    since = parse_date(since, "--since")
+    until = parse_date(until, "--until")
     with progress(f"fetch {source}") as advance:
         report = run_fetch(source, since, inbox, list_url=list_url, until=until,
                            on_progress=lambda done, total, name: advance(1, description=f"fetch {name}", total=total))
@@ -45,9 +47,9 @@ def fetch(
 
 @app.command()
 def retrain(
-    config: Path = typer.Option(..., "--config", help="Experiment TOML with [retrain] and [alerts] sections."),
+    config: Path = typer.Option(..., "--config", help="Experiment TOML with \\[retrain] and \\[alerts] sections."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another running retrain before exiting 4."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Reference day (YYYY-MM-DD); default [retrain] as_of, else today."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Reference day (YYYY-MM-DD); default \\[retrain] as_of, else today."),
     store: str | None = typer.Option(None, "--store", help="Event store (default: config 'store', $TENSION_STORE, ./data/store)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow (nothing is registered or promoted)."),
     engine: str = EngineOpt,
@@ -66,6 +68,7 @@ def retrain(
 
     from ...errors import TensionError
 
+    as_of = parse_date(as_of, "--as-of")
     experiment = load_experiment(config)
     try:
         report = run_retrain(experiment, config_path=config, wait=wait, as_of=as_of, store=store, track=not no_track,
@@ -77,6 +80,4 @@ def retrain(
         raise
     emit(report.to_dict(), as_json, table=dict_table("retrain steps", [
         {"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in report.steps]),
-        lines=[report.summary])
-    if not as_json:
-        console.print(f"champion: version {report.champion}" if report.champion else "no champion")
+        lines=[report.summary, f"champion: version {report.champion}" if report.champion else "no champion"])

@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, console, emit, progress, store_path
+from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, emit, parse_date, progress, results, store_path
 
 ExperimentOpt = typer.Option(None, "--experiment", help="Experiment TOML (experiments/*.toml); flags override it.")
 FreqOpt = typer.Option(None, "--freq", help="Period: W (ISO week) or M (month); default from the experiment.")
@@ -60,6 +60,82 @@ def _panel(location: str, exp, advance) -> Any:
 
     return build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions,
                        on_progress=lambda name: advance(1, description=f"panel: {name}"))
+
+
+def _train_key(panel, cutoff: str, exp) -> str:
+    """Rerun key of a training: the panel rows up to the cutoff, configuration, cutoff, model, code."""
+    from ... import tracking
+    from ...backtest import panel_digest, rerun_key
+    from ...jobs import config_digest
+
+    return rerun_key("train", panel_digest(panel, cutoff), config_digest(exp), cutoff, exp.models.candidate,
+                     tracking.code_version())
+
+
+def _same_model(exp, key: str) -> int | None:
+    """The latest registered version when it was trained under ``key`` (so training again would change nothing)."""
+    from ... import tracking
+
+    latest = tracking.latest_version(exp)
+    return latest[0] if latest is not None and latest[1].get("train_key") == key else None
+
+
+def _resolve_names(names) -> tuple[str, ...]:
+    """The models a backtest fits: the baselines first, then the chosen ones (as ``run_backtest`` orders them)."""
+    from ...backtest import REQUIRED_BASELINES
+
+    return tuple(dict.fromkeys([*(b for b in REQUIRED_BASELINES if b not in names), *names]))
+
+
+def _backtest_keys(panel, spec, exp, names) -> tuple[str, dict[str, str]]:
+    """Rerun keys of a backtest and of each model in it.
+
+    A model's key covers what its predictions depend on: the panel rows up to the last label
+    window, the configuration except the list of models, the spec, the model name and the
+    code. Adding a model to the experiment leaves the other models' keys unchanged.
+    """
+    import dataclasses
+
+    from ... import tracking
+    from ...backtest import panel_digest, rerun_key, shift_period
+    from ...jobs import config_digest
+
+    until = shift_period(spec.end, spec.horizon, spec.freq)
+    bare = dataclasses.replace(exp, models=dataclasses.replace(exp.models, names=(), candidate=""))
+    base = rerun_key("backtest", panel_digest(panel, until), config_digest(bare), repr(spec), tracking.code_version())
+    return rerun_key(base, *sorted(names)), {n: rerun_key(base, n) for n in names}
+
+
+def _write_outputs(result, exp, experiment: Path | None, out: Path | None, report: Path | None) -> None:
+    """The predictions file (``--out``) and the Markdown report with its reliability PNG (``--report``)."""
+    from ..._io import atomic_output
+    from ...backtest import reliability_figure
+
+    if out is not None:
+        with atomic_output(out, "predictions") as tmp:
+            (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(tmp, index=False)
+    if report is not None:
+        with atomic_output(report, "backtest report") as tmp:
+            tmp.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"),
+                           encoding="utf-8")
+        fig = reliability_figure(result.predictions)
+        fig.savefig(report.with_suffix(".reliability.png"), dpi=110, bbox_inches="tight")
+
+
+def _origin_progress(advance, n_origins: int):
+    """Callbacks moving the bar one step per (model, origin); a model's leftover steps close when it ends."""
+    done: dict[str, int] = {}
+
+    def on_origin(name: str, n: int, total: int) -> None:
+        step = max(min(n, n_origins) - done.get(name, 0), 0)  # a reused model's refitted baselines add nothing
+        done[name] = done.get(name, 0) + step
+        advance(step, description=f"{name}: origin {n}/{total}")
+
+    def on_model(name: str) -> None:
+        advance(max(n_origins - done.get(name, 0), 0), description=f"{name} done")
+        done[name] = n_origins
+
+    return on_origin, on_model
 
 
 def _default_window(panel, exp) -> tuple[Any, Any]:
@@ -146,18 +222,23 @@ def backtest(
     Expanding window, refit every n origins, gap >= horizon, a leakage check that rebuilds
     the panel from events cut at sample origins, and every statistical warning shown.
     MLflow: a driver run with the backtest run and the engine's per-model runs under it.
+    Models already backtested on the same panel rows, configuration, spec and code are reused
+    from MLflow, so a rerun fits nothing and an added model is the only one fitted.
+    Progress: one step per model and block of origins, with the time remaining.
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
     """
     from ... import tracking
-    from ..._io import atomic_output
-    from ...backtest import BacktestSpec, reliability_figure, shift_period
+    from ...backtest import BacktestResult, BacktestSpec, metrics, shift_period
     from ...engines import get_engine
     from ...models import MODELS
+    import pandas as pd
+
     from ...store import Store
     from ...panel import build_panel
 
     names = tuple(n.strip() for n in models.split(",") if n.strip()) if models else None
+    start, end = parse_date(start, "--start"), parse_date(end, "--end")
     exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
                       target__name=target, target__k=k, backtest__start=start, backtest__end=end, models__names=names)
     unknown = [n for n in exp.models.names if n not in MODELS]
@@ -176,49 +257,70 @@ def backtest(
             raise UsageError(problem("Unknown output format.", " or ".join(suffixes), str(path), f"Use a {suffixes[0]} file."))
     location = _location(store, exp)
     started = time.perf_counter()
-    n_models = len(set(exp.models.names) | {"base_rate", "persistence"})
+    n_models = len(_resolve_names(exp.models.names))
     if not no_track:
         tracking.ensure_store(tracking.tracking_uri(exp.tracking))
-    with get_engine(engine, scheduler) as eng, progress("Building panel", total=3 + n_models + 1) as advance:
+    with get_engine(engine, scheduler) as eng, progress("Building panel", total=2) as advance:
         panel = eng.build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions)
         if panel.empty:
             raise UsageError(problem("The panel is empty.", "events in the store", location, "Ingest events first."))
-        advance(1, description="Panel built")
         b = exp.backtest
         s, e = _default_window(panel, exp)
         spec = BacktestSpec(s, e, freq=exp.panel.freq, horizon=exp.target.horizon, step=b.step, refit_every=b.refit_every,
                             min_train_periods=b.min_train_periods, gap=b.gap, train_start=b.train_start)
+        n_origins = max(len(spec.origins(pd.DatetimeIndex(pd.unique(panel["period"])))), 1)
+        # one step for the panel, one per (model, origin), one for tracking: the bar ends at its total
+        advance(1, description="Panel built", total=2 + n_models * n_origins)
+        on_origin, on_model = _origin_progress(advance, n_origins)
 
         def rebuild(origin):
             cut = shift_period(origin, 1, spec.freq) - _ts("1970-01-02") + _ts("1970-01-01")  # last day of the origin period
             return build_panel(location, freq=exp.panel.freq, dyads=exp.panel.dyads, config=exp.panel, regions=exp.regions,
                                end=str(cut.date()))
 
-        # the driver's run: the engine's per-model child runs and the backtest run nest under it (as in retrain)
-        with tracking.job_run(exp, track=not no_track, run_name=f"tension backtest ({engine})") as parent_run:
-            advance(0, description="Backtesting (leakage check first)")
-            result = eng.run_backtest(
-                panel, spec, models=list(exp.models.names), target=exp.target.name, k=exp.target.k, q=exp.target.q,
-                quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold, top_k=b.top_k,
-                rebuild=rebuild, leakage_checks=b.leakage_checks, on_progress=lambda name: advance(1, description=f"fitted {name}"),
-                parent_run_id=parent_run, experiment=exp if parent_run else None,
-            )
-            if out is not None:
-                with atomic_output(out, "predictions") as tmp:
-                    (result.predictions.to_parquet if out.suffix.lower() == ".parquet" else result.predictions.to_csv)(tmp, index=False)
-            if report is not None:
-                with atomic_output(report, "backtest report") as tmp:
-                    tmp.write_text(markdown_report(result, exp, f"Backtest: {exp.name}", str(experiment) if experiment else "(defaults)"), encoding="utf-8")
-                fig = reliability_figure(result.predictions)
-                fig.savefig(report.with_suffix(".reliability.png"), dpi=110, bbox_inches="tight")
-            mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
-                                                 config_path=experiment, track=not no_track, parent_run_id=parent_run)
+        names = list(_resolve_names(exp.models.names))
+        key, model_keys = _backtest_keys(panel, spec, exp, names)
+        reuse = tracking.cached_models(exp, model_keys) if not no_track else {"predictions": {}}
+        missing = [n for n in names if n not in reuse["predictions"]]
+        for n in names:
+            if n not in missing:
+                on_model(n)
+        if not missing:
+            predictions = pd.concat(list(reuse["predictions"].values()), ignore_index=True)
+            result = BacktestResult(predictions=predictions, spec=spec, warnings=reuse["warnings"], leakage=reuse["leakage"],
+                                    metrics=metrics(predictions, alert_threshold=b.alert_threshold, top_k=b.top_k))
+            parent_run, mlflow_run = None, next(iter(reuse["runs"].values()))
+            _write_outputs(result, exp, experiment, out, report)
+        else:
+            # the driver's run: the engine's per-model child runs and the backtest run nest under it (as in retrain)
+            with tracking.job_run(exp, track=not no_track, run_name=f"tension backtest ({engine})") as parent_run:
+                checked = bool(reuse["predictions"]) and bool(reuse["leakage"])  # same panel: checked already
+                advance(0, description=("" if checked else "Leakage check, then ")
+                        + f"{len(missing)} models x {n_origins} origins" + (f" ({len(names) - len(missing)} reused)" if checked else ""))
+                fresh = eng.run_backtest(
+                    panel, spec, models=missing, target=exp.target.name, k=exp.target.k, q=exp.target.q,
+                    quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold,
+                    top_k=b.top_k, rebuild=rebuild, leakage_checks=0 if checked else b.leakage_checks, on_progress=on_model,
+                    on_origin=on_origin, parent_run_id=parent_run, experiment=exp if parent_run else None,
+                )
+                kept = [p for n, p in reuse["predictions"].items() if n not in set(fresh.predictions["model"])]
+                predictions = pd.concat([fresh.predictions, *kept], ignore_index=True)
+                result = BacktestResult(predictions=predictions, spec=spec,
+                                        warnings=list(dict.fromkeys(fresh.warnings + reuse.get("warnings", []))),
+                                        leakage=reuse["leakage"] if checked else fresh.leakage,
+                                        metrics=metrics(predictions, alert_threshold=b.alert_threshold, top_k=b.top_k))
+                _write_outputs(result, exp, experiment, out, report)
+                advance(0, description="Logging to MLflow" if not no_track else "Writing")
+                mlflow_run = tracking.track_backtest(result, experiment=exp, store=Store(location), panel=panel,
+                                                     config_path=experiment, track=not no_track, parent_run_id=parent_run,
+                                                     cache_key=key, model_keys=model_keys)
         advance(1, description="Done")
     table = result.metrics.sort_values("brier")
     rows = [{c: r[c] for c in METRIC_COLUMNS if c in table.columns} for r in table.to_dict("records")]
     payload = {
         "run_id": result.predictions["run_id"].iloc[0], "mlflow_run_id": mlflow_run, "mlflow_parent_run_id": parent_run,
-        "engine": engine,
+        "engine": engine, "reused": not missing, "reused_models": [n for n in names if n not in missing],
+        "rerun_key": key,
         "experiment": exp.name,
         "target": exp.target.name, "k": exp.target.k, "horizon": spec.horizon, "freq": spec.freq, "dyads": exp.panel.dyads,
         "origins": [str(spec.start.date()), str(spec.end.date())],
@@ -233,14 +335,19 @@ def backtest(
         lines += [f"  - {w}" for w in result.warnings[:25]]
         if len(result.warnings) > 25:
             lines.append(f"  ... {len(result.warnings) - 25} more (see --json or --report)")
+    if len(missing) < len(names):
+        again = [n for n in names if n not in missing]
+        lines.insert(0, (f"Reused the backtest of MLflow run {mlflow_run}" if not missing else f"Reused {', '.join(again)}")
+                     + f": same data, configuration and code (key {key}); "
+                     + ("nothing was refitted." if not missing else f"fitted only {', '.join(missing)}."))
     if out:
         lines.append(f"Predictions written to {out}.")
     if report:
         lines.append(f"Report written to {report}.")
     if not as_json:
         title = f"Backtest {exp.target.name} h={spec.horizon} ({spec.freq}), sorted by Brier"
-        console.print(_table(f"{title}: accuracy and discrimination", rows, SHORT_A))
-        console.print(_table("Skill against baselines, alerts and onsets", rows, SHORT_B))
+        results.print(_table(f"{title}: accuracy and discrimination", rows, SHORT_A))
+        results.print(_table("Skill against baselines, alerts and onsets", rows, SHORT_B))
     emit(payload, as_json, lines=lines)
 
 
@@ -248,8 +355,8 @@ def backtest(
 def train(
     store: str | None = StoreOpt,
     experiment: Path | None = ExperimentOpt,
-    model: str | None = typer.Option(None, "--model", help="Model name (default: the experiment's [models] candidate)."),
-    cutoff: str | None = typer.Option(None, "--cutoff", help="Use data up to this date (default: everything)."),
+    model: str | None = typer.Option(None, "--model", help="Model name (default: the experiment's \\[models] candidate)."),
+    cutoff: str | None = typer.Option(None, "--cutoff", help="Use data up to this date, YYYY-MM-DD (default: everything)."),
     freq: str | None = FreqOpt,
     dyads: str | None = DyadsOpt,
     horizon: int | None = HorizonOpt,
@@ -261,8 +368,10 @@ def train(
 ) -> None:
     """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
-    Only rows whose label window has closed by the cutoff are used. `tension retrain` decides
-    promotion to `champion`; --out also saves a joblib file, --no-track skips MLflow.
+    Only rows whose label window has closed by the cutoff are used. Promote it with
+    `tension model promote challenger` (or let `tension retrain` decide). Nothing is trained when the
+    latest version saw the same panel rows, configuration, cutoff and code (it says so).
+    --out also saves a joblib file, --no-track skips MLflow.
 
     Example: [bold]tension train --experiment experiments/default.toml --model logit --cutoff 2024-06-30 --out data/model.joblib[/bold]
     """
@@ -274,6 +383,7 @@ def train(
     from ...store import Store
     from ...models import make_model
 
+    cutoff = parse_date(cutoff, "--cutoff")
     exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
                       target__name=target, target__k=k, models__candidate=model)
     estimator = make_model(exp.models.candidate)
@@ -284,12 +394,23 @@ def train(
     with progress("Building panel", total=4) as advance:
         panel = _panel(location, exp, advance)
         cut = cutoff or str(panel["period"].max().date())
+        key = _train_key(panel, cut, exp)
+        same = None if no_track or out is not None else _same_model(exp, key)  # --out asks for the fitted file
+        if same is not None:
+            advance(1, description="Unchanged")
+            payload = {"skipped": True, "registered_model": exp.tracking.registered_model, "version": same,
+                       "model": exp.models.candidate, "rerun_key": key, "out": None,
+                       "seconds": round(time.perf_counter() - started, 2)}
+            emit(payload, as_json, lines=[
+                f"Nothing to train: {exp.tracking.registered_model} v{same} was trained on the same data, configuration "
+                f"and code (key {key}); no new version registered. Next: tension model promote {same}, or tension score."])
+            return
         fitted, info = fit_final(estimator, panel, cut, freq=exp.panel.freq, horizon=exp.target.horizon, target=exp.target.name,
                                  k=exp.target.k, q=exp.target.q, quantile=exp.target.quantile, lookback=exp.target.lookback,
                                  train_start=exp.backtest.train_start)
         record = tracking.track_train(fitted, panel, experiment=exp, model_name=exp.models.candidate,
                                       features=info["features"], store=Store(location), config_path=experiment,
-                                      cutoff=info["cutoff"], track=not no_track,
+                                      cutoff=info["cutoff"], track=not no_track, version_tags={"train_key": key},
                                       metrics={"train_rows": info["rows"], "train_positives": info["positives"]})
         if out is not None:
             with atomic_output(out, "model file") as tmp:

@@ -9,7 +9,7 @@ import typer
 
 from ...errors import UsageError, problem
 from .. import app
-from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, emit, progress, store_path
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, emit, parse_date, progress, store_path
 
 
 @app.command()
@@ -38,13 +38,9 @@ def panel(
     from ...engines import get_engine
 
     freq = freq.upper()
+    start, end = parse_date(start, "--start"), parse_date(end, "--end")
     if start and end:
-        try:
-            swapped = pd.Timestamp(end) < pd.Timestamp(start)
-        except ValueError:
-            raise UsageError(problem("--start/--end must be dates.", "YYYY-MM-DD", f"{start} .. {end}",
-                                     "Use e.g. --start 2014-01-01 --end 2015-12-31.")) from None
-        if swapped:
+        if pd.Timestamp(end) < pd.Timestamp(start):
             raise UsageError(problem("--end is before --start.", "start <= end", f"--start {start} --end {end}",
                                      f"Swap them: --start {end} --end {start}."))
     suffix = out.suffix.lower()

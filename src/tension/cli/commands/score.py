@@ -16,7 +16,7 @@ from ..._io import atomic_output
 from ...config import Experiment, load_experiment, project_data_dir
 from ...errors import UsageError, problem
 from .. import app
-from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
+from .._common import EngineOpt, SchedulerOpt, JsonOpt, StoreOpt, console, dict_table, emit, parse_date, progress, store_path
 
 ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (regions, tracking, target).")
 LedgerOpt = typer.Option(None, "--ledger", help="Ledger folder (default ./data/ledger).")
@@ -46,12 +46,8 @@ def _parse_horizons(text: str | None) -> tuple[int, ...] | None:
 
 
 def _date(text: str | None, option: str) -> pd.Timestamp | None:
-    if text is None:
-        return None
-    try:
-        return pd.Timestamp(text)
-    except ValueError:
-        raise UsageError(problem(f"{option} is not a date.", "YYYY-MM-DD", text, f"Use {option} 2024-03-04.")) from None
+    value = parse_date(text, option)
+    return None if value is None else pd.Timestamp(value)
 
 
 def _check_uri(uri: str) -> None:
@@ -106,6 +102,38 @@ def _backtest_table(path: Path | None) -> pd.DataFrame | None:
                              "Pass the file written by `tension backtest --out`."))
 
 
+def _band_history(exp: Experiment, ident: dict[str, Any], model_name: str,
+                  path: Path | None) -> tuple[pd.DataFrame | None, str]:
+    """The scored model's own resolved backtest forecasts behind the bands, and where they come from.
+
+    First the predictions stored with the model version in MLflow (``tension model promote``
+    and ``retrain`` store them); else this model's rows of ``--backtest`` (or
+    ``data/predictions.parquet``). A file without rows of the scored model is refused: its
+    bands would describe another model.
+    """
+    from ... import tracking
+
+    stored = tracking.backtest_predictions(exp, ident["version"])
+    if stored is not None and len(stored):
+        return stored.dropna(subset=["outcome"]), f"the backtest stored with {ident['label']}"
+    table = _backtest_table(path)
+    if table is None or not len(table):
+        return None, "none: no backtest of this model"
+    models = sorted(set(table["model"].astype(str))) if "model" in table else []
+    if model_name not in models:
+        if path is None:  # the default file is someone else's backtest: no band rather than a wrong one
+            return None, "none: no backtest of this model"
+        raise UsageError(problem(
+            f"The backtest file holds no forecasts of the scored model {model_name!r} ({ident['label']}), so its "
+            "bands would describe another model.", f"rows with model == {model_name!r}",
+            f"{path} with models {', '.join(models) or '(no model column)'}",
+            f"Backtest this model (`tension backtest --models {model_name} --out FILE`) and pass that file, "
+            "or drop --backtest: scores then carry 'no band: no backtest of this model'."))
+    mine = table[table["model"].astype(str) == model_name]
+    label = path or "data/predictions.parquet"
+    return mine.dropna(subset=["outcome"]), f"{label}, rows of model {model_name} (not stored with {ident['label']})"
+
+
 def _check_store(location: str) -> None:
     if "://" not in location and not Path(location).exists():
         raise UsageError(problem("The event store does not exist.", "a folder made by `tension ingest`", location,
@@ -132,13 +160,14 @@ def _write_scores(scores: pd.DataFrame, out: Path) -> None:
 @app.command()
 def score(
     model: str | None = typer.Option(None, "--model", help="Registry URI (default models:/<registered_model>@champion)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Score at this date's period (default: the latest)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Score at this date's period, YYYY-MM-DD (default: the latest)."),
     horizon: str | None = typer.Option(None, "--horizon", help="Horizons in periods, e.g. 1,3,6 (default: the model's)."),
     issue: bool = typer.Option(False, "--issue", help="Record the scores in the ledger (backfills as hindcasts)."),
-    date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range (with --to)."),
-    date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range."),
+    date_from: str | None = typer.Option(None, "--from", help="Backfill: first as-of date of a range, YYYY-MM-DD (with --to)."),
+    date_to: str | None = typer.Option(None, "--to", help="Backfill: last as-of date of the range, YYYY-MM-DD."),
     out: Path | None = typer.Option(None, "--out", help="Scores file: .parquet, .csv or .json (default data/scores/)."),
-    backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (default data/predictions.parquet if present): past forecasts behind the 80% band."),
+    backtest: Path | None = typer.Option(None, "--backtest", help="Backtest predictions (`tension backtest --out`) of the scored model, used when none are stored with "
+                                  "its version in MLflow: its past forecasts behind the 80% band. Rows of other models are never used."),
     store: str | None = StoreOpt,
     config: Path | None = ConfigOpt,
     ledger: Path | None = LedgerOpt,
@@ -148,6 +177,9 @@ def score(
 ) -> None:
     """Score every monitored dyad with the registered model: probability, 80% band, ranks, drivers, evidence.
 
+    The 80% band is the observed event rate among the scored model's own backtest forecasts near
+    its probability (stored with the version by `tension model promote` and `retrain`, else this
+    model's rows of --backtest); without one, lower/upper are empty and band_note says why.
     A dyad with too little recent data is marked coverage=insufficient and left unranked.
     --issue records the scores in the ledger. Scores for a past date (--from/--to backfills, or an
     --as-of before the latest period, when later data was already known) are issued as hindcasts,
@@ -160,6 +192,8 @@ def score(
     from ...engines import get_engine
     from ...scoring import horizons_of
 
+    for text, option in ((as_of, "--as-of"), (date_from, "--from"), (date_to, "--to")):
+        parse_date(text, option)  # refused before anything is read
     exp = load_experiment(config)
     uri = model or tracking.model_uri(exp.tracking.registered_model, tracking.CHAMPION)
     _check_uri(uri)
@@ -199,12 +233,7 @@ def score(
         hindcast = date_from is not None or dates[-1] < periods[-1]
         book = Ledger(_ledger_path(ledger))
         history = book.records() if (book.path / "manifests").is_dir() else pd.DataFrame()
-        past = [history.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]]] if len(history) else []
-        bt = _backtest_table(backtest)
-        if bt is not None and len(bt):
-            mine = bt[bt["model"] == cfg.get("model")] if "model" in bt and cfg.get("model") in set(bt["model"]) else bt
-            past.append(mine.dropna(subset=["outcome"])[["probability", "outcome", "horizon"]])
-        calibration = pd.concat(past, ignore_index=True) if past else None
+        calibration, band_source = _band_history(exp, ident, str(cfg.get("model") or ""), backtest)
         advance(1, description="Reading recent events")
         events = _events_for(location, min(dates) - pd.DateOffset(years=1))
         advance(1, description=f"Scoring {len(dates)} date(s)", total=3 + len(dates))
@@ -219,7 +248,7 @@ def score(
             frames.append(s)
             advance(1)
     scores = pd.concat(frames, ignore_index=True)
-    scores.attrs = dict(frames[-1].attrs)
+    scores.attrs = {**frames[-1].attrs, "band_source": band_source}
     stamp = f"{dates[0].date()}_{dates[-1].date()}" if len(dates) > 1 else str(dates[-1].date())
     out = out or project_data_dir() / "scores" / f"scores-{stamp}.parquet"
     _write_scores(scores, out)
@@ -231,14 +260,19 @@ def score(
         "horizons": list(horizons), "dyads": int(latest["dyad"].nunique()),
         "coverage": latest.drop_duplicates("dyad")["coverage"].value_counts().to_dict(),
         "issued": issued, "hindcast": hindcast, "ledger": str(book.path) if issue else None,
+        "band": scores.attrs.get("interval"), "band_source": band_source,
+        "no_band": int(latest["lower"].isna().sum()),
         "top": [{"dyad": r.dyad, "horizon": int(r.horizon), "probability": round(float(r.probability), 4),
-                 "lower": round(float(r.lower), 4), "upper": round(float(r.upper), 4), "coverage": r.coverage}
+                 "lower": round(float(r.lower), 6), "upper": round(float(r.upper), 6), "coverage": r.coverage,
+                 "band_note": r.band_note}
                 for r in top.itertuples()],
         "seconds": round(time.perf_counter() - started, 2),
     }
     emit(payload, as_json, table=dict_table(f"Top dyads as of {dates[-1].date()}",
                                             payload["top"]),
-         lines=[f"Wrote {len(scores)} scores for {payload['dyads']} dyads to {out}"
+         lines=[f"Bands: {payload['band']}; from {band_source}"
+                + (f"; {payload['no_band']} score(s) without a band (see band_note)" if payload["no_band"] else "") + ".",
+                f"Wrote {len(scores)} scores for {payload['dyads']} dyads to {out}"
                 + (f"; issued {issued} to the ledger at {book.path}" + (" as hindcasts" if hindcast else "") if issue else "")
                 + ".", "Next: tension report --scores " + str(out)])
 
@@ -298,7 +332,7 @@ def _backtest_of(table: pd.DataFrame, label: str, run_id: str | None) -> dict[st
 @app.command()
 def report(
     scores: Path | None = typer.Option(None, "--scores", help="Scores file (default: the newest in data/scores/)."),
-    region: str | None = typer.Option(None, "--region", help="Only this region (from the config's [regions])."),
+    region: str | None = typer.Option(None, "--region", help="Only this region (from the config's \\[regions])."),
     fmt: str = typer.Option("html", "--format", help="html (self-contained page), md, csv or json."),
     out: Path | None = typer.Option(None, "--out", help="Output file (default data/reports/report-<as_of>.<format>)."),
     examples: Path | None = typer.Option(None, "--examples", help="Hand-coded example events (CSV/JSONL): adds an evidence timeline (no risk claim)."),

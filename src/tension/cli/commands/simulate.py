@@ -8,7 +8,7 @@ import typer
 from ..._io import writable_folder
 from ...config import project_data_dir
 from .. import app
-from .._common import JsonOpt, dict_table, emit, progress
+from .._common import JsonOpt, dict_table, emit, parse_date, progress
 
 _STEPS = 6  # progress notes sent by tension.simulate.simulate
 
@@ -25,7 +25,7 @@ def simulate(
     years: float = typer.Option(6.0, "--years", help="Years to simulate (weekly steps)."),
     control: bool = typer.Option(False, "--control", help="Control (null) world: same background and event counts, conflict and precursors on uniform dyads and weeks."),
     events: int | None = typer.Option(None, "--events", help="Approximate number of events (default: about 1.6 per dyad-week)."),
-    start: str = typer.Option("2019-01-07", "--start", help="First day (moved back to its Monday)."),
+    start: str = typer.Option("2019-01-07", "--start", help="First day, YYYY-MM-DD (moved back to its Monday)."),
     out: Path | None = typer.Option(None, "--out", help="Events CSV to write (default ./data/synthetic/world-<seed>.csv)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -39,6 +39,7 @@ def simulate(
     from ...simulate import simulate as make_world
     from ...simulate import write_world
 
+    start = parse_date(start, "--start")
     target = Path(out) if out is not None else default_out(seed, control)
     writable_folder(target.parent, "synthetic world")
     with progress("Simulating", total=_STEPS + 1) as advance:

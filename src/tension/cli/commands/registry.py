@@ -1,0 +1,143 @@
+"""CLI commands for the model registry: ``tension model list`` and ``tension model promote``."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ...errors import UsageError, did_you_mean, problem
+from .. import app
+from .._common import JsonOpt, StoreOpt, dict_table, emit, progress, store_path
+
+model_app = typer.Typer(help="The model registry: list the versions, promote one to champion (what `tension score` uses).",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+ConfigOpt = typer.Option(None, "--config", help="Experiment TOML (tracking, registered model, \\[retrain] gate settings).")
+
+
+def _versions(exp) -> Any:
+    from ... import tracking
+
+    return tracking.model_versions(exp)
+
+
+def resolve_version(exp, which: str) -> int:
+    """A version number, or the version an alias (``challenger``, ``champion``) points at; else exit 2 listing what exists."""
+    from ... import tracking
+
+    versions = _versions(exp)
+    name = exp.tracking.registered_model
+    if versions.empty:
+        raise UsageError(problem(f"No version of {name!r} is registered.", "a version made by `tension train`", which,
+                                 "Run `tension train` first."))
+    if which.isdigit():
+        if int(which) not in set(versions["version"]):
+            raise UsageError(problem(f"{name!r} has no version {which}.",
+                                     "one of " + ", ".join(str(v) for v in versions["version"]), which,
+                                     "List them with `tension model list`."))
+        return int(which)
+    aliases = sorted({a for text in versions["aliases"] for a in str(text).split(",") if a})
+    version = tracking.alias_version(exp, which)
+    if version is None:
+        raise UsageError(problem(f"{name!r} has no alias {which!r}." + did_you_mean(which, aliases),
+                                 "a version number or an alias: " + (", ".join(aliases) or "(no aliases yet)"), which,
+                                 "List versions and aliases with `tension model list`."))
+    return version
+
+
+@model_app.command("list")
+def list_versions(
+    config: Path | None = ConfigOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the registered versions: aliases, model, training cutoff and whether a backtest is stored with it.
+
+    Example: [bold]tension model list[/bold]
+    """
+    from ... import tracking
+    from ...config import load_experiment
+
+    exp = load_experiment(config)
+    versions = _versions(exp)
+    rows = []
+    for r in versions.itertuples():
+        tags = tracking.version_tags(exp, int(r.version))
+        rows.append({"version": int(r.version), "aliases": r.aliases or "-", "model": tags.get("model", "?"),
+                     "backtest_rows": int(tags.get("backtest_rows", 0)), "run_id": r.run_id})
+    lines = [tracking.registry_summary(exp) + "."]
+    emit({"registered_model": exp.tracking.registered_model, "versions": rows}, as_json,
+         table=dict_table(f"Versions of {exp.tracking.registered_model!r}", rows) if rows else None, lines=lines)
+
+
+@model_app.command("promote")
+def promote(
+    which: str = typer.Argument(..., metavar="VERSION|ALIAS", help="Version number (3) or alias (challenger) to make the champion."),
+    force: bool = typer.Option(False, "--force", help="Promote without the gate (no backtest against the champion)."),
+    config: Path | None = ConfigOpt,
+    store: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Make a version the champion, through the same promotion gate as `tension retrain` unless --force.
+
+    The gate refits the version's recipe and the current champion's at the \\[retrain] recent
+    origins and promotes when the version is better by promote_margin on promote_metric (or
+    when there is no champion yet). Its backtest predictions are stored with the version in
+    MLflow: they give `tension score` its bands. A refused promotion exits 2 and changes nothing.
+
+    Example: [bold]tension train && tension model promote challenger && tension score[/bold]
+    """
+    import pandas as pd
+
+    from ... import tracking
+    from ...config import load_experiment
+    from ...engines import get_engine
+    from ...jobs import promotion_gate
+
+    exp = load_experiment(config)
+    started = time.perf_counter()
+    tracking.ensure_store(tracking.tracking_uri(exp.tracking))
+    version = resolve_version(exp, which)
+    champion = tracking.alias_version(exp, tracking.CHAMPION)
+    name = exp.tracking.registered_model
+    payload: dict[str, Any] = {"registered_model": name, "version": version, "previous_champion": champion,
+                               "forced": force, "gate": None, "backtest_stored": False}
+    if champion == version:
+        payload["promoted"] = False
+        emit(payload, as_json, lines=[f"{name} v{version} is already the champion; nothing changed."])
+        return
+    if not force:
+        location = store_path(store or (exp.store or None))
+        if "://" not in location and not Path(location).exists():
+            raise UsageError(problem("The event store does not exist.", "a folder made by `tension ingest`", location,
+                                     "Pass --store, or promote without the gate with --force."))
+        challenger = tracking.load_estimator(f"models:/{name}/{version}", exp)
+        cfg = challenger.config
+        with get_engine("local") as eng, progress("Building panel", total=3) as advance:
+            panel = eng.build_panel(location, freq=str(cfg.get("freq") or exp.panel.freq),
+                                    dyads=str(cfg.get("dyads") or exp.panel.dyads), config=exp.panel, regions=exp.regions)
+            latest = pd.DatetimeIndex(panel["period"]).max()
+            advance(1, description=f"Gate: v{version} vs " + (f"champion v{champion}" if champion else "no champion"))
+            current = tracking.load_estimator(tracking.model_uri(name), exp).estimator if champion else None
+            gate = promotion_gate(exp, panel, latest, challenger.estimator, current, eng=eng)
+            advance(1, description="Storing the backtest with the version")
+            tracking.store_backtest_predictions(exp, version, gate.own_predictions(str(cfg.get("model") or "challenger")),
+                                                source=f"promotion gate {exp.retrain.recent_origins} origins to {latest.date()}")
+            payload["backtest_stored"] = True
+            advance(1, description="Done")
+        metric = gate.metric
+        payload["gate"] = {"metric": metric, "scores": gate.scores, "margin": exp.retrain.promote_margin,
+                           "passed": gate.promote}
+        versus = (f"{metric} {gate.scores['challenger']:.5f} vs champion v{champion} {gate.scores['champion']:.5f}"
+                  f" (margin {exp.retrain.promote_margin})" if champion else "no champion yet")
+        if not gate.promote:
+            raise UsageError(problem(f"The promotion gate kept champion v{champion}: v{version} is not better.",
+                                     f"v{version} better by {exp.retrain.promote_margin} on {metric}", versus,
+                                     f"Keep the champion, or override the gate: `tension model promote {which} --force`."))
+    tracking.set_alias(exp, tracking.CHAMPION, version)
+    payload["promoted"] = True
+    payload["seconds"] = round(time.perf_counter() - started, 2)
+    how = "forced, without the gate" if force else f"gate passed: {versus}"
+    emit(payload, as_json, lines=[f"{name} v{version} is now the champion ({how}). Next: tension score"])

@@ -15,12 +15,17 @@ MLflow run:
 7. ``train``: a challenger (``[models] candidate``), registered with alias ``challenger``;
    skipped when neither the data (store digest) nor the configuration changed since the
    champion was trained.
-8. ``backtest``: champion and challenger recipes refitted on the same recent origins.
+8. ``backtest``: champion, challenger and the ``history`` baseline (the pair's own past)
+   refitted on the same recent origins.
 9. ``promote``: the only step that moves ``champion``, if the challenger is better by
-   ``promote_margin`` on ``promote_metric`` (or there is no champion yet).
+   ``promote_margin`` on ``promote_metric`` than the champion (or there is no champion
+   yet) *and* than ``history``. A model that does not beat history is never promoted.
 10. ``score`` / ``issue`` / ``report`` / ``alerts``: the champion's scores enter the
-    ledger, a report is rendered, alert crossings are written and POSTed. Each runs only if
-    its stage exists in this installation; otherwise the job stops and says so.
+    ledger, a report is rendered, alert crossings are written and POSTed. When neither
+    champion nor challenger beats history on the gate's origins, the published forecast
+    is the history model, labelled ``history``, and the model card's ``skill_vs_history``
+    says the trained model adds no skill. Each runs only if its stage exists in this
+    installation; otherwise the job stops and says so.
 """
 from __future__ import annotations
 
@@ -244,6 +249,7 @@ class JobReport:
     champion: int | None = None
     challenger: int | None = None
     promoted: bool = False
+    published_model: str | None = None
     health: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     run_id: str | None = None
@@ -556,7 +562,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
                             refit_every=experiment.backtest.refit_every,
                             min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
-        models = {"challenger": make_model(name)}
+        models = {"challenger": make_model(name), "history": make_model("history")}
         if champion is not None:
             models["champion"] = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
                                                          experiment).estimator
@@ -573,12 +579,17 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
                                 track=track, parent_run_id=run_id, run_name="champion vs challenger",
                                 extra_metrics={f"promote_{m}_{metric}": v for m, v in scores.items() if np.isfinite(v)})
         s["counts"] = {"origins": int(result.predictions["origin"].nunique()), **{f"{metric}_{m}": v for m, v in scores.items()}}
+        beats = {m: _better(metric, scores[m], scores["history"], cfg.promote_margin) for m in models if m != "history"}
 
     # promote -----------------------------------------------------------------------
     with steps.step("promote") as s:
         if not track or report.challenger is None:
             s["status"] = "skipped"
             s["message"] = "not tracked: nothing to promote"
+        elif not beats["challenger"]:
+            s["status"] = "kept"
+            s["message"] = (f"challenger v{report.challenger} not promoted: it does not beat the pair's own history "
+                            f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f}, margin {cfg.promote_margin})")
         elif champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin):
             tracking.set_alias(experiment, tracking.CHAMPION, report.challenger)
             report.promoted = True
@@ -593,8 +604,21 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     if not track:
         report.summary = "Not tracked: trained and backtested only."
         return
+    published = "challenger" if report.promoted or champion is None else "champion"
+    skill = _skill_records(result.predictions, published, name if published == "challenger" else "champion")
+    fallback = None
+    if report.champion is None or not beats.get(published, False):
+        fallback, _ = fit_final(make_model("history"), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
+                                quantile=t.quantile)
+        skill = [{**r, "beats_history": False} for r in skill]
+    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq, fallback=fallback, skill=skill)
 
-    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
+
+def _skill_records(predictions: pd.DataFrame, role: str, name: str) -> list[dict[str, Any]]:
+    """The gate's ``role``-vs-history comparison (role: challenger or champion) as model-card records named ``name``."""
+    from .backtest import skill_vs_history
+
+    return [{**r, "model": name} for r in skill_vs_history(predictions, models=[role])]
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:
@@ -616,8 +640,9 @@ def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champio
 
 
 def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,
-             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str) -> None:
-    """Score with the champion, issue to the ledger, render the report, send alerts (each if available)."""
+             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str, fallback: Any = None,
+             skill: list[dict[str, Any]] | None = None) -> None:
+    """Score with the champion (or the fitted history ``fallback``), issue, render the report, send alerts (each if available)."""
     from . import tracking
 
     if not (_have("tension.scoring") and _have("tension.ledger")):
@@ -630,10 +655,11 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
 
     ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
     with steps.step("score") as s:
-        model = tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
+        model = fallback if fallback is not None else tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
         previous = ledger.latest()
         events = store.read(start=(latest - _offset(freq, 12)).date())
-        label = f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
+        label = "history" if fallback is not None else f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
+        report.published_model = label
         scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
                        events=events, regions=experiment.regions or None, model_version=label)
         s["counts"] = {"dyads": len(scores)}
@@ -646,11 +672,11 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
             out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
             out.mkdir(parents=True, exist_ok=True)
             summary = store.summary()
-            cfg_model = model.unwrap_python_model().config
+            cfg_model = {"model": "history", "data_cutoff": str(latest.date())} if fallback is not None else model.unwrap_python_model().config
             card = {"version": label, "model": cfg_model.get("model"), "trained_through": cfg_model.get("data_cutoff"),
                     "target": experiment.target.name, "horizon": experiment.target.horizon, "freq": freq,
                     "features": len(cfg_model.get("features") or []),
-                    "registered_model": experiment.tracking.registered_model}
+                    "registered_model": experiment.tracking.registered_model, "skill_vs_history": skill or []}
             health = {"events": summary.get("events"), "last_event_date": summary.get("last_date"),
                       "unresolved_actor_events": summary.get("unresolved_actor_events"),
                       "quarantined": summary.get("quarantined_by_reason") or {}}
@@ -669,5 +695,6 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
         if sent["webhook_error"]:
             s["status"] = "warning"
             s["message"] = f"webhook failed: {sent['webhook_error']} (alerts are in {file})"
-    report.summary = (f"Champion v{report.champion}" + (" (newly promoted)" if report.promoted else "")
+    report.summary = (("History baseline published (no trained model beats the pair's own history)" if fallback is not None
+                       else f"Champion v{report.champion}" + (" (newly promoted)" if report.promoted else ""))
                       + f": {len(scores)} scores issued, {sent['alerts']} alert(s).")

@@ -41,6 +41,22 @@ def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]):
     return table
 
 
+def compare_table(skill, baseline: str):
+    """Rich table of :func:`tension.backtest.compare_to_baseline` records: difference and 90% interval per metric."""
+    from rich.table import Table
+
+    table = Table(title=f"Difference to {baseline} (model - {baseline}; 90% dyad-block bootstrap interval; * = beyond noise)",
+                  title_justify="left")
+    for head in ("model", "metric", "value", baseline, "difference", "90% interval"):
+        table.add_column(head, justify="left" if head in ("model", "metric") else "right", no_wrap=True)
+    for r in skill.to_dict("records"):
+        fmt = "{:.5f}" if r["metric"] == "brier" else "{:.3f}"
+        table.add_row(str(r["model"]), str(r["metric"]), fmt.format(r["model_value"]), fmt.format(r["history_value"]),
+                      ("{:+.5f}" if r["metric"] == "brier" else "{:+.3f}").format(r["difference"]) + ("*" if r["beats_history"] else ""),
+                      f"[{fmt.format(r['low'])}, {fmt.format(r['high'])}]")
+    return table
+
+
 def _experiment(experiment: Path | None, **overrides: Any):
     from ...config import load_experiment
 
@@ -137,6 +153,7 @@ def backtest(
     out: Path | None = typer.Option(None, "--out", help="Write the predictions table here (.parquet or .csv)."),
     report: Path | None = typer.Option(None, "--report", help="Write the metrics table and warnings as Markdown here (plus a reliability PNG beside it)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
+    compare: str | None = typer.Option(None, "--compare", help="Also print each model's difference to this model (e.g. history: AP, Brier, ROC-AUC, onset AP) with a 90% dyad-block bootstrap interval; the model is added to --models."),
     engine: str = EngineOpt,
     scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
@@ -148,6 +165,8 @@ def backtest(
     MLflow: a driver run with the backtest run and the engine's per-model runs under it.
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
+
+    Skill over the pair's own history: [bold]tension backtest --experiment experiments/icews_monthly.toml --compare history[/bold]
     """
     from ... import tracking
     from ..._io import atomic_output
@@ -158,8 +177,14 @@ def backtest(
     from ...panel import build_panel
 
     names = tuple(n.strip() for n in models.split(",") if n.strip()) if models else None
+    if compare and names is not None and compare not in names:
+        names = (compare, *names)
     exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
                       target__name=target, target__k=k, backtest__start=start, backtest__end=end, models__names=names)
+    if compare and compare not in exp.models.names:
+        exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
+                          target__name=target, target__k=k, backtest__start=start, backtest__end=end,
+                          models__names=(compare, *exp.models.names))
     unknown = [n for n in exp.models.names if n not in MODELS]
     if unknown:
         from ...errors import did_you_mean
@@ -237,10 +262,17 @@ def backtest(
         lines.append(f"Predictions written to {out}.")
     if report:
         lines.append(f"Report written to {report}.")
+    if compare:
+        from ...backtest import compare_to_baseline
+
+        skill = compare_to_baseline(result.predictions, compare, models=[m for m in exp.models.names if m not in ("base_rate", "persistence")])
+        payload["compare"] = {"baseline": compare, "level": 0.9, "rows": skill.to_dict("records")}
     if not as_json:
         title = f"Backtest {exp.target.name} h={spec.horizon} ({spec.freq}), sorted by Brier"
         console.print(_table(f"{title}: accuracy and discrimination", rows, SHORT_A))
         console.print(_table("Skill against baselines, alerts and onsets", rows, SHORT_B))
+        if compare:
+            console.print(compare_table(skill, compare))
     emit(payload, as_json, lines=lines)
 
 

@@ -280,6 +280,9 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
     table = _backtest_table(backtest)
     if table is not None and len(table):
         card["predictions"] = table
+        from ...backtest import skill_vs_history
+
+        card["skill_vs_history"] = skill_vs_history(table, models=[card["model"]] if card.get("model") in set(table["model"]) else None)
     return card
 
 

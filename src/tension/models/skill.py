@@ -43,11 +43,16 @@ HISTORY_COLUMNS: dict[str, int] = {
 
 
 class SelectColumns(TransformerMixin, BaseEstimator):
-    """Keep the named columns of a DataFrame (missing ones become NaN, so old panels still work).
+    """Keep the named columns of a DataFrame, as floats.
+
+    A named column that is absent, or all-NaN in the training data, becomes a constant 0
+    (the trees ignore it), so panels without a feature family still work.
 
     Attributes
     ----------
     columns_ : list of str
+    empty_ : list
+        Columns filled with 0.
     """
 
     def __init__(self, columns=None) -> None:
@@ -63,10 +68,13 @@ class SelectColumns(TransformerMixin, BaseEstimator):
         if not hasattr(X, "columns"):
             X = validate_data(self, X, ensure_all_finite="allow-nan", dtype="numeric")
             self.columns_ = list(range(X.shape[1])) if self.columns is None else list(self.columns)
+            self.empty_ = []
             return self
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.columns_ = list(X.columns) if self.columns is None else list(self.columns)
+        picked = X.reindex(columns=self.columns_).astype(float)
+        self.empty_ = [c for c in self.columns_ if picked[c].isna().all()]
         return self
 
     def transform(self, X):
@@ -75,7 +83,10 @@ class SelectColumns(TransformerMixin, BaseEstimator):
         if not hasattr(X, "columns"):
             X = np.asarray(X, dtype=float)
             return pd.DataFrame(X[:, [c for c in self.columns_ if isinstance(c, (int, np.integer))]])
-        return X.reindex(columns=self.columns_).astype(float)
+        out = X.reindex(columns=self.columns_).astype(float)
+        if self.empty_:
+            out[self.empty_] = 0.0
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """The selected names."""

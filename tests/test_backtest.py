@@ -494,3 +494,17 @@ def test_cli_backtest_compare_prints_differences_to_history(small_store, capsys)
     assert all(r["low"] <= r["high"] for r in rows)
     code, _, err = _cli(argv, capsys)
     assert code == 0 and "Difference to history" in err and "90% interval" in err
+
+
+def test_cli_train_says_whether_the_model_beats_history_on_the_gate_origins(small_store, capsys):
+    import json
+
+    argv = ["train", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "2", "--cutoff", "2020-10-05", "--no-track"]
+    code, stdout, _ = _cli([*argv, "--model", "base_rate", "--json"], capsys)
+    assert code == 0
+    gate = json.loads(stdout)["vs_history"]
+    # the base rate ignores the pair's past, so on this world it loses to history on the promote metric (Brier)
+    assert gate["metric"] == "brier" and gate["model"] > gate["history"] and gate["beats_history"] is False
+    assert {r["model"] for r in gate["skill_vs_history"]} == {"base_rate"}
+    code, _, err = _cli([*argv, "--model", "base_rate"], capsys)
+    assert code == 0 and "does NOT beat" in err and "will not promote" in err

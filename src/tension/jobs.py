@@ -62,6 +62,8 @@ __all__ = [
     "send_alerts",
     "LOWER_IS_BETTER",
     "INGESTED_FILE",
+    "gate_spec",
+    "history_gate",
 ]
 
 INGESTED_FILE = ".ingested.json"
@@ -521,7 +523,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         unchanged = stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest
 
     # train ----------------------------------------------------------------------
-    from .backtest import BacktestSpec, fit_final
+    from .backtest import fit_final
     from .models import make_model
 
     t = experiment.target
@@ -556,12 +558,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     # backtest champion vs challenger ---------------------------------------------
     metric = cfg.promote_metric
     with steps.step("backtest") as s:
-        periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-        last_origin = latest - _offset(freq, t.horizon)
-        first_origin = last_origin - _offset(freq, max(cfg.recent_origins - 1, 0))
-        spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
-                            refit_every=experiment.backtest.refit_every,
-                            min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
+        spec = gate_spec(experiment, panel, latest)
         models = {"challenger": make_model(name), "history": make_model("history")}
         if champion is not None:
             models["champion"] = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
@@ -619,6 +616,37 @@ def _skill_records(predictions: pd.DataFrame, role: str, name: str) -> list[dict
     from .backtest import skill_vs_history
 
     return [{**r, "model": name} for r in skill_vs_history(predictions, models=[role])]
+
+
+def gate_spec(experiment: Experiment, panel: pd.DataFrame, latest: Any) -> Any:
+    """The promotion gate's backtest: the ``[retrain] recent_origins`` latest origins whose windows have closed by ``latest``."""
+    from .backtest import BacktestSpec
+
+    freq, t = experiment.panel.freq.upper(), experiment.target
+    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+    last_origin = pd.Timestamp(latest) - _offset(freq, t.horizon)
+    first_origin = last_origin - _offset(freq, max(experiment.retrain.recent_origins - 1, 0))
+    return BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon, refit_every=experiment.backtest.refit_every,
+                        min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
+
+
+def history_gate(experiment: Experiment, panel: pd.DataFrame, latest: Any, model: str) -> dict[str, Any]:
+    """Does ``model`` beat the ``history`` baseline on the gate's origins (``promote_metric``, ``promote_margin``)?
+
+    Returns ``{"metric", "model", "history", "beats_history", "skill_vs_history"}`` (the values of
+    the metric for the model and history, and the model-card records with intervals).
+    """
+    from .backtest import run_backtest, skill_vs_history
+    from .models import make_model
+
+    t, cfg = experiment.target, experiment.retrain
+    result = run_backtest(panel, gate_spec(experiment, panel, latest), {model: make_model(model), "history": make_model("history")},
+                          target=t.name, k=t.k, q=t.q, quantile=t.quantile, leakage_checks=0)
+    by_model = result.metrics.set_index("model")[cfg.promote_metric].astype(float)
+    mine, hist = float(by_model.get(model, np.nan)), float(by_model.get("history", np.nan))
+    return {"metric": cfg.promote_metric, "model": mine, "history": hist,
+            "beats_history": _better(cfg.promote_metric, mine, hist, cfg.promote_margin),
+            "skill_vs_history": skill_vs_history(result.predictions, models=[model])}
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:

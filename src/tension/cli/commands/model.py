@@ -293,7 +293,9 @@ def train(
 ) -> None:
     """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
-    Only rows whose label window has closed by the cutoff are used. `tension retrain` decides
+    Only rows whose label window has closed by the cutoff are used. Like the retrain gate, it then
+    backtests the model against the `history` baseline on the latest [retrain] recent_origins and
+    says whether it beats it (a model that does not is never promoted). `tension retrain` decides
     promotion to `champion`; --out also saves a joblib file, --no-track skips MLflow.
 
     Example: [bold]tension train --experiment experiments/default.toml --model logit --cutoff 2024-06-30 --out data/model.joblib[/bold]
@@ -323,6 +325,7 @@ def train(
                                       features=info["features"], store=Store(location), config_path=experiment,
                                       cutoff=info["cutoff"], track=not no_track,
                                       metrics={"train_rows": info["rows"], "train_positives": info["positives"]})
+        gate = _history_gate(exp, panel, info["cutoff"])
         if out is not None:
             with atomic_output(out, "model file") as tmp:
                 joblib.dump({"estimator": fitted, "model": exp.models.candidate, "experiment": exp.name,
@@ -335,5 +338,21 @@ def train(
     lines = [f"Fitted {exp.models.candidate} on {info['rows']} rows ({info['positives']} positives, {info['first_period']}..{info['last_period']})"
              + (f"; registered as {record.registered_model} v{record.version} (alias {record.alias})" if getattr(record, "version", None) else "")
              + (f"; saved to {out}" if out else "") + "."]
+    payload["vs_history"] = gate
+    lines.append(gate["message"])
     lines += [f"[yellow]warning:[/yellow] {w}" for w in info["warnings"]]
     emit(payload, as_json, lines=lines)
+
+
+def _history_gate(exp, panel, cutoff: str) -> dict[str, Any]:
+    """The retrain gate's comparison with history for the trained model (what `tension retrain` would decide)."""
+    from ...jobs import history_gate
+
+    try:
+        gate = history_gate(exp, panel, cutoff, exp.models.candidate)
+    except UsageError as exc:
+        return {"beats_history": None, "message": f"not compared with history: {str(exc).splitlines()[0]}"}
+    verdict = "beats" if gate["beats_history"] else "does NOT beat (tension retrain will not promote it)"
+    gate["message"] = (f"{exp.models.candidate} {verdict} the pair's own history on the gate's {exp.retrain.recent_origins} latest origins: "
+                       f"{gate['metric']} {gate['model']:.5f} vs history {gate['history']:.5f}.")
+    return gate

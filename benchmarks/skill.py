@@ -12,7 +12,7 @@ Every run that includes the test origins is a look at them: the script appends a
 the "Test-origin touches" log of docs/skill.md (kept across regenerations). Choose models on
 ``--dev-only`` runs; run the full script once per finished candidate.
 
-    .venv/bin/python benchmarks/skill.py              # dev + test + synthetic (about 10-15 min on 2 idle cores)
+    .venv/bin/python benchmarks/skill.py              # dev + test + synthetic, 2 worker processes (--jobs)
     .venv/bin/python benchmarks/skill.py --dev-only   # development origins only; no test touch; prints, writes nothing
 """
 from __future__ import annotations
@@ -99,47 +99,71 @@ def _touch_log() -> list[str]:
     return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| # ") and not line.startswith("|---")]
 
 
+_PANEL: dict = {}
+
+
+def _init(path: str) -> None:
+    """Worker start-up: one panel per process, one thread per process (no oversubscription)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    _PANEL["icews"] = pd.read_pickle(path)
+
+
+def _icews_task(args: tuple[str, str, int, str]) -> pd.DataFrame:
+    split, target, h, candidate = args
+    exp = load_experiment(EXPERIMENT)
+    b = exp.backtest
+    start, end = SPLITS[split]
+    t0 = time.perf_counter()
+    spec = BacktestSpec(start, end, freq=exp.panel.freq, horizon=h, step=b.step, refit_every=b.refit_every,
+                        min_train_periods=b.min_train_periods, train_start=b.train_start)
+    rows = skill_rows(_PANEL["icews"], spec, candidate, target, exp).assign(split=split)
+    print(f"{split} {target} h={h}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def _synthetic_task(args: tuple[str, bool, str]) -> pd.DataFrame:
+    from tension.panel import build_panel
+    from tension.simulate import simulate
+
+    name, control, candidate = args
+    spec = BacktestSpec("2020-07-06", "2022-10-31", freq="W", horizon=4, refit_every=26, min_train_periods=52)
+    world = simulate(seed=5, countries=20, years=4, control=control)
+    panel = build_panel(world.events, freq="W", dyads="undirected")
+    rows = skill_rows(panel, spec, candidate, "any_material_conflict", baselines=("history", "base_rate", "persistence"))
+    print(f"synthetic {name} done", file=sys.stderr, flush=True)
+    return rows.assign(split=name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev-only", action="store_true", help="Development origins only: no test touch, prints the table, writes nothing.")
     parser.add_argument("--no-synthetic", action="store_true", help="Skip the synthetic world and control.")
+    parser.add_argument("--jobs", type=int, default=2, help="Worker processes (one backtest each at a time; default 2).")
     args = parser.parse_args(argv)
     if not SAMPLE.is_file():
         print(f"ICEWS sample not found at {SAMPLE}; run this next to the team checkout.", file=sys.stderr)
         return 2
+    from concurrent.futures import ProcessPoolExecutor
+
     started = time.perf_counter()
     load_before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
-    exp0 = load_experiment(EXPERIMENT)
-    candidate = exp0.models.candidate
-    splits = {"dev": SPLITS["dev"]} if args.dev_only else SPLITS
-    frames = []
+    candidate = load_experiment(EXPERIMENT).models.candidate
+    splits = ["dev"] if args.dev_only else list(SPLITS)
     with tempfile.TemporaryDirectory() as tmp:
         exp, panel = icews_panel(str(Path(tmp) / "store"))
-        b = exp.backtest
-        for split, (start, end) in splits.items():
-            for target, h in TASKS:
-                t0 = time.perf_counter()
-                spec = BacktestSpec(start, end, freq=exp.panel.freq, horizon=h, step=b.step, refit_every=b.refit_every,
-                                    min_train_periods=b.min_train_periods, train_start=b.train_start)
-                rows = skill_rows(panel, spec, candidate, target, exp).assign(split=split)
-                frames.append(rows)
-                print(f"{split} {target} h={h}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-                print(markdown_table(rows), flush=True)
+        path = str(Path(tmp) / "panel.pkl")
+        panel.to_pickle(path)
+        jobs = [(split, target, h, candidate) for split in splits for target, h in TASKS]
+        worlds = [] if args.dev_only or args.no_synthetic else [("world", False, candidate), ("control", True, candidate)]
+        with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init, initargs=(path,)) as pool:
+            icews_futures = [pool.submit(_icews_task, j) for j in jobs]
+            world_futures = [pool.submit(_synthetic_task, w) for w in worlds]
+            frames = [f.result() for f in icews_futures]
+            synthetic = [g for f in world_futures for _, g in f.result().groupby("baseline", sort=False)]
     icews = pd.concat(frames, ignore_index=True)
+    print(markdown_table(icews), flush=True)
     if args.dev_only:
         return 0
-    synthetic = []
-    if not args.no_synthetic:
-        from tension.panel import build_panel
-        from tension.simulate import simulate
-
-        spec = BacktestSpec("2020-07-06", "2022-10-31", freq="W", horizon=4, refit_every=26, min_train_periods=52)
-        for name, control in (("world", False), ("control", True)):
-            world = simulate(seed=5, countries=20, years=4, control=control)
-            panel = build_panel(world.events, freq="W", dyads="undirected")
-            both = skill_rows(panel, spec, candidate, "any_material_conflict", baselines=("history", "base_rate", "persistence"))
-            synthetic += [g.assign(split=name) for _, g in both.groupby("baseline", sort=False)]
-            print(f"synthetic {name} done", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - started
     load_after = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -64,29 +64,25 @@ class SelectColumns(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, X, y=None):
-        """Record the columns; sets ``columns_`` and ``n_features_in_``."""
+        """Record the columns; sets ``columns_``, ``empty_``, ``n_features_in_`` (and ``feature_names_in_``)."""
+        checked = validate_data(self, X, ensure_all_finite="allow-nan", dtype="numeric")
         if not hasattr(X, "columns"):
-            X = validate_data(self, X, ensure_all_finite="allow-nan", dtype="numeric")
-            self.columns_ = list(range(X.shape[1])) if self.columns is None else list(self.columns)
-            self.empty_ = []
-            return self
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.columns_ = list(X.columns) if self.columns is None else list(self.columns)
+            X = pd.DataFrame(checked)
+        default = list(X.columns)
+        self.columns_ = default if self.columns is None or not hasattr(self, "feature_names_in_") else list(self.columns)
         picked = X.reindex(columns=self.columns_).astype(float)
         self.empty_ = [c for c in self.columns_ if picked[c].isna().all()]
         return self
 
     def transform(self, X):
-        """The selected columns as a float DataFrame."""
+        """The selected columns (a float DataFrame for a DataFrame, else an array of the input's dtype)."""
         check_is_fitted(self, "columns_")
-        if not hasattr(X, "columns"):
-            X = np.asarray(X, dtype=float)
-            return pd.DataFrame(X[:, [c for c in self.columns_ if isinstance(c, (int, np.integer))]])
-        out = X.reindex(columns=self.columns_).astype(float)
+        checked = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype="numeric")
+        frame = X if hasattr(X, "columns") else pd.DataFrame(checked)
+        out = frame.reindex(columns=self.columns_).astype(float if hasattr(X, "columns") else checked.dtype)
         if self.empty_:
             out[self.empty_] = 0.0
-        return out
+        return out if hasattr(X, "columns") else out.to_numpy()
 
     def get_feature_names_out(self, input_features=None):
         """The selected names."""
@@ -218,4 +214,5 @@ class HistoryBlend(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The more probable class."""
+        check_is_fitted(self, "estimator_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

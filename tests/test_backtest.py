@@ -410,3 +410,106 @@ def test_icews_monthly_best_model_beats_base_rate_and_persistence(shared_data, t
     for base in ("base_rate", "persistence"):
         assert m.loc[best, "average_precision"] > m.loc[base, "average_precision"]
         assert m.loc[best, f"bss_{base}"] > 0
+
+
+# ----------------------------------------------------------------------------- skill over history (issue 16)
+
+
+def _paired_table(n_dyads: int, n_origins: int, seed: int, model_noise: float, history_noise: float,
+                  sticky: bool = False) -> pd.DataFrame:
+    """A predictions table of history and a model on the same rows (outcome drawn from a per-dyad risk;
+    ``sticky``: one draw per dyad, repeated at every origin, like a pair in chronic conflict)."""
+    rng = np.random.default_rng(seed)
+    risk = rng.beta(0.5, 8, n_dyads)
+    dyad = np.repeat([f"D{i:04d}" for i in range(n_dyads)], n_origins)
+    origin = np.tile(pd.date_range("2020-01-01", periods=n_origins, freq="MS"), n_dyads)
+    r = np.repeat(risk, n_origins)
+    y = (rng.random(len(r)) < r).astype(int)
+    if sticky:
+        y = np.repeat((rng.random(n_dyads) < risk).astype(int), n_origins)
+    rows = []
+    for model, noise in (("history", history_noise), ("model", model_noise)):
+        p = np.clip(r * np.exp(np.repeat(rng.normal(0, noise, n_dyads), n_origins)), 1e-4, 0.999)  # a model's error sticks to a pair
+        rows.append(pd.DataFrame({"model": model, "target": "any_material_conflict", "horizon": 1, "dyad": dyad, "origin": origin,
+                                  "probability": p, "outcome": y, "onset_eligible": np.arange(len(r)) % 3 == 0}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_compare_to_baseline_point_values_are_sklearns_metrics():
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    from tension.backtest import compare_to_baseline
+
+    table = _paired_table(60, 20, seed=1, model_noise=0.2, history_noise=1.0)
+    out = compare_to_baseline(table, "history", n_boot=50).set_index("metric")
+    m, h = table[table["model"] == "model"], table[table["model"] == "history"]
+    on = m["onset_eligible"].to_numpy()
+    assert out.loc["average_precision", "model_value"] == pytest.approx(average_precision_score(m["outcome"], m["probability"]))
+    assert out.loc["average_precision", "history_value"] == pytest.approx(average_precision_score(h["outcome"], h["probability"]))
+    assert out.loc["brier", "model_value"] == pytest.approx(brier_score_loss(m["outcome"], m["probability"]))
+    assert out.loc["roc_auc", "history_value"] == pytest.approx(roc_auc_score(h["outcome"], h["probability"]))
+    assert out.loc["onset_ap", "model_value"] == pytest.approx(average_precision_score(m["outcome"][on], m["probability"][on]))
+    assert (out["difference"] == out["model_value"] - out["history_value"]).all()
+    # a model much closer to the true risk beats history beyond noise on AP and Brier
+    assert out.loc["average_precision", "beats_history"] and out.loc["brier", "beats_history"]
+    assert out.loc["brier", "high"] < 0 < out.loc["average_precision", "low"]
+
+
+def test_compare_to_baseline_resamples_dyads_not_rows():
+    from tension.backtest import compare_to_baseline
+
+    # The same rows twice: 40 dyads seen 25 times each (a pair's months are one unit), and the same
+    # 1,000 rows as 1,000 dyads seen once. A row bootstrap cannot tell them apart; a dyad bootstrap must
+    # give the clustered table a much wider interval.
+    clustered = _paired_table(40, 25, seed=2, model_noise=0.6, history_noise=0.6, sticky=True)
+    spread = clustered.assign(dyad=clustered["dyad"] + "-" + clustered["origin"].dt.strftime("%Y%m"))
+    width = {}
+    for name, table in (("clustered", clustered), ("spread", spread)):
+        r = compare_to_baseline(table, "history", n_boot=400, seed=0).set_index("metric").loc["brier"]
+        width[name] = r["high"] - r["low"]
+    assert width["clustered"] > 2 * width["spread"], width
+
+
+def test_compare_to_baseline_equal_models_are_not_beyond_noise_and_missing_baseline_is_explained():
+    from tension.backtest import compare_to_baseline, skill_vs_history
+
+    table = _paired_table(80, 12, seed=3, model_noise=0.5, history_noise=0.5)
+    out = compare_to_baseline(table, "history", n_boot=300).set_index("metric")
+    for metric in ("average_precision", "brier", "roc_auc"):
+        assert out.loc[metric, "low"] <= out.loc[metric, "difference"] <= out.loc[metric, "high"]
+        assert not out.loc[metric, "beats_history"], out
+    records = skill_vs_history(table, n_boot=50)
+    assert {"target", "horizon", "metric", "model", "model_value", "history_value", "difference", "low", "high",
+            "beats_history"} == set(records[0]) and isinstance(records[0]["beats_history"], bool)
+    with pytest.raises(UsageError, match="no 'history' model"):
+        compare_to_baseline(table[table["model"] != "history"], "history")
+    assert skill_vs_history(table[table["model"] != "history"]) == []
+
+
+def test_cli_backtest_compare_prints_differences_to_history(small_store, capsys):
+    import json
+
+    argv = ["backtest", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "1",
+            "--start", "2020-06-01", "--end", "2020-07-27", "--models", "logit", "--compare", "history", "--no-track"]
+    code, stdout, _ = _cli([*argv, "--json"], capsys)
+    assert code == 0
+    rows = json.loads(stdout)["compare"]["rows"]
+    assert {r["model"] for r in rows} == {"logit"}  # history was added to the models and is the reference
+    assert {r["metric"] for r in rows} >= {"average_precision", "brier", "roc_auc"}
+    assert all(r["low"] <= r["high"] for r in rows)
+    code, _, err = _cli(argv, capsys)
+    assert code == 0 and "Difference to history" in err and "90% interval" in err
+
+
+def test_cli_train_says_whether_the_model_beats_history_on_the_gate_origins(small_store, capsys):
+    import json
+
+    argv = ["train", "--store", small_store, "--freq", "W", "--dyads", "undirected", "--horizon", "2", "--cutoff", "2020-10-05", "--no-track"]
+    code, stdout, _ = _cli([*argv, "--model", "base_rate", "--json"], capsys)
+    assert code == 0
+    gate = json.loads(stdout)["vs_history"]
+    # the base rate ignores the pair's past, so on this world it loses to history on the promote metric (Brier)
+    assert gate["metric"] == "brier" and gate["model"] > gate["history"] and gate["beats_history"] is False
+    assert {r["model"] for r in gate["skill_vs_history"]} == {"base_rate"}
+    code, _, err = _cli([*argv, "--model", "base_rate"], capsys)
+    assert code == 0 and "does NOT beat" in err and "will not promote" in err

@@ -293,3 +293,25 @@ def test_example_job_file_loads() -> None:
 
     exp = load_experiment(Path(__file__).resolve().parents[1] / "experiments" / "retrain.toml")
     assert exp.retrain.inbox == "data/inbox" and exp.alerts.webhook == "env:TENSION_ALERT_WEBHOOK"
+
+
+def test_a_challenger_worse_than_history_is_not_promoted_and_history_is_published(project: Path, inbox_template: Path,
+                                                                                  capsys) -> None:
+    # A real store of a world where the pairs' own past carries the signal, and a challenger that ignores it
+    # (the training base rate): the gate must compare it with history, refuse it, and publish history, labelled so.
+    cfg = setup_project(project, inbox_template)
+    cfg.write_text(cfg.read_text() + '[models]\ncandidate = "base_rate"\n')
+    assert main(["retrain", "--config", str(cfg), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    steps = {s["step"]: s for s in out["steps"]}
+    counts = steps["backtest"]["counts"]
+    assert counts["brier_challenger"] > counts["brier_history"]
+    assert steps["promote"]["status"] == "kept" and "does not beat the pair's own history" in steps["promote"]["message"]
+    assert not out["promoted"] and out["champion"] is None and out["published_model"] == "history"
+    versions, aliases = registry(project)
+    assert versions == [1] and aliases == {"challenger": 1}
+    from tension.ledger import Ledger
+
+    issued = Ledger(project / "data" / "ledger").forecasts()
+    assert len(issued) and set(issued["model_version"].astype(str)) == {"history"}
+    assert "History baseline published" in out["summary"]

@@ -15,12 +15,17 @@ MLflow run:
 7. ``train``: a challenger (``[models] candidate``), registered with alias ``challenger``;
    skipped when neither the data (store digest) nor the configuration changed since the
    champion was trained.
-8. ``backtest``: champion and challenger recipes refitted on the same recent origins.
+8. ``backtest``: champion, challenger and the ``history`` baseline (the pair's own past)
+   refitted on the same recent origins.
 9. ``promote``: the only step that moves ``champion``, if the challenger is better by
-   ``promote_margin`` on ``promote_metric`` (or there is no champion yet).
+   ``promote_margin`` on ``promote_metric`` than the champion (or there is no champion
+   yet) *and* than ``history``. A model that does not beat history is never promoted.
 10. ``score`` / ``issue`` / ``report`` / ``alerts``: the champion's scores enter the
-    ledger, a report is rendered, alert crossings are written and POSTed. Each runs only if
-    its stage exists in this installation; otherwise the job stops and says so.
+    ledger, a report is rendered, alert crossings are written and POSTed. When neither
+    champion nor challenger beats history on the gate's origins, the published forecast
+    is the history model, labelled ``history``, and the model card's ``skill_vs_history``
+    says the trained model adds no skill. Each runs only if its stage exists in this
+    installation; otherwise the job stops and says so.
 """
 from __future__ import annotations
 
@@ -60,6 +65,8 @@ __all__ = [
     "send_alerts",
     "LOWER_IS_BETTER",
     "INGESTED_FILE",
+    "gate_spec",
+    "history_gate",
 ]
 
 INGESTED_FILE = ".ingested.json"
@@ -247,6 +254,7 @@ class JobReport:
     champion: int | None = None
     challenger: int | None = None
     promoted: bool = False
+    published_model: str | None = None
     health: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     run_id: str | None = None
@@ -352,11 +360,12 @@ def _better(metric: str, challenger: float, champion: float, margin: float) -> b
 
 @dataclass(frozen=True)
 class Gate:
-    """The promotion gate's verdict: the challenger's and champion's backtest on the same recent origins."""
+    """The promotion gate's verdict: challenger, champion and ``history`` backtested on the same recent origins."""
 
     promote: bool
     metric: str
     scores: dict[str, float]
+    beats_history: dict[str, bool]
     result: Any  # backtest.BacktestResult
 
     def own_predictions(self, model_name: str) -> pd.DataFrame:
@@ -364,43 +373,58 @@ class Gate:
         pred = self.result.predictions
         return pred[pred["model"] == "challenger"].assign(model=model_name).reset_index(drop=True)
 
+    def skill_records(self, role: str, name: str) -> list[dict[str, Any]]:
+        """``role``'s comparison with history (model-card ``skill_vs_history`` records) under the name ``name``."""
+        from .backtest import skill_vs_history
+
+        return [{**r, "model": name} for r in skill_vs_history(self.result.predictions, models=[role])]
+
+
+def gate_spec(experiment: Experiment, panel: pd.DataFrame, latest: Any) -> Any:
+    """The promotion gate's backtest: the ``[retrain] recent_origins`` latest origins whose windows have closed by ``latest``."""
+    from .backtest import BacktestSpec
+
+    freq, t = experiment.panel.freq.upper(), experiment.target
+    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
+    last_origin = pd.Timestamp(latest) - _offset(freq, t.horizon)
+    first_origin = last_origin - _offset(freq, max(experiment.retrain.recent_origins - 1, 0))
+    return BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon, refit_every=experiment.backtest.refit_every,
+                        min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
+
 
 def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Timestamp, challenger: Any,
                    champion: Any = None, *, eng: Any = None, parent_run_id: str | None = None,
                    track: bool = False) -> Gate:
-    """Should ``challenger`` replace ``champion``? The one gate of ``retrain`` and ``tension model promote``.
+    """Should ``challenger`` replace ``champion``? The one gate of ``retrain``, ``train`` and ``tension model promote``.
 
-    Both estimators are refitted at the ``[retrain] recent_origins`` origins ending ``horizon``
-    periods before ``latest``; the challenger wins when it beats the champion by
-    ``promote_margin`` on ``promote_metric`` (or when there is no champion).
+    Challenger, champion and the ``history`` baseline (the pair's own past) are refitted at the
+    :func:`gate_spec` origins; the challenger wins when it beats history *and* the champion (if
+    any) by ``promote_margin`` on ``promote_metric``. A model that does not beat history is
+    never promoted.
     """
-    from .backtest import BacktestSpec
     from .engines import get_engine
+    from .models import make_model
 
     cfg, t = experiment.retrain, experiment.target
-    freq = experiment.panel.freq.upper()
     metric = cfg.promote_metric
-    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-    last_origin = latest - _offset(freq, t.horizon)
-    first_origin = last_origin - _offset(freq, max(cfg.recent_origins - 1, 0))
-    spec = BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon,
-                        refit_every=experiment.backtest.refit_every,
-                        min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
-    models = {"challenger": challenger}
+    models = {"challenger": challenger, "history": make_model("history")}
     if champion is not None:
         models["champion"] = champion
     with (get_engine("local") if eng is None else contextlib.nullcontext(eng)) as engine:  # the caller closes its own
-        result = engine.run_backtest(panel, spec, models, target=t.name, k=t.k, q=t.q, quantile=t.quantile,
-                                     alert_threshold=experiment.backtest.alert_threshold, top_k=experiment.backtest.top_k,
-                                     parent_run_id=parent_run_id, experiment=experiment if track else None)
+        result = engine.run_backtest(panel, gate_spec(experiment, panel, latest), models, target=t.name, k=t.k, q=t.q,
+                                     quantile=t.quantile, alert_threshold=experiment.backtest.alert_threshold,
+                                     top_k=experiment.backtest.top_k, parent_run_id=parent_run_id,
+                                     experiment=experiment if track else None)
     if metric not in result.metrics.columns:
         raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
                                  "one of " + ", ".join(c for c in result.metrics.columns if c not in
                                                        ("model", "target", "horizon")), got=metric))
     by_model = result.metrics.set_index("model")[metric].astype(float)
     scores = {m: float(by_model.get(m, np.nan)) for m in models}
-    promote = champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin)
-    return Gate(promote=promote, metric=metric, scores=scores, result=result)
+    beats = {m: _better(metric, scores[m], scores["history"], cfg.promote_margin) for m in models if m != "history"}
+    promote = beats["challenger"] and (
+        champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin))
+    return Gate(promote=promote, metric=metric, scores=scores, beats_history=beats, result=result)
 
 
 def retrain(
@@ -633,6 +657,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         if track and report.challenger is not None:
             tracking.store_backtest_predictions(experiment, report.challenger, gate.own_predictions(name))
         s["counts"] = {"origins": int(result.predictions["origin"].nunique()), **{f"{metric}_{m}": v for m, v in scores.items()}}
+        beats = gate.beats_history
 
     # promote -----------------------------------------------------------------------
     with steps.step("promote") as s:
@@ -645,6 +670,10 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
             s["message"] = (f"challenger v{report.challenger} promoted to champion"
                             + (f" ({metric} {scores['challenger']:.4f} vs {scores['champion']:.4f})" if champion else " (first champion)"))
             report.champion = report.challenger
+        elif not beats["challenger"]:
+            s["status"] = "kept"
+            s["message"] = (f"challenger v{report.challenger} not promoted: it does not beat the pair's own history "
+                            f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f}, margin {cfg.promote_margin})")
         else:
             s["status"] = "kept"
             s["message"] = (f"champion v{champion} kept: challenger {metric} {scores['challenger']:.4f} vs "
@@ -653,8 +682,27 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     if not track:
         report.summary = "Not tracked: trained and backtested only."
         return
+    published = "challenger" if report.promoted or champion is None else "champion"
+    skill = gate.skill_records(published, name if published == "challenger" else "champion")
+    fallback = None
+    if report.champion is None or not beats.get(published, False):
+        fallback, _ = fit_final(make_model("history"), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
+                                quantile=t.quantile)
+        skill = [{**r, "beats_history": False} for r in skill]
+    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq, fallback=fallback, skill=skill)
 
-    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
+
+def history_gate(experiment: Experiment, panel: pd.DataFrame, latest: Any, model: str) -> dict[str, Any]:
+    """Does ``model`` beat the ``history`` baseline on the promotion gate's origins?
+
+    Returns ``{"metric", "model", "history", "beats_history", "skill_vs_history"}``: the metric's
+    value for the model and for history, the verdict, and the model-card records with intervals.
+    """
+    from .models import make_model
+
+    gate = promotion_gate(experiment, panel, pd.Timestamp(latest), make_model(model))
+    return {"metric": gate.metric, "model": gate.scores["challenger"], "history": gate.scores["history"],
+            "beats_history": gate.beats_history["challenger"], "skill_vs_history": gate.skill_records("challenger", model)}
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:
@@ -676,8 +724,9 @@ def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champio
 
 
 def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,
-             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str) -> None:
-    """Score with the champion, issue to the ledger, render the report, send alerts (each if available)."""
+             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str, fallback: Any = None,
+             skill: list[dict[str, Any]] | None = None) -> None:
+    """Score with the champion (or the fitted history ``fallback``), issue, render the report, send alerts (each if available)."""
     from . import tracking
 
     if not (_have("tension.scoring") and _have("tension.ledger")):
@@ -690,10 +739,11 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
 
     ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
     with steps.step("score") as s:
-        model = tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
+        model = fallback if fallback is not None else tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
         previous = ledger.latest()
         events = store.read(start=(latest - _offset(freq, 12)).date())
-        label = f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
+        label = "history" if fallback is not None else f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
+        report.published_model = label
         scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
                        events=events, regions=experiment.regions or None, model_version=label,
                        calibration=tracking.backtest_predictions(experiment, report.champion))
@@ -707,11 +757,11 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
             out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
             out.mkdir(parents=True, exist_ok=True)
             summary = store.summary()
-            cfg_model = model.unwrap_python_model().config
+            cfg_model = {"model": "history", "data_cutoff": str(latest.date())} if fallback is not None else model.unwrap_python_model().config
             card = {"version": label, "model": cfg_model.get("model"), "trained_through": cfg_model.get("data_cutoff"),
                     "target": experiment.target.name, "horizon": experiment.target.horizon, "freq": freq,
                     "features": len(cfg_model.get("features") or []),
-                    "registered_model": experiment.tracking.registered_model}
+                    "registered_model": experiment.tracking.registered_model, "skill_vs_history": skill or []}
             health = {"events": summary.get("events"), "last_event_date": summary.get("last_date"),
                       "unresolved_actor_events": summary.get("unresolved_actor_events"),
                       "quarantined": summary.get("quarantined_by_reason") or {}}
@@ -730,5 +780,6 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
         if sent["webhook_error"]:
             s["status"] = "warning"
             s["message"] = f"webhook failed: {sent['webhook_error']} (alerts are in {file})"
-    report.summary = (f"Champion v{report.champion}" + (" (newly promoted)" if report.promoted else "")
+    report.summary = (("History baseline published (no trained model beats the pair's own history)" if fallback is not None
+                       else f"Champion v{report.champion}" + (" (newly promoted)" if report.promoted else ""))
                       + f": {len(scores)} scores issued, {sent['alerts']} alert(s).")

@@ -16,6 +16,8 @@ FAMILY_PREFIX = {
     "dynamics": "dynamics_",
     "relationship": "relationship_",
     "context": "context_",
+    "history": "history_",
+    "geography": "geography_",
 }
 
 

@@ -6,6 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tension.models import BaseRate, CountGLM, DyadHistory, LogisticGLM, Persistence, TimeCalibrated, WeightedEnsemble, make_hgb, make_logit
 from tension.models.pipelines import DropConstant
+from tension.models.skill import HistoryBlend, SelectColumns
 
 _WEAK = "a baseline by design: it reads one column (or none), so it cannot fit sklearn's toy problems"
 _PIPE = ("sklearn's own Pipeline: it fits its steps in place and takes its NaN tag from the last step "
@@ -35,7 +36,7 @@ def _expected(estimator):
 
 
 @parametrize_with_checks(
-    [BaseRate(), Persistence(column=0, threshold=0.0), DyadHistory(column=0), LogisticGLM(), CountGLM(), DropConstant()],
+    [BaseRate(), Persistence(column=0, threshold=0.0), DyadHistory(column=0), LogisticGLM(), CountGLM(), DropConstant(), SelectColumns()],
     expected_failed_checks=_expected,
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -49,6 +50,7 @@ def test_sklearn_compatible_estimator(estimator, check):
         WeightedEnsemble([("logit", make_logit()), ("base", BaseRate())]),
         make_logit(),
         make_hgb(max_iter=20),
+        HistoryBlend(make_logit(), DyadHistory(column=0)),
     ],
     expected_failed_checks=_expected,
 )

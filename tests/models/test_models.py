@@ -157,3 +157,37 @@ def test_feature_matrix_drops_identifiers_and_adds_past_only_history():
     since = feature_matrix(one)["base_mc_since"].to_numpy()
     hit = np.flatnonzero(one["material_conflict_count"].to_numpy() > 0)
     assert (since[hit] == 0).all()
+
+
+def test_history_hgb_is_monotone_in_the_pairs_history_and_tolerates_missing_columns():
+    from tension.models import make_history_hgb
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    X = pd.DataFrame({"base_mc_ewma": rng.random(n), "history_conflict_periods_12p": rng.integers(0, 13, n).astype(float)})
+    # a noisy world where, in the training data, risk even *falls* at the top of the history rate in places
+    logit = -3 + 4 * X["base_mc_ewma"] - 3 * (X["base_mc_ewma"] > 0.9) + rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    est = make_history_hgb().fit(X, y)  # the other registered history columns are absent: NaN, not an error
+    grid = pd.DataFrame({"base_mc_ewma": np.linspace(0, 1, 50), "history_conflict_periods_12p": 6.0})
+    p = est.predict_proba(grid)[:, 1]
+    assert (np.diff(p) >= -1e-12).all() and p[-1] > p[0]  # more past conflict never lowers the risk
+
+
+def test_history_blend_stacks_on_the_history_forecast_fitted_on_the_latest_slice():
+    from tension.models import HistoryBlend
+
+    X, y = _xy(800)
+    X.index = pd.DatetimeIndex(np.repeat(pd.date_range("2020-01-06", periods=40, freq="W-MON"), 20))
+    X["base_mc_ewma"] = X["a"] + np.random.default_rng(0).normal(0, 0.3, len(X))  # history: informative, noisier
+    est = HistoryBlend(make_logit(), fraction=0.25).fit(X, y)
+    early, late = est._split(X)
+    assert X.index[late].min() == X.index.unique()[30] and X.index[early].max() < X.index[late].min()
+    assert est.stack_ is not None and est.stack_.coef_[0, 1] > 0  # the model adds to history
+    X2, y2 = _xy(4000, seed=9)  # fresh rows: the blend beats history out of sample
+    X2["base_mc_ewma"] = X2["a"] + np.random.default_rng(1).normal(0, 0.3, len(X2))
+    p = est.predict_proba(X2)[:, 1]
+    hist = DyadHistory().fit(X, y).predict_proba(X2)[:, 1]
+    brier = lambda q: float(np.mean((q - y2) ** 2))  # noqa: E731
+    assert brier(p) < brier(hist)
+    assert set(MODELS) >= {"history_hgb", "history_blend"}

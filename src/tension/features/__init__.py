@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..dyads import DyadArrays
-from . import alliances, context, denials, dynamics, incidents, relationship
+from . import alliances, context, denials, dynamics, geography, history, incidents, relationship
 
 Builder = Callable[[DyadArrays], np.ndarray]
 
@@ -66,10 +66,18 @@ FEATURES: tuple[Builder, ...] = (
     context.context_ally_conflict_4p,
     context.context_rival_bloc_conflict_4p,
     context.context_region_conflict_4p,
+    history.history_conflict_periods_3p,
+    history.history_conflict_periods_12p,
+    history.history_conflict_periods_36p,
+    history.history_conflict_rate_all,
+    history.history_side_conflict_max_12p,
+    history.history_side_conflict_min_12p,
+    geography.geography_shared_border,
+    geography.geography_capital_distance,
 )
 """Every registered feature builder, in panel column order."""
 
-FAMILY_MODULES = (incidents, denials, alliances, dynamics, relationship, context)
+FAMILY_MODULES = (incidents, denials, alliances, dynamics, relationship, context, history, geography)
 
 
 def feature_names(features: tuple[Builder, ...] = FEATURES) -> list[str]:

@@ -21,6 +21,7 @@ from .calibration import TimeCalibrated
 from .ensemble import WeightedEnsemble
 from .glm import CountGLM, LogisticGLM
 from .pipelines import make_hgb, make_logit
+from .skill import HistoryBlend, make_history_hgb
 
 __all__ = [
     "MODELS",
@@ -39,6 +40,8 @@ __all__ = [
     "WeightedEnsemble",
     "make_logit",
     "make_hgb",
+    "make_history_hgb",
+    "HistoryBlend",
 ]
 
 ID_COLUMNS: tuple[str, ...] = ("dyad", "source", "target", "period")
@@ -54,6 +57,8 @@ MODELS: dict[str, Callable[[], Any]] = {
     "hgb": make_hgb,
     "hgb_cal": lambda: TimeCalibrated(make_hgb(), method="sigmoid", fraction=0.25),
     "ensemble": lambda: WeightedEnsemble([("logit", make_logit()), ("hgb", make_hgb())]),
+    "history_hgb": make_history_hgb,
+    "history_blend": HistoryBlend,
 }
 """Registered models by name (factories of unfitted estimators)."""
 

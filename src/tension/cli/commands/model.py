@@ -41,6 +41,22 @@ def _table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]):
     return table
 
 
+def compare_table(skill, baseline: str):
+    """Rich table of :func:`tension.backtest.compare_to_baseline` records: difference and 90% interval per metric."""
+    from rich.table import Table
+
+    table = Table(title=f"Difference to {baseline} (model - {baseline}; 90% dyad-block bootstrap interval; * = beyond noise)",
+                  title_justify="left")
+    for head in ("model", "metric", "value", baseline, "difference", "90% interval"):
+        table.add_column(head, justify="left" if head in ("model", "metric") else "right", no_wrap=True)
+    for r in skill.to_dict("records"):
+        fmt = "{:.5f}" if r["metric"] == "brier" else "{:.3f}"
+        table.add_row(str(r["model"]), str(r["metric"]), fmt.format(r["model_value"]), fmt.format(r["history_value"]),
+                      ("{:+.5f}" if r["metric"] == "brier" else "{:+.3f}").format(r["difference"]) + ("*" if r["beats_history"] else ""),
+                      f"[{fmt.format(r['low'])}, {fmt.format(r['high'])}]")
+    return table
+
+
 def _experiment(experiment: Path | None, **overrides: Any):
     from ...config import load_experiment
 
@@ -213,6 +229,7 @@ def backtest(
     out: Path | None = typer.Option(None, "--out", help="Write the predictions table here (.parquet or .csv)."),
     report: Path | None = typer.Option(None, "--report", help="Write the metrics table and warnings as Markdown here (plus a reliability PNG beside it)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
+    compare: str | None = typer.Option(None, "--compare", help="Also print each model's difference to this model (e.g. history: AP, Brier, ROC-AUC, onset AP) with a 90% dyad-block bootstrap interval; the model is added to --models."),
     engine: str = EngineOpt,
     scheduler: str | None = SchedulerOpt,
     as_json: bool = JsonOpt,
@@ -227,6 +244,8 @@ def backtest(
     Progress: one step per model and block of origins, with the time remaining.
 
     Example: [bold]tension backtest --experiment experiments/default.toml --models logit,hgb --out data/predictions.parquet[/bold]
+
+    Skill over the pair's own history: [bold]tension backtest --experiment experiments/icews_monthly.toml --compare history[/bold]
     """
     from ... import tracking
     from ...backtest import BacktestResult, BacktestSpec, metrics, shift_period
@@ -239,8 +258,14 @@ def backtest(
 
     names = tuple(n.strip() for n in models.split(",") if n.strip()) if models else None
     start, end = parse_date(start, "--start"), parse_date(end, "--end")
+    if compare and names is not None and compare not in names:
+        names = (compare, *names)
     exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
                       target__name=target, target__k=k, backtest__start=start, backtest__end=end, models__names=names)
+    if compare and compare not in exp.models.names:
+        exp = _experiment(experiment, panel__freq=freq.upper() if freq else None, panel__dyads=dyads, target__horizon=horizon,
+                          target__name=target, target__k=k, backtest__start=start, backtest__end=end,
+                          models__names=(compare, *exp.models.names))
     unknown = [n for n in exp.models.names if n not in MODELS]
     if unknown:
         from ...errors import did_you_mean
@@ -344,10 +369,17 @@ def backtest(
         lines.append(f"Predictions written to {out}.")
     if report:
         lines.append(f"Report written to {report}.")
+    if compare:
+        from ...backtest import compare_to_baseline
+
+        skill = compare_to_baseline(result.predictions, compare, models=[m for m in exp.models.names if m not in ("base_rate", "persistence")])
+        payload["compare"] = {"baseline": compare, "level": 0.9, "rows": skill.to_dict("records")}
     if not as_json:
         title = f"Backtest {exp.target.name} h={spec.horizon} ({spec.freq}), sorted by Brier"
         results.print(_table(f"{title}: accuracy and discrimination", rows, SHORT_A))
         results.print(_table("Skill against baselines, alerts and onsets", rows, SHORT_B))
+        if compare:
+            results.print(compare_table(skill, compare))
     emit(payload, as_json, lines=lines)
 
 
@@ -368,7 +400,9 @@ def train(
 ) -> None:
     """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
-    Only rows whose label window has closed by the cutoff are used. Promote it with
+    Only rows whose label window has closed by the cutoff are used. Like the promotion gate, it then
+    backtests the model against the `history` baseline on the latest [retrain] recent_origins and
+    says whether it beats it (a model that does not is never promoted). Promote it with
     `tension model promote challenger` (or let `tension retrain` decide). Nothing is trained when the
     latest version saw the same panel rows, configuration, cutoff and code (it says so).
     --out also saves a joblib file, --no-track skips MLflow.
@@ -412,6 +446,7 @@ def train(
                                       features=info["features"], store=Store(location), config_path=experiment,
                                       cutoff=info["cutoff"], track=not no_track, version_tags={"train_key": key},
                                       metrics={"train_rows": info["rows"], "train_positives": info["positives"]})
+        gate = _history_gate(exp, panel, info["cutoff"])
         if out is not None:
             with atomic_output(out, "model file") as tmp:
                 joblib.dump({"estimator": fitted, "model": exp.models.candidate, "experiment": exp.name,
@@ -424,5 +459,21 @@ def train(
     lines = [f"Fitted {exp.models.candidate} on {info['rows']} rows ({info['positives']} positives, {info['first_period']}..{info['last_period']})"
              + (f"; registered as {record.registered_model} v{record.version} (alias {record.alias})" if getattr(record, "version", None) else "")
              + (f"; saved to {out}" if out else "") + "."]
+    payload["vs_history"] = gate
+    lines.append(gate["message"])
     lines += [f"[yellow]warning:[/yellow] {w}" for w in info["warnings"]]
     emit(payload, as_json, lines=lines)
+
+
+def _history_gate(exp, panel, cutoff: str) -> dict[str, Any]:
+    """The retrain gate's comparison with history for the trained model (what `tension retrain` would decide)."""
+    from ...jobs import history_gate
+
+    try:
+        gate = history_gate(exp, panel, cutoff, exp.models.candidate)
+    except UsageError as exc:
+        return {"beats_history": None, "message": f"not compared with history: {str(exc).splitlines()[0]}"}
+    verdict = "beats" if gate["beats_history"] else "does NOT beat (tension retrain will not promote it)"
+    gate["message"] = (f"{exp.models.candidate} {verdict} the pair's own history on the gate's {exp.retrain.recent_origins} latest origins: "
+                       f"{gate['metric']} {gate['model']:.5f} vs history {gate['history']:.5f}.")
+    return gate

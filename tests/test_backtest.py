@@ -497,8 +497,8 @@ def test_cli_backtest_compare_prints_differences_to_history(small_store, capsys)
     assert {r["model"] for r in rows} == {"logit"}  # history was added to the models and is the reference
     assert {r["metric"] for r in rows} >= {"average_precision", "brier", "roc_auc"}
     assert all(r["low"] <= r["high"] for r in rows)
-    code, _, err = _cli(argv, capsys)
-    assert code == 0 and "Difference to history" in err and "90% interval" in err
+    code, out, _ = _cli(argv, capsys)
+    assert code == 0 and "Difference to history" in out and "90% interval" in out
 
 
 def test_cli_train_says_whether_the_model_beats_history_on_the_gate_origins(small_store, capsys):
@@ -511,5 +511,5 @@ def test_cli_train_says_whether_the_model_beats_history_on_the_gate_origins(smal
     # the base rate ignores the pair's past, so on this world it loses to history on the promote metric (Brier)
     assert gate["metric"] == "brier" and gate["model"] > gate["history"] and gate["beats_history"] is False
     assert {r["model"] for r in gate["skill_vs_history"]} == {"base_rate"}
-    code, _, err = _cli([*argv, "--model", "base_rate"], capsys)
-    assert code == 0 and "does NOT beat" in err and "will not promote" in err
+    code, out, _ = _cli([*argv, "--model", "base_rate"], capsys)
+    assert code == 0 and "does NOT beat" in out and "will not promote" in out

@@ -401,7 +401,7 @@ def train(
     """Fit one model on everything known at a cutoff; log it to MLflow and register it as `challenger`.
 
     Only rows whose label window has closed by the cutoff are used. Like the promotion gate, it then
-    backtests the model against the `history` baseline on the latest [retrain] recent_origins and
+    backtests the model against the `history` baseline on the latest \\[retrain] recent_origins and
     says whether it beats it (a model that does not is never promoted). Promote it with
     `tension model promote challenger` (or let `tension retrain` decide). Nothing is trained when the
     latest version saw the same panel rows, configuration, cutoff and code (it says so).

@@ -129,13 +129,16 @@ def promote(
             advance(1, description="Done")
         metric = gate.metric
         payload["gate"] = {"metric": metric, "scores": gate.scores, "margin": exp.retrain.promote_margin,
-                           "passed": gate.promote}
-        versus = (f"{metric} {gate.scores['challenger']:.5f} vs champion v{champion} {gate.scores['champion']:.5f}"
-                  f" (margin {exp.retrain.promote_margin})" if champion else "no champion yet")
+                           "beats_history": gate.beats_history["challenger"], "passed": gate.promote}
+        versus = (f"{metric} {gate.scores['challenger']:.5f} vs history {gate.scores['history']:.5f}"
+                  + (f" and champion v{champion} {gate.scores['champion']:.5f}" if champion else ", no champion yet")
+                  + f" (margin {exp.retrain.promote_margin})")
         if not gate.promote:
-            raise UsageError(problem(f"The promotion gate kept champion v{champion}: v{version} is not better.",
-                                     f"v{version} better by {exp.retrain.promote_margin} on {metric}", versus,
-                                     f"Keep the champion, or override the gate: `tension model promote {which} --force`."))
+            loser = "the pair's own history (the `history` baseline)" if not gate.beats_history["challenger"] else f"champion v{champion}"
+            raise UsageError(problem(f"The promotion gate refused v{version}: it does not beat {loser}. Nothing was changed.",
+                                     f"v{version} better than history and the champion by {exp.retrain.promote_margin} on {metric}",
+                                     versus,
+                                     f"Keep what is published, or override the gate: `tension model promote {which} --force`."))
     tracking.set_alias(exp, tracking.CHAMPION, version)
     payload["promoted"] = True
     payload["seconds"] = round(time.perf_counter() - started, 2)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from ...errors import QuarantinedRowsError, TensionError, problem
 from ..._io import writable_folder
 from .. import app
-from .._common import JsonOpt, StoreOpt, dict_table, emit, progress, store_path
+from .._common import JsonOpt, StoreOpt, console, dict_table, emit, progress, store_path
 
 store_app = typer.Typer(help="Maintain the event store: list batches, retract a bad delivery, merge small files.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
@@ -97,8 +97,8 @@ def ingest(
         lines.append(f"Most frequent unresolved actors (stored with empty country): {top}")
     if report.total.quarantined:
         lines.append("Quarantined rows: `tension store info` lists them per reason; files under <store>/quarantine/.")
-    for item in report.skipped:
-        lines.append(f"[yellow]warning:[/yellow] skipped {escape(item['path'])}: {escape(item['reason'])}")
+    for item in report.skipped:  # a warning: stderr, also under --json
+        console.print(f"[yellow]warning:[/yellow] skipped {escape(item['path'])}: {escape(item['reason'])}")
     emit(payload, as_json, table=dict_table("Ingest summary", _rows(report)), lines=lines)
     if strict and report.total.quarantined:
         raise QuarantinedRowsError(

@@ -17,9 +17,10 @@ MLflow run:
    champion was trained.
 8. ``backtest``: champion, challenger and the ``history`` baseline (the pair's own past)
    refitted on the same recent origins.
-9. ``promote``: the only step that moves ``champion``, if the challenger is better by
-   ``promote_margin`` on ``promote_metric`` than the champion (or there is no champion
-   yet) *and* than ``history``. A model that does not beat history is never promoted.
+9. ``promote``: moves ``champion`` (as ``tension model promote`` does, through the same gate)
+   if the challenger is better by ``promote_margin`` on ``promote_metric`` than the champion
+   (or there is no champion yet) *and* better than ``history``. A model that does not beat
+   history is never promoted.
 10. ``score`` / ``issue`` / ``report`` / ``alerts``: the champion's scores enter the
     ledger, a report is rendered, alert crossings are written and POSTed. When neither
     champion nor challenger beats history on the gate's origins, the published forecast
@@ -398,9 +399,9 @@ def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Times
     """Should ``challenger`` replace ``champion``? The one gate of ``retrain``, ``train`` and ``tension model promote``.
 
     Challenger, champion and the ``history`` baseline (the pair's own past) are refitted at the
-    :func:`gate_spec` origins; the challenger wins when it beats history *and* the champion (if
-    any) by ``promote_margin`` on ``promote_metric``. A model that does not beat history is
-    never promoted.
+    :func:`gate_spec` origins; the challenger wins when it is better than history on
+    ``promote_metric`` *and* beats the champion (if any) by ``promote_margin``. A model that does
+    not beat history is never promoted.
     """
     from .engines import get_engine
     from .models import make_model
@@ -421,7 +422,8 @@ def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Times
                                                        ("model", "target", "horizon")), got=metric))
     by_model = result.metrics.set_index("model")[metric].astype(float)
     scores = {m: float(by_model.get(m, np.nan)) for m in models}
-    beats = {m: _better(metric, scores[m], scores["history"], cfg.promote_margin) for m in models if m != "history"}
+    # history is a floor, not a rival: strictly better is enough (the margin guards champion churn)
+    beats = {m: _better(metric, scores[m], scores["history"], 0.0) for m in models if m != "history"}
     promote = beats["challenger"] and (
         champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin))
     return Gate(promote=promote, metric=metric, scores=scores, beats_history=beats, result=result)
@@ -673,7 +675,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         elif not beats["challenger"]:
             s["status"] = "kept"
             s["message"] = (f"challenger v{report.challenger} not promoted: it does not beat the pair's own history "
-                            f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f}, margin {cfg.promote_margin})")
+                            f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f})")
         else:
             s["status"] = "kept"
             s["message"] = (f"champion v{champion} kept: challenger {metric} {scores['challenger']:.4f} vs "

@@ -136,7 +136,7 @@ def promote(
         if not gate.promote:
             loser = "the pair's own history (the `history` baseline)" if not gate.beats_history["challenger"] else f"champion v{champion}"
             raise UsageError(problem(f"The promotion gate refused v{version}: it does not beat {loser}. Nothing was changed.",
-                                     f"v{version} better than history and the champion by {exp.retrain.promote_margin} on {metric}",
+                                     f"v{version} better than history, and than the champion by {exp.retrain.promote_margin}, on {metric}",
                                      versus,
                                      f"Keep what is published, or override the gate: `tension model promote {which} --force`."))
     tracking.set_alias(exp, tracking.CHAMPION, version)

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_binary, warn_stat
 
-__all__ = ["TimeCalibrated"]
+__all__ = ["TimeCalibrated", "time_split"]
 
 
 def _positive_proba(estimator, X) -> np.ndarray:
@@ -31,6 +31,25 @@ def _positive_proba(estimator, X) -> np.ndarray:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+def time_split(X, fraction: float, gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the early part and of the latest ``fraction`` of ``X``, ``gap`` periods apart.
+
+    Periods come from a ``DatetimeIndex`` (whole periods stay together), else row order stands
+    for time. The latest slice is never empty.
+    """
+    n = X.shape[0]
+    if isinstance(getattr(X, "index", None), pd.DatetimeIndex):
+        t = X.index.to_numpy()
+        periods = np.unique(t)
+        n_late = max(1, int(round(len(periods) * fraction)))
+        cut = periods[-n_late]
+        early_end = periods[max(0, len(periods) - n_late - gap)]
+        return t < early_end, t >= cut
+    order = np.arange(n)
+    cut = n - max(1, int(round(n * fraction)))
+    return order < max(cut - gap, 0), order >= cut
 
 
 class TimeCalibrated(ClassifierMixin, BaseEstimator):
@@ -72,17 +91,7 @@ class TimeCalibrated(ClassifierMixin, BaseEstimator):
         return tags
 
     def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
-        n = X.shape[0]
-        if isinstance(getattr(X, "index", None), pd.DatetimeIndex):
-            t = X.index.to_numpy()
-            periods = np.unique(t)
-            n_cal = max(1, int(round(len(periods) * self.fraction)))
-            cut = periods[-n_cal]
-            early_end = periods[max(0, len(periods) - n_cal - self.gap)]
-            return t < early_end, t >= cut
-        order = np.arange(n)
-        cut = n - max(1, int(round(n * self.fraction)))
-        return order < max(cut - self.gap, 0), order >= cut
+        return time_split(X, self.fraction, self.gap)
 
     def fit(self, X, y):
         """Fit base model on the early part, calibrator on the latest slice; returns self.

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_binary, warn_stat
 from .baselines import DyadHistory
+from .calibration import time_split
 
 __all__ = ["HISTORY_COLUMNS", "SelectColumns", "make_history_hgb", "HistoryBlend"]
 
@@ -160,17 +161,7 @@ class HistoryBlend(ClassifierMixin, BaseEstimator):
                 clone(self.history) if self.history is not None else DyadHistory())
 
     def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
-        n = X.shape[0]
-        if isinstance(getattr(X, "index", None), pd.DatetimeIndex):
-            t = X.index.to_numpy()
-            periods = np.unique(t)
-            n_cal = max(1, int(round(len(periods) * self.fraction)))
-            cut = periods[-n_cal]
-            early_end = periods[max(0, len(periods) - n_cal - self.gap)]
-            return t < early_end, t >= cut
-        cut = n - max(1, int(round(n * self.fraction)))
-        order = np.arange(n)
-        return order < max(cut - self.gap, 0), order >= cut
+        return time_split(X, self.fraction, self.gap)
 
     def _features(self, X) -> np.ndarray:
         return np.column_stack([_logit(_positive(self.history_, X)), _logit(_positive(self.estimator_, X))])

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ledger",),
     ("reports",),
     ("engines",),
+    ("usecases",),
     ("doctor",),
     ("jobs",),
     ("cli",),

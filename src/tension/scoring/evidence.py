@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-__all__ = ["EVENT_FAMILIES", "evidence_weights", "read_evidence", "last_event_date"]
+__all__ = ["EVENT_FAMILIES", "evidence_weights", "events_relation", "read_evidence", "last_event_date"]
 
 EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "incidents": ("incident",), "denials": ("denial",), "alliances": ("alliance_move",),
@@ -64,8 +64,11 @@ def _sql_date(value: Any) -> str:
     return f"DATE '{pd.Timestamp(value).date().isoformat()}'"
 
 
-def _scan(con: duckdb.DuckDBPyConnection, source: Any, start: Any, end: Any) -> tuple[str, set[str]] | None:
+def events_relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any,
+                    end: Any) -> tuple[str, set[str]] | None:
     """The SQL relation of the events in ``source`` (store, store folder or DataFrame) and its columns.
+
+    None when a store holds no file overlapping ``[start, end]`` (either may be None).
 
     A local store is read by DuckDB from the Parquet files overlapping ``[start, end]``, so the
     query's filters reach the scan; other stores hand DuckDB the Arrow table of that date range.
@@ -113,7 +116,7 @@ def read_evidence(source: Any, weights: pd.DataFrame, dyads: Sequence[str], star
     own = con is None
     con = duckdb.connect() if con is None else con
     try:
-        scan = _scan(con, source, start, cutoff)
+        scan = events_relation(con, source, start, cutoff)
         if scan is None:
             return {}
         rel, columns = scan
@@ -175,7 +178,7 @@ def last_event_date(source: Any, start: Any, end: Any) -> pd.Timestamp | None:
         return None
     con = duckdb.connect()
     try:
-        scan = _scan(con, source, start, end)
+        scan = events_relation(con, source, start, end)
         if scan is None:
             return None
         found = con.execute(f"SELECT max(CAST(date AS DATE)) FROM {scan[0]} "

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_dist
 
+from .. import periods
 from ..errors import UsageError, problem
 from .drivers import Attribution, attribute, base_estimators, driver_rows, group_of
 from .evidence import evidence_weights, last_event_date, read_evidence
@@ -25,23 +26,6 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "region", "window_start", "window_end", "logit", "interval_n", "drivers_method", "band_note",
 )
 NO_BACKTEST = "no band: no backtest of this model"
-
-
-def _step(freq: str) -> pd.DateOffset:
-    f = (freq or "W").upper()[0]
-    return {"D": pd.DateOffset(days=1), "W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}[f]
-
-
-def _freq(panel: pd.DataFrame) -> str:
-    f = str(panel.attrs.get("freq") or "").upper()[:1]
-    if f in ("D", "W", "M"):
-        return f
-    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-    if len(periods) > 1 and (periods.day == 1).all() and np.diff(periods.asi8).min() >= 28 * 86400 * 10**9:
-        return "M"
-    if len(periods) > 1 and np.diff(periods.asi8).min() == 86400 * 10**9:
-        return "D"
-    return "W"
 
 
 # -- interval -------------------------------------------------------------------------------------
@@ -104,8 +88,7 @@ def observed_rate_band(p: np.ndarray, calibration: pd.DataFrame | None, horizon:
 def coverage_flags(panel: pd.DataFrame, as_of: pd.Timestamp, dyads: Sequence[str], window: int = 12,
                    min_active: int = 3) -> pd.Series:
     """``ok`` / ``low`` / ``insufficient`` per dyad from its last ``window`` periods (see the package doc)."""
-    freq = _freq(panel)
-    start = pd.Timestamp(as_of) - _step(freq) * (window - 1)
+    start = periods.shift(pd.Timestamp(as_of), -(window - 1), periods.of_panel(panel))
     recent = panel[(panel["period"] >= start) & (panel["period"] <= as_of) & panel["dyad"].isin(dyads)]
     if "events_dyad" in recent:
         active_col = recent["events_dyad"].fillna(0) > 0
@@ -237,14 +220,14 @@ def _rank(df: pd.DataFrame, by: list[str]) -> pd.Series:
     return r.reindex(df.index).astype("Int64")
 
 
-def _as_of(periods: pd.DatetimeIndex, as_of: Any) -> pd.Timestamp:
+def _as_of(labels: pd.DatetimeIndex, as_of: Any) -> pd.Timestamp:
     """The panel period scored for ``as_of`` (default: the last; a date between periods takes the one before)."""
-    as_of = periods[-1] if as_of is None else pd.Timestamp(as_of)
-    if as_of in periods:
+    as_of = labels[-1] if as_of is None else pd.Timestamp(as_of)
+    if as_of in labels:
         return as_of
-    before = periods[periods <= as_of]
+    before = labels[labels <= as_of]
     if len(before) == 0:
-        raise UsageError(problem("as_of lies before the panel's first period.", f"a date from {periods[0].date()}",
+        raise UsageError(problem("as_of lies before the panel's first period.", f"a date from {labels[0].date()}",
                                  str(as_of.date()), "Pick a later --as-of."))
     return before[-1]
 
@@ -311,8 +294,8 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     if panel.empty:
         raise UsageError(problem("The panel is empty, so there is nothing to score.", "a panel with rows",
                                  "0 rows", "Ingest events and rebuild the panel first."))
-    freq = _freq(panel)
-    step = _step(freq)
+    freq = periods.of_panel(panel)
+    step = periods.offset(freq)
     as_of = _as_of(pd.DatetimeIndex(pd.unique(panel["period"])).sort_values(), as_of)
     horizons = _horizons(model, horizons)
     models = _models_by_horizon(model, horizons)
@@ -322,7 +305,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
     directed = ">" in str(now["dyad"].iloc[0]) if len(now) else True
     cutoff = pd.Timestamp(panel.attrs.get("data_cutoff") or (as_of + step - pd.Timedelta(days=1)))
     cutoff = min(cutoff, as_of + step - pd.Timedelta(days=1))
-    ev_start = as_of - step * (coverage_window - 1)
+    ev_start = periods.shift(as_of, -(coverage_window - 1), freq)
     cutoff = last_event_date(events, ev_start, cutoff) or cutoff
     coverage = coverage_flags(past, as_of, list(now["dyad"]), coverage_window, min_active).to_numpy()
     region = assign_regions(now["source"], now["target"], regions).to_numpy()
@@ -354,7 +337,7 @@ def score(model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence
         found = read_evidence(events, evidence_weights(contributions), list(now["dyad"]), ev_start, cutoff,
                               directed, top_evidence)
         evidence = [json.dumps(found.get(d, []), ensure_ascii=False) for d in now["dyad"]]
-        start, end = as_of + step, as_of + step * h
+        start, end = periods.shift(as_of, 1, freq), periods.shift(as_of, h, freq)
         frames.append(pd.DataFrame({
             "dyad": now["dyad"].to_numpy(), "source": now["source"].to_numpy(), "target": now["target"].to_numpy(),
             "as_of": as_of, "horizon": h, "probability": p, "lower": lower, "upper": upper,

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ledger",),
     ("reports",),
     ("engines",),
+    ("alerts", "gates"),
     ("doctor",),
     ("jobs",),
     ("cli",),

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("panel",),
     ("targets",),
     ("models",),
+    ("verification", "leakage"),
     ("backtest",),
     ("fetch",),
     ("tracking",),

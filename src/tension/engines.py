@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import pandas as pd
 
-from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
+from .backtest import BacktestResult, BacktestSpec, check_leakage, evaluate, metrics, resolve_models as _resolve_models
 from .config import Experiment, PanelConfig
 from .dyads import country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket

@@ -484,10 +484,11 @@ class DaskEngine(Engine):
         ``source``: a Store, a store location (folder or fsspec URL workers can reach) or a
         canonical events DataFrame (split into chunks and scattered).
         """
-        from .dyads import check_freq, check_kind
+        from .dyads import check_kind
+        from .periods import check
 
         cfg = config or PanelConfig()
-        check_freq(freq)
+        freq = check(freq)
         check_kind(dyads)
         step = on_progress or (lambda _name: None)
         client = self.client

@@ -22,17 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import periods
 from .config import PanelConfig
 from .dyads import (
     CountryContext,
     base_frame,
-    check_freq,
     check_kind,
     country_context,
     dyad_arrays,
     dyadic_rows,
     event_counts,
-    lookback_periods,
     monitored_pairs,
     pair_keys,
     take_strings,
@@ -102,7 +101,7 @@ def _build_chunk(
 ) -> pd.DataFrame:
     """:func:`build_bucket` of one chunk: dense arrays, selection, base columns, every feature."""
     arrays = dyad_arrays(bucket, context, dyads, watch)
-    selected = arrays.selected(lookback_periods(context.freq, cfg.lookback_months), watch)
+    selected = arrays.selected(periods.lookback(context.freq, cfg.lookback_months), watch)
     frame = base_frame(arrays, selected)
     if not features:
         return frame
@@ -176,7 +175,7 @@ def build_panel(
     '   dyad     period  hostile_intensity  incidents_hostile_intensity_4p\\nARM|AZE 2024-01-01               10.0                            10.0\\nARM|AZE 2024-01-08                2.0                            12.0'
     """
     cfg = config or PanelConfig()
-    check_freq(freq)
+    freq = periods.check(freq)
     check_kind(dyads)
     step = on_progress or (lambda _name: None)
     counts = event_counts(source, freq, start, end)

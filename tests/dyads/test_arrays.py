@@ -6,7 +6,8 @@ import pytest
 from features.panel_tables import events
 
 from tension.config import PanelConfig
-from tension.dyads import aggregate, lookback_periods
+from tension.dyads import aggregate
+from tension.periods import lookback as lookback_periods
 from tension.errors import UsageError
 
 

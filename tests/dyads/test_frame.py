@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from features.panel_tables import MONDAY0, events, hand_events, week
 
-from tension.dyads import aggregate, period_dates
+from tension.dyads import aggregate
+from tension.periods import to_dates as period_dates
 from tension.errors import UsageError
 
 

@@ -12,8 +12,8 @@ the middle one per dyad-hash bucket and get the same rows as the local path:
    see :mod:`.buckets`) -> dense dyad x period arrays (:class:`DyadArrays`) that feature
    builders read; :func:`base_frame` (:mod:`.frame`) turns them into the base panel columns.
 
-:mod:`.channels` holds the code-set channels (the bits of the ``mask``), :mod:`.calendar`
-the integer periods.
+:mod:`.channels` holds the code-set channels (the bits of the ``mask``). Periods are
+the integer index of :mod:`tension.periods` (the one calendar).
 
 Dyad selection is past-only: a dyad is in the panel at period t when it had at
 least one event in the last ``lookback`` periods up to and including t (36
@@ -35,14 +35,12 @@ from .buckets import (
     pair_keys,
     parse_dyad,
 )
-from .calendar import FREQS, check_freq, lookback_periods, period_dates
 from .channels import CHANNEL_SETS, CHANNELS, Channel, channel_codes
 from .context import CountryContext, country_context, trailing_median
 from .counts import EVENT_COLUMNS, count_table, event_counts
 from .frame import BASE_COLUMNS, aggregate, base_columns, base_frame, take_strings
 
 __all__ = [
-    "FREQS",
     "DYAD_KINDS",
     "CHANNELS",
     "CHANNEL_SETS",
@@ -65,9 +63,6 @@ __all__ = [
     "monitored_pairs",
     "dyad_labels",
     "check_kind",
-    "check_freq",
-    "period_dates",
-    "lookback_periods",
     "channel_codes",
     "dyadic_rows",
     "dyadic_mask",

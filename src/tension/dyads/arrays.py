@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import periods
 from ..schema import FAMILIES
 from .buckets import check_kind, dyad_labels, monitored_pairs
-from .calendar import check_freq
 from .channels import CHANNELS, Channel, channel_bits
 from .context import CountryContext
 from .counts import country_index, side_codes
@@ -222,7 +222,7 @@ def dyad_arrays(
     countries (:func:`tension.dyads.dyadic_rows`). Dyads listed in ``monitored`` are added
     even without events.
     """
-    check_freq(context.freq)
+    periods.check(context.freq)
     check_kind(kind)
     n_t = context.n_periods
     si, ti, pp, base = _bucket_rows(bucket, context)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import periods
 from ..actors import ORGANISATIONS
 from ..config import SOUTH_CAUCASUS, PanelConfig
 from ..errors import UsageError, problem
 from ..schema import FAMILIES
-from .calendar import lookback_periods, period_dates, period_of
 from .channels import BIT
 from .counts import country_index, side_codes
 
@@ -62,7 +62,7 @@ class CountryContext:
 
     @property
     def periods(self) -> np.ndarray:
-        return period_dates(self.start + np.arange(self.n_periods), self.freq)
+        return periods.to_dates(self.start + np.arange(self.n_periods), self.freq)
 
     def index_of(self, codes: Sequence[str] | pd.Series | pd.Index) -> np.ndarray:
         """Position of each country code in :attr:`countries` (-1 when absent)."""
@@ -161,8 +161,8 @@ def _ally_sum(members: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _axis(counts: pd.DataFrame, freq: str, start: Any, end: Any) -> tuple[int, int]:
     """First period and number of periods: ``start`` (else the first event) to ``end`` (else the last)."""
-    p0 = period_of(start, freq) if start is not None else int(counts["p"].min())
-    p1 = period_of(end, freq) if end is not None else int(counts["p"].max())
+    p0 = periods.to_index(start, freq) if start is not None else int(counts["p"].min())
+    p1 = periods.to_index(end, freq) if end is not None else int(counts["p"].max())
     return p0, p1 - p0 + 1
 
 
@@ -261,7 +261,7 @@ def _regions(r: _Rows, conflict_rows: np.ndarray, countries: Sequence[str], regi
 
 def _low_coverage(events_global: np.ndarray, freq: str, cfg: PanelConfig) -> np.ndarray:
     """Periods whose global volume falls below ``cfg.low_coverage_ratio`` of its own trailing median."""
-    med = trailing_median(events_global, lookback_periods(freq, cfg.coverage_window_months))
+    med = trailing_median(events_global, periods.lookback(freq, cfg.coverage_window_months))
     with np.errstate(invalid="ignore"):
         low = np.nan_to_num(med) > 0
         low &= events_global < cfg.low_coverage_ratio * np.nan_to_num(med)
@@ -294,7 +294,7 @@ def country_context(
     shape = (max(len(countries), 1), n_t)
     conflict_rows = r.dyadic & ((r.mask & BIT["material_conflict"]) > 0)
     arrays = _country_arrays(r, len(countries), conflict_rows)
-    days = period_dates(p0 + np.arange(n_t), freq).astype("datetime64[D]")
+    days = periods.to_dates(p0 + np.arange(n_t), freq).astype("datetime64[D]")
     bloc_names, members = _allies(countries, _bloc_members(cfg.ally_blocs, days) if blocs is None else blocs, n_t)
     arrays["ally_conflict"] = _ally_sum(members, arrays["conflict"])
     arrays["ally_alliance_moves"] = _ally_sum(members, arrays["alliance_moves"])

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import periods
 from ..errors import UsageError, problem
 from ..store import Store
-from .calendar import check_freq, period_sql
 from .channels import class_lookup
 
 __all__ = ["EVENT_COLUMNS", "event_counts", "count_table", "side_codes", "country_index", "is_country_key"]
@@ -54,7 +54,7 @@ def count_table(source: Any, freq: str = "W", start: Any = None, end: Any = None
     :func:`tension.dyads.channels.class_lookup`). This is the least aggregation the
     registered features need; the panel benchmark times it alone.
     """
-    check_freq(freq)
+    freq = periods.check(freq)
     lookup, _, _ = class_lookup()
     con = duckdb.connect(config={} if threads is None else {"threads": int(threads)})
     try:
@@ -64,7 +64,7 @@ def count_table(source: Any, freq: str = "W", start: Any = None, end: Any = None
         # GROUP BY); the side keys are then dictionary-encoded by Arrow, not per row in Python
         return con.sql(f"""
             SELECT {_side_sql('e.source')} AS s, {_side_sql('e.target')} AS t,
-                   ({period_sql(freq, 'e.date')})::INTEGER AS p, coalesce(l.cls, 0)::INTEGER AS cls,
+                   ({periods.sql(freq, 'e.date')})::INTEGER AS p, coalesce(l.cls, 0)::INTEGER AS cls,
                    count(*)::DOUBLE AS n,
                    coalesce(sum(e.goldstein), 0)::DOUBLE AS g,
                    coalesce(-sum(least(e.goldstein, 0)), 0)::DOUBLE AS h

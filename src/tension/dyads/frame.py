@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import periods
 from ..config import PanelConfig
 from ..schema import FAMILIES
 from .arrays import DyadArrays, dyad_arrays
 from .buckets import check_kind, dyadic_rows
-from .calendar import check_freq, lookback_periods
 from .context import country_context
 from .counts import event_counts
 
@@ -120,9 +120,9 @@ def aggregate(
     [{'dyad': 'ARM>AZE', 'period': Timestamp('2024-01-01 00:00:00'), 'material_conflict_count': 1}]
     """
     cfg = config or PanelConfig()
-    check_freq(freq)
+    freq = periods.check(freq)
     check_kind(dyads)
     counts = event_counts(source, freq, start, end)
     context = country_context(counts, freq, cfg, start=start, end=end)
     arrays = dyad_arrays(dyadic_rows(counts), context, dyads, cfg.monitored)
-    return base_frame(arrays, arrays.selected(lookback_periods(freq, cfg.lookback_months), cfg.monitored))
+    return base_frame(arrays, arrays.selected(periods.lookback(freq, cfg.lookback_months), cfg.monitored))

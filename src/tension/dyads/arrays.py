@@ -210,6 +210,14 @@ def _dyad_pairs(lo: np.ndarray, hi: np.ndarray, countries: tuple[str, ...], kind
     return sorted(pairs | set(monitored_pairs(monitored, kind)))
 
 
+def _direction_rows(bucket: pd.DataFrame, base: np.ndarray, pp: np.ndarray, where: np.ndarray, n_t: int) -> dict[str, np.ndarray]:
+    """Columns of the rows with a dyad position ``where >= 0``, and ``flat``: their cell (dyad * n_t + period)."""
+    take = np.flatnonzero(where >= 0)
+    rows = {k: bucket[k].to_numpy()[base[take]] for k in ("family", "mask", "n", "g", "h")}
+    rows["flat"] = where[take] * n_t + pp[take]
+    return rows
+
+
 def dyad_arrays(
     bucket: pd.DataFrame,
     context: CountryContext,
@@ -249,11 +257,6 @@ def dyad_arrays(
         forward = si < ti
         pos = position(lo, hi)
         fwd_pos, rev_pos = np.where(forward, pos, -1), np.where(~forward, pos, -1)
-    rows = {}
-    for name, where in (("fwd", fwd_pos), ("rev", rev_pos)):
-        take = np.flatnonzero(where >= 0)
-        rows[name] = {k: bucket[k].to_numpy()[base[take]] for k in ("family", "mask", "n", "g", "h")}
-        rows[name]["flat"] = where[take] * n_t + pp[take]
     return DyadArrays(
         kind=kind,
         context=context,
@@ -262,6 +265,6 @@ def dyad_arrays(
         target=tgt,
         src_idx=src_idx,
         tgt_idx=tgt_idx,
-        rows=rows,
+        rows={"fwd": _direction_rows(bucket, base, pp, fwd_pos, n_t), "rev": _direction_rows(bucket, base, pp, rev_pos, n_t)},
         rev_index=rev_index,
     )

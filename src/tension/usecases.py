@@ -26,6 +26,7 @@ from .config import Experiment, project_data_dir
 from .errors import UsageError, problem
 from .scoring import horizons_of, score
 from .scoring.evidence import events_relation
+from .targets import TargetSpec, target_spec
 
 __all__ = ["ScoredModel", "load_scored_model", "fitted_model", "calibrated_scores", "ReportInputs", "report_inputs",
            "store_health", "model_card", "backtest_table", "scoring_dates", "check_model_uri", "report_settings"]
@@ -44,6 +45,15 @@ class ScoredModel:
     config: Mapping[str, Any] = field(default_factory=dict)
     calibration: pd.DataFrame | None = None
     band_source: str = "none: no backtest of this model"
+    target: TargetSpec = field(default_factory=TargetSpec)
+    """What the model forecasts: the target it was trained on (the experiment's for a model that does not say)."""
+
+
+def _target_of(config: Mapping[str, Any], experiment: Experiment) -> TargetSpec:
+    """The target recorded with a model (its config's ``target``) over the experiment's ``[target]``."""
+    recorded = config.get("target") or {}
+    known = {k: v for k, v in dict(recorded).items() if k in ("name", "horizon", "k", "q", "quantile", "lookback")}
+    return target_spec(TargetSpec.from_config(experiment.target), **known)
 
 
 def _identity(uri: str, experiment: Experiment) -> dict[str, Any]:
@@ -134,13 +144,14 @@ def load_scored_model(experiment: Experiment, uri: str, backtest: Path | None = 
     name = str(loaded.config.get("model") or "")
     calibration, source = _band_history(experiment, ident["version"], ident["label"], name, backtest)
     return ScoredModel(loaded, ident["label"], name, ident["version"], ident["run_id"], dict(loaded.config),
-                       calibration, source)
+                       calibration, source, _target_of(loaded.config, experiment))
 
 
-def fitted_model(estimator: Any, label: str, calibration: pd.DataFrame | None = None) -> ScoredModel:
-    """A fitted estimator outside the registry (the retrain job's history fallback), labelled ``label``."""
+def fitted_model(estimator: Any, label: str, target: TargetSpec,
+                 calibration: pd.DataFrame | None = None) -> ScoredModel:
+    """A fitted estimator of ``target`` outside the registry (the retrain job's history fallback), labelled ``label``."""
     source = f"the backtest of {label}" if calibration is not None and len(calibration) else "none: no backtest of this model"
-    return ScoredModel(estimator, label, label, calibration=calibration, band_source=source)
+    return ScoredModel(estimator, label, label, calibration=calibration, band_source=source, target=target)
 
 
 def calibrated_scores(experiment: Experiment, model: ScoredModel, panel: pd.DataFrame, as_of: Any, store: Any, *,
@@ -152,10 +163,10 @@ def calibrated_scores(experiment: Experiment, model: ScoredModel, panel: pd.Data
     model's own backtest (:func:`load_scored_model`); evidence read from ``store`` (a
     :class:`tension.store.Store` or its folder) for the scored dyads and the evidence window
     only; ``change`` against ``previous`` (``Ledger.latest()``). ``horizons`` default to the
-    model's own, else the experiment's target horizon. ``engine`` (``tension.engines``) runs
+    model's own, else its target's horizon. ``engine`` (``tension.engines``) runs
     the scoring; default this process. ``attrs["band_source"]`` says where the bands came from.
     """
-    hs = tuple(horizons) if horizons else (horizons_of(model.model) or (experiment.target.horizon,))
+    hs = tuple(horizons) if horizons else (horizons_of(model.model) or (model.target.horizon,))
     run = engine.score if engine is not None else score
     out = run(model.model, panel, as_of=as_of, horizons=hs, previous=previous, events=store,
               regions=experiment.regions or None, model_version=model.label, calibration=model.calibration)

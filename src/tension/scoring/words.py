@@ -17,6 +17,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .. import periods
+from ..errors import UsageError
+
 __all__ = ["country_name", "period_words", "GROUP_LABELS", "feature_label", "feature_window", "describe_driver"]
 
 GROUP_LABELS: dict[str, str] = {
@@ -24,7 +27,6 @@ GROUP_LABELS: dict[str, str] = {
     "alliances": "alliance moves", "dynamics": "hostility dynamics", "relationship": "balance of the relationship",
     "context": "context (third parties, region)", "coverage": "data coverage", "history": "conflict history",
 }
-_UNITS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months")}
 _SHORT_NAMES: dict[str, str] = {"RUS": "Russia", "PSE": "Palestine", "XKX": "Kosovo", "COD": "DR Congo",
                                  "COG": "Congo", "BRN": "Brunei", "FSM": "Micronesia"}
 _CODE_LISTS = re.compile(r"\s*\([^()]*(?:CAMEO|taxonomy|quad class|GeoNames|EU/NATO)[^()]*\)")
@@ -42,8 +44,12 @@ _DIRECTIONS: tuple[tuple[str, str], ...] = (
 
 
 def period_words(freq: str) -> tuple[str, str]:
-    """The panel period's name, singular and plural: ``("week", "weeks")`` for ``W``."""
-    return _UNITS.get(str(freq or "").upper()[:1], ("period", "periods"))
+    """The panel period's name, singular and plural: ``("week", "weeks")`` for ``W``; ``period(s)`` if unknown."""
+    try:
+        unit = next(iter(periods.offset(freq).kwds))  # "days", "weeks" or "months"
+    except UsageError:
+        return "period", "periods"
+    return unit.removesuffix("s"), unit
 
 
 @lru_cache(maxsize=512)

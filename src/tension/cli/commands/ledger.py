@@ -52,6 +52,7 @@ def ledger_resolve(
     Example: [bold]tension ledger resolve --store data/store[/bold]
     """
     from ...panel import build_panel
+    from ...targets import TargetSpec
 
     exp = load_experiment(config)
     book = _open_ledger(ledger)
@@ -63,7 +64,7 @@ def ledger_resolve(
         for freq, group in forecasts.groupby("freq"):
             dyads = "undirected" if group["dyad"].str.contains("|", regex=False).any() else "directed"
             panel = build_panel(location, freq=str(freq), dyads=dyads, config=exp.panel, regions=exp.regions)
-            resolved += book.resolve(panel, target=exp.target.name, k=exp.target.k)
+            resolved += book.resolve(panel, target=TargetSpec.from_config(exp.target))
             advance(1)
         advance(1, description="Done")
     summary = book.summary()

@@ -58,15 +58,13 @@ def _score_dates(exp: Any, scored: Any, panel: pd.DataFrame, dates: list[pd.Time
     """Calibrated scores for each date (issued to ``book`` with ``issue``), concatenated; and how many were issued."""
     from ...usecases import calibrated_scores
 
-    target = scored.config.get("target") or {}
     known = (book.path / "manifests").is_dir() and len(book.records())
     frames, issued = [], 0
     for d in dates:
         previous = book.latest(include_hindcasts=hindcast) if known or issued else None
         s = calibrated_scores(exp, scored, panel, d, location, previous=previous, horizons=horizons, engine=engine)
         if issue:
-            issued += book.issue(s, panel=panel[panel["period"] <= d], hindcast=hindcast,
-                                 target=str(target.get("name") or exp.target.name), k=int(target.get("k") or exp.target.k))
+            issued += book.issue(s, panel=panel[panel["period"] <= d], hindcast=hindcast, target=scored.target)
         frames.append(s)
         advance(1)
     scores = pd.concat(frames, ignore_index=True)

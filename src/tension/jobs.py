@@ -474,7 +474,6 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
     The scores and the report come from :mod:`tension.usecases`, as ``tension score --issue`` and
     ``tension report`` make them.
     """
-    from . import tracking
     from .ledger import Ledger
     from .reports import render_report
     from .usecases import calibrated_scores, fitted_model, load_scored_model, report_inputs

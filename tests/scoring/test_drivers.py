@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scoring_world import DYADS, FEATURES, REGIONS, fitted, make_events, make_panel, target_of
+from scoring_world import FEATURES, fitted, target_of
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -14,16 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from tension.errors import UsageError
-from tension.scoring import (
-    SCORE_COLUMNS,
-    attribute,
-    beta_band,
-    coverage_flags,
-    describe_driver,
-    grouped_shapley,
-    score,
-)
+from tension.scoring import attribute, grouped_shapley, score
 
 
 def test_linear_drivers_plus_intercept_equal_the_logit_before_calibration(panel, logit_model):

@@ -6,24 +6,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scoring_world import DYADS, FEATURES, REGIONS, fitted, make_events, make_panel, target_of
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from scoring_world import make_events
 
-from tension.errors import UsageError
-from tension.scoring import (
-    SCORE_COLUMNS,
-    attribute,
-    beta_band,
-    coverage_flags,
-    describe_driver,
-    grouped_shapley,
-    score,
-)
+from tension.scoring import score
 
 
 def test_evidence_lists_recent_dyad_events_without_future_ones(panel, logit_model):

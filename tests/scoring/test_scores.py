@@ -1,29 +1,13 @@
 """Scoring: probabilities, bands, ranks, coverage, horizons."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
-from scoring_world import DYADS, FEATURES, REGIONS, fitted, make_events, make_panel, target_of
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from scoring_world import DYADS, FEATURES, REGIONS
 
 from tension.errors import UsageError
-from tension.scoring import (
-    SCORE_COLUMNS,
-    attribute,
-    beta_band,
-    coverage_flags,
-    describe_driver,
-    grouped_shapley,
-    score,
-)
+from tension.scoring import SCORE_COLUMNS, beta_band, coverage_flags, score
 
 
 def test_scores_table_has_the_contract_columns_and_one_row_per_dyad(panel, logit_model):

@@ -1,29 +1,9 @@
 """Driver sentences from the dyad history and the builders' docstrings."""
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pandas as pd
-import pytest
-from scoring_world import DYADS, FEATURES, REGIONS, fitted, make_events, make_panel, target_of
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from tension.errors import UsageError
-from tension.scoring import (
-    SCORE_COLUMNS,
-    attribute,
-    beta_band,
-    coverage_flags,
-    describe_driver,
-    grouped_shapley,
-    score,
-)
+from tension.scoring import describe_driver
 
 
 def test_driver_text_reads_like_a_sentence_from_the_dyads_history(panel):

@@ -70,6 +70,7 @@ __all__ = [
     "feature_label",
     "GROUP_LABELS",
     "country_name",
+    "period_words",
     "horizons_of",
     "SCORE_COLUMNS",
 ]

@@ -76,9 +76,9 @@ from . import commands  # noqa: E402,F401
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tension`` console script; returns the exit code."""
-    os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    from ..tracking import configure
+
+    configure()  # MLflow's process settings (telemetry off, short retries) before any command imports mlflow
     code = 0
     try:
         result = app(args=argv, standalone_mode=False, prog_name="tension")

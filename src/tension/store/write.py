@@ -213,28 +213,7 @@ class _Batch:
             month = f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
             whole = len(group) == n and group[0] == 0 and bool((np.diff(group) == 1).all())
             part = table if whole else table.take(pa.array(group))
-            ids = part["event_id"]
-            existing = self._existing_ids(month)
-            dup = np.zeros(part.num_rows, dtype=bool)
-            if existing.rows:
-                hit, owners = existing.lookup(ids)
-                if hit.any():
-                    self.duplicates_of.update(Counter(owners))
-                dup |= hit
-            # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
-            seen = self._seen
-            flat = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-            distinct = pc.unique(flat)
-            if len(distinct) < len(flat):  # repeats within these rows: keep the first
-                first = np.unique(pc.index_in(flat, value_set=distinct).to_numpy(zero_copy_only=False), return_index=True)[1]
-                repeat = np.ones(len(flat), dtype=bool)
-                repeat[first] = False
-                dup |= repeat
-            id_list = flat.to_pylist()
-            if seen and not seen.isdisjoint(id_list):
-                hits = pa.array(list(seen.intersection(id_list)), pa.string())
-                dup |= pc.is_in(flat, value_set=hits).to_numpy(zero_copy_only=False)
-            seen.update(id_list)
+            dup = self._duplicates(month, part["event_id"])
             if dup.any():
                 part = part.filter(pa.array(~dup))
             if part.num_rows:
@@ -248,6 +227,31 @@ class _Batch:
         self.stored += stored
         self.duplicates += duplicates
         return stored, duplicates, dyads
+
+    def _duplicates(self, month: str, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Which of ``ids`` (one month's) are stored already or repeat an id of this batch; records them as seen."""
+        existing = self._existing_ids(month)
+        dup = np.zeros(len(ids), dtype=bool)
+        if existing.rows:
+            hit, owners = existing.lookup(ids)
+            if hit.any():
+                self.duplicates_of.update(Counter(owners))
+            dup |= hit
+        # repeats within this batch (earlier blocks, or earlier in these rows): first one wins
+        seen = self._seen
+        flat = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        distinct = pc.unique(flat)
+        if len(distinct) < len(flat):  # repeats within these rows: keep the first
+            first = np.unique(pc.index_in(flat, value_set=distinct).to_numpy(zero_copy_only=False), return_index=True)[1]
+            repeat = np.ones(len(flat), dtype=bool)
+            repeat[first] = False
+            dup |= repeat
+        id_list = flat.to_pylist()
+        if seen and not seen.isdisjoint(id_list):
+            hits = pa.array(list(seen.intersection(id_list)), pa.string())
+            dup |= pc.is_in(flat, value_set=hits).to_numpy(zero_copy_only=False)
+        seen.update(id_list)
+        return dup
 
     def _existing_ids(self, month: str) -> _IdIndex:
         if month not in self._existing:

@@ -13,7 +13,7 @@ import json
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,10 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from . import periods
 from .errors import TensionError, UsageError, problem
 from .models import feature_matrix, make_model
-from .targets import FREQ_ALIASES, TARGETS, make_target, onset_mask, period_grid, window_counts
+from .targets import TargetSpec, make_target, onset_mask, target_spec, window_counts
 
 OriginProgress = Callable[[str, int, int], None]
 """``on_origin(model_name, origins_done, origins_total)``: a backtest's progress within one model."""
@@ -66,17 +67,12 @@ class LeakageWarning(UserWarning):
     """A feature looks suspiciously like the future target (screen without a panel rebuild)."""
 
 
-def shift_period(ts: pd.Timestamp, n: int, freq: str) -> pd.Timestamp:
-    """``ts`` moved by ``n`` periods of ``freq`` (D, W or M)."""
-    freq = freq.upper()
-    if freq == "M":
-        return pd.Timestamp(ts) + pd.DateOffset(months=n)
-    if freq == "W":
-        return pd.Timestamp(ts) + pd.Timedelta(weeks=n)
-    return pd.Timestamp(ts) + pd.Timedelta(days=n)
+shift_period = periods.shift
+"""``ts`` moved by ``n`` periods of ``freq`` (:func:`tension.periods.shift`, importable from here too)."""
 
 
 def _as_period(value: Any, freq: str, what: str, problems: list[str]) -> pd.Timestamp | None:
+    """The label of the period holding the date ``value``; None (and a problem) if it is not a date."""
     if value is None or value == "":
         return None
     try:
@@ -84,11 +80,7 @@ def _as_period(value: Any, freq: str, what: str, problems: list[str]) -> pd.Time
     except (ValueError, TypeError):
         problems.append(problem(f"The backtest {what} is not a date.", "YYYY-MM-DD", value, f"Use --{what} 2013-01-01."))
         return None
-    if freq == "M":
-        return ts.to_period("M").to_timestamp()
-    if freq == "W":
-        return (ts - pd.Timedelta(days=ts.day_of_week)).normalize()
-    return ts.normalize()
+    return periods.label(ts, freq)
 
 
 @dataclass(frozen=True)
@@ -100,8 +92,9 @@ class BacktestSpec:
     start, end : date-like
         First and last forecast origin (snapped to the period containing them).
     freq : {"D", "W", "M"}
-    horizon : int
-        Periods ahead h; each origin t forecasts the window t+1 .. t+h.
+    horizon : int or None
+        Periods ahead h; each origin t forecasts the window t+1 .. t+h. None: the
+        ``target``'s horizon (4 without a target).
     step : int
         Periods between consecutive origins.
     refit_every : int
@@ -113,6 +106,9 @@ class BacktestSpec:
         ``horizon``. Must be >= horizon so no training label window reaches past it.
     train_start : date-like or None
         First period used for training (None: the panel's first).
+    target : TargetSpec or None
+        What the backtest forecasts (None: the default :class:`~tension.targets.TargetSpec`
+        with ``horizon``). Its horizon and ``horizon`` must agree.
 
     Examples
     --------
@@ -123,20 +119,32 @@ class BacktestSpec:
     start: Any
     end: Any
     freq: str = "W"
-    horizon: int = 4
+    horizon: int | None = None
     step: int = 1
     refit_every: int = 4
     min_train_periods: int = 52
     gap: int | None = None
     train_start: Any = None
+    target: TargetSpec | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        freq = str(self.freq).upper()
-        if freq not in FREQ_ALIASES:
-            problems.append(problem("The backtest 'freq' is unknown.", "D, W or M", self.freq, "Use --freq W or --freq M."))
+        try:
+            freq = periods.check(self.freq)
+        except UsageError as exc:
+            problems.append(str(exc))
             freq = "W"
         object.__setattr__(self, "freq", freq)
+        if self.target is not None and not isinstance(self.target, TargetSpec):
+            problems.append(problem("The backtest 'target' is not a TargetSpec.", "tension.targets.TargetSpec(...)", type(self.target).__name__))
+        elif self.target is not None:
+            if self.horizon is None:
+                object.__setattr__(self, "horizon", self.target.horizon)
+            elif self.horizon != self.target.horizon:
+                problems.append(problem("The backtest 'horizon' differs from its target's.", f"horizon {self.target.horizon} (or none)", self.horizon,
+                                        "Give the horizon once, in the TargetSpec."))
+        elif self.horizon is None:
+            object.__setattr__(self, "horizon", TargetSpec().horizon)
         for name in ("horizon", "step", "refit_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -157,6 +165,8 @@ class BacktestSpec:
             problems.append(problem("The backtest needs a last origin.", "a date", self.end, "Use --end 2015-11-01 or [backtest] end."))
         if start is not None and end is not None and end < start:
             problems.append(problem("The backtest ends before it starts.", "end >= start", f"start {start.date()}, end {end.date()}", "Swap --start and --end."))
+        if self.target is None and not problems:
+            object.__setattr__(self, "target", TargetSpec(horizon=self.horizon))
         if problems:
             raise UsageError(f"The backtest specification has {len(problems)} problem{'s' * (len(problems) > 1)}:\n  - " + "\n  - ".join(problems))
         object.__setattr__(self, "start", start)
@@ -168,19 +178,36 @@ class BacktestSpec:
         """The gap in periods between the last training row and the origin of a fit."""
         return int(self.gap if self.gap is not None else self.horizon)
 
-    def origins(self, periods: Sequence[Any] | pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
+    def origins(self, within: Sequence[Any] | pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
         """Forecast origins from ``start`` to ``end`` every ``step`` periods.
 
-        With ``periods`` (e.g. the panel's periods), only origins among them are kept.
+        With ``within`` (e.g. the panel's periods), only origins among them are kept.
         """
-        grid = pd.date_range(self.start, self.end, freq=FREQ_ALIASES[self.freq])[:: self.step]
-        if periods is not None:
-            grid = grid[grid.isin(pd.DatetimeIndex(periods))]
+        first, last = periods.to_index([self.start, self.end], self.freq)
+        grid = pd.DatetimeIndex(periods.to_dates(np.arange(first, last + 1, self.step), self.freq))
+        if within is not None:
+            grid = grid[grid.isin(pd.DatetimeIndex(within))]
         return grid
 
     def last_training_period(self, origin: pd.Timestamp) -> pd.Timestamp:
         """Last period whose row may train a model fitted at ``origin`` (its label window ends by the origin)."""
-        return shift_period(origin, -self.effective_gap, self.freq)
+        return periods.shift(origin, -self.effective_gap, self.freq)
+
+    def with_target(self, target: TargetSpec | str | None = None, **changes: Any) -> BacktestSpec:
+        """This spec forecasting ``target`` (a spec; a name or None: its own target renamed or not) with ``changes`` to its fields.
+
+        ``changes`` that are None are ignored; the result's horizon must stay the spec's.
+        """
+        if isinstance(target, TargetSpec):
+            t = target_spec(target, **changes)
+        else:
+            t = target_spec(self.target, name=target, **changes)
+        if t == self.target:
+            return self
+        if t.horizon != self.horizon:
+            raise UsageError(problem("The target's horizon differs from the backtest's.", f"horizon {self.horizon}", t.horizon,
+                                     "Give the horizon once: in the BacktestSpec's TargetSpec."))
+        return replace(self, target=t)
 
 
 @dataclass
@@ -223,18 +250,17 @@ def rerun_key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:16]
 
 
-def _prepare(panel: pd.DataFrame, spec: BacktestSpec, target: str, k: int, q: int, quantile: float, lookback: int) -> _Data:
-    if target not in TARGETS:
-        make_target(panel, target)  # raises the helpful UsageError
-    _, freq = period_grid(panel)
+def _prepare(panel: pd.DataFrame, spec: BacktestSpec) -> _Data:
+    target = spec.target
+    freq = periods.of_panel(panel)
     if freq != spec.freq:
         raise UsageError(problem("The panel's frequency differs from the backtest's.", spec.freq, freq, f"Build the panel with --freq {spec.freq} or set the backtest freq to {freq}."))
-    y = make_target(panel, target, horizon=spec.horizon, k=k, q=q, quantile=quantile, lookback=lookback)
-    counts = window_counts(panel, spec.horizon)
-    if target == "onset":
+    y = make_target(panel, target)
+    counts = window_counts(panel, target.horizon)
+    if target.name == "onset":
         counts = counts.where(y.notna())
     return _Data(
-        X=feature_matrix(panel), y=y, counts=counts, onset=onset_mask(panel, q),
+        X=feature_matrix(panel), y=y, counts=counts, onset=onset_mask(panel, target.q),
         period=pd.Series(pd.DatetimeIndex(panel["period"]), index=panel.index), dyad=panel["dyad"],
     )
 
@@ -258,7 +284,7 @@ def _dedupe(messages: list[str]) -> list[str]:
     return list(dict.fromkeys(messages))
 
 
-def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: int, model_name: str, run_id: str,
+def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, model_name: str, run_id: str,
               origins: pd.DatetimeIndex, sink: list[str], on_origin: OriginProgress | None = None) -> pd.DataFrame:
     """Protocol for one estimator (see :func:`evaluate`): fit at every ``refit_every``-th origin, predict the block.
 
@@ -270,7 +296,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
 
     kind = getattr(estimator, "_target_kind", "binary")
     if "k" in estimator.get_params():
-        estimator = clone(estimator).set_params(k=k)
+        estimator = clone(estimator).set_params(k=spec.target.k)
     period = data.period.to_numpy()
     y_all = data.y.to_numpy()
     dyad = data.dyad.to_numpy()
@@ -327,9 +353,9 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
             p = np.where(np.isnan(p), rate, p)
         origin_col = pd.DatetimeIndex(period[test])
         frames.append(pd.DataFrame({
-            "run_id": run_id, "model": model_name, "target": target, "dyad": dyad[test],
+            "run_id": run_id, "model": model_name, "target": spec.target.name, "dyad": dyad[test],
             "origin": origin_col, "horizon": spec.horizon,
-            "window_start": _shift_index(origin_col, 1, spec.freq), "window_end": _shift_index(origin_col, spec.horizon, spec.freq),
+            "window_start": periods.shift(origin_col, 1, spec.freq), "window_end": periods.shift(origin_col, spec.horizon, spec.freq),
             "probability": p.astype(float), "outcome": pd.array(y_all[test], dtype="Float64"),
             "onset_eligible": data.onset.to_numpy(dtype=bool)[test],
         }))
@@ -341,33 +367,30 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
     return out
 
 
-def _shift_index(index: pd.DatetimeIndex, n: int, freq: str) -> pd.DatetimeIndex:
-    if freq == "M":
-        return index + pd.DateOffset(months=n)
-    return index + (pd.Timedelta(weeks=n) if freq == "W" else pd.Timedelta(days=n))
-
-
 def _empty_predictions() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in (*PREDICTION_COLUMNS, "onset_eligible")})
 
 
 def _origins_for(panel: pd.DataFrame, spec: BacktestSpec, sink: list[str]) -> pd.DatetimeIndex:
-    periods = pd.DatetimeIndex(pd.unique(panel["period"]))
+    present = pd.DatetimeIndex(pd.unique(panel["period"]))
     wanted = spec.origins()
-    got = spec.origins(periods)
+    got = spec.origins(present)
     if len(got) < len(wanted):
         missing = wanted.difference(got)
         sink.append(f"{len(missing)} of {len(wanted)} origins have no panel rows and are skipped (first: {missing[0].date()}).")
     if len(got) == 0:
-        raise UsageError(problem("No backtest origin falls inside the panel.", f"origins between {periods.min().date() if len(periods) else '-'} and {periods.max().date() if len(periods) else '-'}",
+        raise UsageError(problem("No backtest origin falls inside the panel.", f"origins between {present.min().date() if len(present) else '-'} and {present.max().date() if len(present) else '-'}",
                                  f"{spec.start.date()} .. {spec.end.date()}", "Adjust --start/--end to the data."))
     return got
 
 
-def evaluate(estimator: Any, panel: pd.DataFrame, spec: BacktestSpec, target: str = "any_material_conflict", k: int = 1,
-             model_name: str | None = None, run_id: str | None = None, q: int = 12, quantile: float = 0.9,
-             lookback: int = 52) -> pd.DataFrame:
+def evaluate(estimator: Any, panel: pd.DataFrame, spec: BacktestSpec, target: TargetSpec | str | None = None, k: int | None = None,
+             model_name: str | None = None, run_id: str | None = None, q: int | None = None, quantile: float | None = None,
+             lookback: int | None = None) -> pd.DataFrame:
     """Backtest one estimator; returns the predictions table (ARCHITECTURE.md).
+
+    The target is ``spec.target``; ``target`` (a spec or a name) and ``k``, ``q``,
+    ``quantile``, ``lookback`` replace it or its fields (:meth:`BacktestSpec.with_target`).
 
     Protocol:
 
@@ -384,10 +407,11 @@ def evaluate(estimator: Any, panel: pd.DataFrame, spec: BacktestSpec, target: st
     Warnings (statistical trouble, skipped origins) are in ``result.attrs["warnings"]``.
     """
     sink: list[str] = []
-    data = _prepare(panel, spec, target, k, q, quantile, lookback)
+    spec = spec.with_target(target, k=k, q=q, quantile=quantile, lookback=lookback)
+    data = _prepare(panel, spec)
     origins = _origins_for(panel, spec, sink)
     name = model_name or type(estimator).__name__
-    out = _evaluate(estimator, data, spec, target, k, name, run_id or uuid.uuid4().hex[:12], origins, sink)
+    out = _evaluate(estimator, data, spec, name, run_id or uuid.uuid4().hex[:12], origins, sink)
     out.attrs["warnings"] = _dedupe(sink)
     return out
 
@@ -595,7 +619,8 @@ def reliability_figure(predictions: pd.DataFrame, bins: int = 10, models: Sequen
 # ----------------------------------------------------------------------------- running
 
 
-def _resolve_models(models: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+def resolve_models(models: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+    """Estimators by name from names (``MODELS``) or a mapping, with the required baselines added in front."""
     if models is None:
         chosen: dict[str, Any] = {}
     elif isinstance(models, Mapping):
@@ -609,7 +634,8 @@ def _resolve_models(models: Mapping[str, Any] | Sequence[str] | None) -> dict[st
 
 
 def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, Any] | Sequence[str] | None = None,
-                 target: str = "any_material_conflict", k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52,
+                 target: TargetSpec | str | None = None, k: int | None = None, q: int | None = None,
+                 quantile: float | None = None, lookback: int | None = None,
                  alert_threshold: float = 0.3, top_k: int = 10, rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
                  leakage_checks: int = 3, run_id: str | None = None,
                  on_progress: Callable[[str], None] | None = None,
@@ -621,11 +647,14 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     events up to that origin) enables the strong leakage check (:func:`check_leakage`),
     which runs before any model is fitted and raises :class:`LeakageError` on a leak.
     ``on_progress(model_name)`` is called after each model, ``on_origin(model_name, done,
-    total)`` after each block of origins a model has been fitted and predicted on.
+    total)`` after each block of origins a model has been fitted and predicted on. The
+    target is ``spec.target``; ``target``, ``k``, ``q``, ``quantile`` and ``lookback``
+    replace it or its fields (:meth:`BacktestSpec.with_target`).
     """
     sink: list[str] = []
-    chosen = _resolve_models(models)
-    data = _prepare(panel, spec, target, k, q, quantile, lookback)
+    chosen = resolve_models(models)
+    spec = spec.with_target(target, k=k, q=q, quantile=quantile, lookback=lookback)
+    data = _prepare(panel, spec)
     origins = _origins_for(panel, spec, sink)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LeakageWarning)
@@ -634,7 +663,7 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     run_id = run_id or uuid.uuid4().hex[:12]
     frames = []
     for name, est in chosen.items():
-        frames.append(_evaluate(est, data, spec, target, k, name, run_id, origins, sink, on_origin))
+        frames.append(_evaluate(est, data, spec, name, run_id, origins, sink, on_origin))
         if on_progress:
             on_progress(name)
     predictions = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else _empty_predictions()
@@ -645,17 +674,22 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     return BacktestResult(predictions=predictions, metrics=table, warnings=_dedupe(sink + table.attrs["warnings"]), spec=spec, leakage=leakage)
 
 
-def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horizon: int, target: str = "any_material_conflict",
-              k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52, train_start: Any = None) -> tuple[Any, dict[str, Any]]:
-    """Fit ``estimator`` on everything known at ``cutoff``; returns (fitted estimator, info).
+def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horizon: int | None = None,
+              target: TargetSpec | str | None = None, k: int | None = None, q: int | None = None, quantile: float | None = None,
+              lookback: int | None = None, train_start: Any = None) -> tuple[Any, dict[str, Any]]:
+    """Fit ``estimator`` on everything known at ``cutoff`` for ``target``; returns (fitted estimator, info).
 
+    ``target`` is a :class:`~tension.targets.TargetSpec` (or a name, or None for the
+    default); ``horizon``, ``k``, ``q``, ``quantile`` and ``lookback`` change its fields.
     Only panel rows up to ``cutoff`` are used, and only those whose label window has
-    ended by then. ``info``: rows, positives, first/last training period, feature columns,
-    warnings.
+    ended by then. ``info``: rows, positives, first/last training period, the target
+    (``target``, ``horizon``, ``k`` and the whole ``target_spec``), feature columns, warnings.
     """
     sink: list[str] = []
     probs: list[str] = []
-    cut = _as_period(cutoff, freq.upper(), "cutoff", probs)
+    spec_of_target = target_spec(target, horizon=horizon, k=k, q=q, quantile=quantile, lookback=lookback)
+    freq = periods.check(freq)
+    cut = _as_period(cutoff, freq, "cutoff", probs)
     if probs or cut is None:
         raise UsageError(probs[0] if probs else problem("train needs a cutoff date.", "YYYY-MM-DD", cutoff, "Use --cutoff 2015-11-01."))
     period = pd.DatetimeIndex(panel["period"])
@@ -663,8 +697,9 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
     known.attrs = dict(panel.attrs)
     if known.empty:
         raise UsageError(problem("No panel rows up to the cutoff.", f"a cutoff after {period.min().date()}", str(cut.date()), "Use a later --cutoff."))
-    spec = BacktestSpec(cut, cut, freq=freq, horizon=horizon, min_train_periods=1, train_start=train_start)
-    data = _prepare(known, spec, target, k, q, quantile, lookback)
+    spec = BacktestSpec(cut, cut, freq=freq, min_train_periods=1, train_start=train_start, target=spec_of_target)
+    horizon, k = spec_of_target.horizon, spec_of_target.k
+    data = _prepare(known, spec)
     lo = spec.train_start if spec.train_start is not None else data.period.min()
     rows = (data.period >= lo) & data.y.notna()
     if not rows.any():
@@ -684,7 +719,8 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
     _relay(caught, "fit", sink)
     info = {
         "rows": int(len(y)), "positives": int(y.sum()), "first_period": str(X.index.min().date()), "last_period": str(X.index.max().date()),
-        "cutoff": str(cut.date()), "target": target, "horizon": horizon, "k": k, "freq": freq.upper(),
+        "cutoff": str(cut.date()), "target": spec_of_target.name, "horizon": horizon, "k": k, "freq": freq,
+        "target_spec": asdict(spec_of_target),
         "features": list(X.columns), "warnings": _dedupe(sink),
     }
     return fitted, info

@@ -5,6 +5,9 @@ estimator over them and returns the predictions table of ARCHITECTURE.md;
 :func:`metrics` scores a predictions table; :func:`run_backtest` does both for several
 models (always including the base-rate and persistence baselines), checks for leakage,
 and collects every statistical warning instead of hiding it in a NaN.
+
+This module is the stage's face: the scores (:mod:`tension.verification`) and the leak
+checks (:mod:`tension.leakage`) live in their own modules and are importable from here.
 """
 from __future__ import annotations
 
@@ -19,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from . import periods
-from .errors import TensionError, UsageError, problem
+from .errors import UsageError, problem
+from .leakage import LeakageError, LeakageWarning, check_leakage
 from .models import feature_matrix, make_model
 from .targets import TargetSpec, make_target, onset_mask, target_spec, window_counts
+from .verification import REQUIRED_BASELINES, SKILL_METRICS, compare_to_baseline, metrics, reliability_figure, skill_vs_history
 
 OriginProgress = Callable[[str, int, int], None]
 """``on_origin(model_name, origins_done, origins_total)``: a backtest's progress within one model."""
@@ -47,24 +51,14 @@ __all__ = [
     "shift_period",
     "panel_digest",
     "rerun_key",
+    "resolve_models",
+    "REQUIRED_BASELINES",
 ]
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
     "run_id", "model", "target", "dyad", "origin", "horizon", "window_start", "window_end", "probability", "outcome",
 )
 """ARCHITECTURE predictions table; the backtest adds ``onset_eligible`` (bool) after them."""
-
-REQUIRED_BASELINES: tuple[str, ...] = ("base_rate", "persistence")
-
-
-class LeakageError(TensionError, RuntimeError):
-    """Features at an origin depend on data after it (a look-ahead leak)."""
-
-    exit_code = 1
-
-
-class LeakageWarning(UserWarning):
-    """A feature looks suspiciously like the future target (screen without a panel rebuild)."""
 
 
 shift_period = periods.shift
@@ -416,206 +410,6 @@ def evaluate(estimator: Any, panel: pd.DataFrame, spec: BacktestSpec, target: Ta
     return out
 
 
-# ----------------------------------------------------------------------------- leakage
-
-
-def check_leakage(panel: pd.DataFrame, origins: Sequence[pd.Timestamp], rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
-                  y: pd.Series | None = None, n_checks: int = 3, atol: float = 1e-6) -> dict[str, Any]:
-    """Prove that features at an origin use no data after it; raise :class:`LeakageError` if they do.
-
-    1. Truncation (always): the feature matrix recomputed from the panel cut at the
-       origin must equal the full matrix at the origin.
-    2. Rebuild (when ``rebuild(origin)`` is given: a panel built only from events up to
-       the end of that period): every feature of every dyad at the origin must be
-       unchanged, and the set of dyads the same. This catches leaks in the panel's own
-       feature builders.
-    3. Without ``rebuild``: a screen warns (:class:`LeakageWarning`) about any single
-       feature that separates the future target almost perfectly (ROC-AUC >= 0.995).
-
-    Checks ``n_checks`` origins spread over ``origins``. Returns a summary dict.
-    """
-    origins = pd.DatetimeIndex(origins)
-    picks = origins[np.unique(np.linspace(0, len(origins) - 1, min(n_checks, len(origins))).round().astype(int))] if len(origins) else origins
-    full = feature_matrix(panel)
-    period = pd.DatetimeIndex(panel["period"])
-    problems: list[str] = []
-    for origin in picks:
-        at = np.asarray(period == origin)
-        trunc_panel = panel[np.asarray(period <= origin)]
-        trunc_panel.attrs = dict(panel.attrs)
-        problems += _compare(full[at], panel["dyad"][at], feature_matrix(trunc_panel).loc[trunc_panel.index[np.asarray(pd.DatetimeIndex(trunc_panel["period"]) == origin)]],
-                             trunc_panel["dyad"][np.asarray(pd.DatetimeIndex(trunc_panel["period"]) == origin)], origin, "truncated panel", atol)
-        if rebuild is not None:
-            rebuilt = rebuild(origin)
-            r_at = np.asarray(pd.DatetimeIndex(rebuilt["period"]) == origin)
-            problems += _compare(full[at], panel["dyad"][at], feature_matrix(rebuilt)[r_at], rebuilt["dyad"][r_at], origin, "panel rebuilt from events up to the origin", atol)
-    if problems:
-        raise LeakageError(
-            "Look-ahead leak: features at a forecast origin change when the data after it is removed.\n  - "
-            + "\n  - ".join(problems[:12])
-            + ("\n  - ..." if len(problems) > 12 else "")
-            + "\nEvery feature at period t must use periods <= t only. Fix the named feature builder(s)."
-        )
-    summary: dict[str, Any] = {"origins_checked": [str(o.date()) for o in picks], "rebuild": rebuild is not None, "suspicious": []}
-    if rebuild is None and y is not None:
-        summary["suspicious"] = _screen(full, y)
-        for col, auc in summary["suspicious"]:
-            warnings.warn(f"Feature {col!r} separates the future target almost perfectly (ROC-AUC {auc:.3f}); it may look ahead. "
-                          "Pass a rebuild function to check properly.", LeakageWarning, stacklevel=2)
-    return summary
-
-
-def _compare(a: pd.DataFrame, a_dyad: pd.Series, b: pd.DataFrame, b_dyad: pd.Series, origin: pd.Timestamp, how: str, atol: float) -> list[str]:
-    out: list[str] = []
-    A = a.set_axis(a_dyad.to_numpy()).sort_index()
-    B = b.set_axis(b_dyad.to_numpy()).sort_index()
-    only_a, only_b = A.index.difference(B.index), B.index.difference(A.index)
-    if len(only_a) or len(only_b):
-        out.append(f"{origin.date()}: dyad selection differs from the {how} ({len(only_a)} only in full, {len(only_b)} only in truncated; e.g. {list(only_a[:2]) + list(only_b[:2])}).")
-    common = A.index.intersection(B.index)
-    missing_cols = [c for c in A.columns if c not in B.columns]
-    if missing_cols:
-        out.append(f"{origin.date()}: columns {missing_cols[:5]} are absent from the {how}.")
-    cols = [c for c in A.columns if c in B.columns]
-    x, z = A.loc[common, cols].to_numpy(dtype=float), B.loc[common, cols].to_numpy(dtype=float)
-    same = np.isclose(x, z, atol=atol, rtol=1e-6, equal_nan=True)
-    for j in np.flatnonzero(~same.all(axis=0)):
-        out.append(f"{origin.date()}: feature {cols[j]!r} differs on {int((~same[:, j]).sum())} of {len(common)} dyads in the {how}.")
-    return out
-
-
-def _screen(X: pd.DataFrame, y: pd.Series, limit: float = 0.995) -> list[tuple[str, float]]:
-    ok = y.notna().to_numpy()
-    yy = y[ok].to_numpy()
-    if yy.sum() < 10 or yy.sum() == len(yy):
-        return []
-    out = []
-    for col in X.columns:
-        x = X[col].to_numpy(dtype=float)[ok]
-        if np.isnan(x).all() or np.nanstd(x) == 0:
-            continue
-        auc = roc_auc_score(yy, np.nan_to_num(x, nan=np.nanmedian(x)))
-        auc = max(auc, 1 - auc)
-        if auc >= limit:
-            out.append((col, float(auc)))
-    return out
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.mean() * abs(p[m].mean() - y[m].mean())
-    return float(total)
-
-
-def _precision_at_k(df: pd.DataFrame, k: int) -> float:
-    ranked = df.sort_values(["origin", "probability", "dyad"], ascending=[True, False, True])
-    top = ranked[ranked.groupby("origin", sort=False).cumcount() < k]
-    return float(top.groupby("origin")["outcome"].mean().mean()) if len(top) else float("nan")
-
-
-def metrics(predictions: pd.DataFrame, alert_threshold: float = 0.3, top_k: int = 10, bins: int = 10) -> pd.DataFrame:
-    """Score a predictions table: one row per (model, target, horizon) over resolved rows.
-
-    Columns: ``n``, ``n_origins``, ``n_positives``, ``brier``, ``log_loss``, ``roc_auc``,
-    ``average_precision``, ``ece`` (``bins`` equal-width bins), ``bss_base_rate`` and
-    ``bss_persistence`` (Brier skill 1 - B/B_ref on the same rows; needs those models in
-    the table), ``missed_escalation_rate`` (share of positives below
-    ``alert_threshold``), ``precision_at_k`` (top ``top_k`` dyads per origin, averaged
-    over origins), ``onset_ap`` and ``onset_positives`` (rows with ``onset_eligible``).
-    Undefined metrics are NaN *and* listed in ``result.attrs["warnings"]``.
-    """
-    sink: list[str] = []
-    df = predictions[predictions["outcome"].notna()].copy()
-    df["outcome"] = df["outcome"].astype(int)
-    keys = ["target", "horizon", "dyad", "origin"]
-    refs = {name: df[df["model"] == name].set_index(keys)["probability"] for name in REQUIRED_BASELINES}
-    rows = []
-    for (model, target, horizon), g in df.groupby(["model", "target", "horizon"], sort=False):
-        y, p = g["outcome"].to_numpy(), g["probability"].to_numpy(dtype=float)
-        pos = int(y.sum())
-        where = f"{model} ({target}, h={horizon})"
-        row: dict[str, Any] = {"model": model, "target": target, "horizon": int(horizon), "n": len(g), "n_origins": g["origin"].nunique(), "n_positives": pos}
-        row["brier"] = float(brier_score_loss(y, p, pos_label=1)) if len(y) else float("nan")
-        row["log_loss"] = float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])) if len(y) else float("nan")
-        if 0 < pos < len(y):
-            row["roc_auc"] = float(roc_auc_score(y, p))
-            row["average_precision"] = float(average_precision_score(y, p))
-        else:
-            row["roc_auc"] = row["average_precision"] = float("nan")
-            sink.append(f"{where}: {'no positives' if pos == 0 else 'no negatives'} among {len(y)} resolved rows; ROC-AUC and AP are undefined.")
-        row["ece"] = _ece(y, p, bins) if len(y) else float("nan")
-        for ref, series in refs.items():
-            col = f"bss_{ref}"
-            if series.empty:
-                row[col] = float("nan")
-                sink.append(f"{where}: no {ref} predictions in the table; {col} is undefined.")
-                continue
-            joined = g.set_index(keys)[["probability", "outcome"]].join(series.rename("ref"), how="inner")
-            b_ref = float(np.mean((joined["ref"] - joined["outcome"]) ** 2)) if len(joined) else float("nan")
-            b_mod = float(np.mean((joined["probability"] - joined["outcome"]) ** 2)) if len(joined) else float("nan")
-            if not len(joined) or b_ref == 0:
-                row[col] = float("nan")
-                sink.append(f"{where}: the {ref} Brier score is 0 or has no common rows; {col} is undefined.")
-            else:
-                row[col] = 1.0 - b_mod / b_ref
-        row["missed_escalation_rate"] = float((p[y == 1] < alert_threshold).mean()) if pos else float("nan")
-        row["precision_at_k"] = _precision_at_k(g, top_k)
-        on = g[g["onset_eligible"].astype(bool)] if "onset_eligible" in g.columns else g.iloc[:0]
-        on_pos = int(on["outcome"].sum())
-        row["onset_positives"] = on_pos
-        if 0 < on_pos < len(on):
-            row["onset_ap"] = float(average_precision_score(on["outcome"], on["probability"]))
-        else:
-            row["onset_ap"] = float("nan")
-            sink.append(f"{where}: {on_pos} onsets among {len(on)} onset-eligible rows; onset AP is undefined.")
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out.attrs["warnings"] = _dedupe(sink)
-    return out
-
-
-def reliability_figure(predictions: pd.DataFrame, bins: int = 10, models: Sequence[str] | None = None):
-    """Reliability diagram (observed frequency vs mean forecast per bin), one line per model.
-
-    Returns a :class:`matplotlib.figure.Figure` (no pyplot, works on the Agg backend).
-    """
-    from matplotlib.figure import Figure
-
-    df = predictions[predictions["outcome"].notna()]
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
-    edges = np.linspace(0, 1, bins + 1)
-    for model in models or list(dict.fromkeys(df["model"])):
-        g = df[df["model"] == model]
-        if g.empty:
-            continue
-        p, y = g["probability"].to_numpy(dtype=float), g["outcome"].to_numpy(dtype=float)
-        idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-        xs, ys = [], []
-        for b in range(bins):
-            m = idx == b
-            if m.any():
-                xs.append(p[m].mean())
-                ys.append(y[m].mean())
-        ax.plot(xs, ys, marker="o", linewidth=1.2, label=f"{model} (ECE {_ece(y, p, bins):.3f})")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("forecast probability")
-    ax.set_ylabel("observed frequency")
-    ax.set_title("Reliability")
-    ax.legend(fontsize=7, loc="upper left")
-    return fig
-
-
 # ----------------------------------------------------------------------------- running
 
 
@@ -724,123 +518,3 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
         "features": list(X.columns), "warnings": _dedupe(sink),
     }
     return fitted, info
-
-
-# ----------------------------------------------------------------------------- skill over a baseline
-
-SKILL_METRICS: tuple[str, ...] = ("average_precision", "brier", "roc_auc", "onset_ap")
-"""Metrics :func:`compare_to_baseline` reports (``brier``: lower is better)."""
-
-
-def _ranked(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order by descending probability and the last position of each tied block (sklearn's thresholds)."""
-    order = np.argsort(-p, kind="mergesort")
-    ps = p[order]
-    ends = np.r_[np.flatnonzero(np.diff(ps) != 0), len(ps) - 1]
-    return order, ends, y[order].astype(float)
-
-
-def _weighted_scores(y: np.ndarray, p: np.ndarray, W: np.ndarray) -> dict[str, np.ndarray]:
-    """AP, ROC-AUC and Brier of ``p`` against ``y`` under each row of row weights ``W`` (replicates x rows)."""
-    order, ends, ys = _ranked(y, p)
-    Ws = W[:, order]
-    tps = np.cumsum(Ws * ys, axis=1)[:, ends]
-    fps = np.cumsum(Ws * (1.0 - ys), axis=1)[:, ends]
-    P, N = tps[:, -1:], fps[:, -1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tps + fps > 0, tps / (tps + fps), 0.0)
-        recall = tps / P
-        ap = np.sum(np.diff(np.c_[np.zeros(len(W)), recall], axis=1) * precision, axis=1)
-        tpr = np.c_[np.zeros(len(W)), recall]
-        fpr = np.c_[np.zeros(len(W)), fps / N]
-        auc = np.trapezoid(tpr, fpr, axis=1) if hasattr(np, "trapezoid") else np.trapz(tpr, fpr, axis=1)
-        brier = (W * (p - y) ** 2).sum(axis=1) / W.sum(axis=1)
-    undefined = (P[:, 0] <= 0) | (N[:, 0] <= 0)
-    ap[undefined] = np.nan
-    auc[undefined] = np.nan
-    return {"average_precision": ap, "roc_auc": auc, "brier": brier}
-
-
-def compare_to_baseline(predictions: pd.DataFrame, baseline: str = "history", models: Sequence[str] | None = None,
-                        n_boot: int = 1000, level: float = 0.9, seed: int = 0, chunk: int = 50) -> pd.DataFrame:
-    """Each model's difference to ``baseline`` with a dyad-block bootstrap interval.
-
-    1. Keep resolved rows that both the model and the baseline predicted (same target,
-       horizon, dyad and origin): the comparison is paired.
-    2. Point values: AP, Brier, ROC-AUC on all of them; onset AP on ``onset_eligible`` rows.
-    3. Bootstrap: draw the dyads with replacement ``n_boot`` times (a dyad's rows travel
-       together, so serial dependence within a pair stays in each draw) and recompute both
-       models' metrics with the dyads' multiplicities as row weights.
-    4. ``low``/``high``: the ``level`` percentile interval of model minus baseline.
-       ``beats_history`` is True when the point difference and the whole interval lie on
-       the better side of 0 (above for AP, ROC-AUC, onset AP; below for Brier).
-
-    Returns one record per (target, horizon, metric, model) with columns ``target``,
-    ``horizon``, ``metric``, ``model``, ``model_value``, ``history_value`` (the baseline's),
-    ``difference``, ``low``, ``high``, ``beats_history``, ``n``, ``n_positives``.
-    """
-    df = predictions[predictions["outcome"].notna()]
-    if baseline not in set(df["model"]):
-        raise UsageError(problem(f"The predictions hold no {baseline!r} model to compare with.", f"a backtest that includes {baseline}",
-                                 sorted(set(df["model"])), f"Add {baseline} to --models (or [models] names)."))
-    keys = ["target", "horizon", "dyad", "origin"]
-    alpha = (1.0 - level) / 2.0
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = []
-    for (target, horizon), g in df.groupby(["target", "horizon"], sort=False):
-        base = g[g["model"] == baseline].set_index(keys)
-        if "onset_eligible" not in base.columns:
-            base = base.assign(onset_eligible=False)
-        others = [m for m in (models or dict.fromkeys(g["model"])) if m != baseline and m in set(g["model"])]
-        for model in others:
-            joined = g[g["model"] == model].set_index(keys)[["probability"]].join(
-                base[["probability", "outcome", "onset_eligible"]].rename(columns={"probability": "ref"}), how="inner")
-            if joined.empty:
-                continue
-            y = joined["outcome"].to_numpy(dtype=float)
-            pm, pb = joined["probability"].to_numpy(dtype=float), joined["ref"].to_numpy(dtype=float)
-            onset = joined["onset_eligible"].fillna(False).to_numpy(dtype=bool)
-            codes, uniq = pd.factorize(joined.index.get_level_values("dyad"))
-            one = np.ones((1, len(y)))
-            point_m, point_b = _weighted_scores(y, pm, one), _weighted_scores(y, pb, one)
-            if onset.any():
-                point_m["onset_ap"] = _weighted_scores(y[onset], pm[onset], one[:, onset])["average_precision"]
-                point_b["onset_ap"] = _weighted_scores(y[onset], pb[onset], one[:, onset])["average_precision"]
-            diffs: dict[str, list[np.ndarray]] = {m: [] for m in SKILL_METRICS}
-            for start in range(0, n_boot, chunk):
-                b = min(chunk, n_boot - start)
-                draws = rng.integers(0, len(uniq), size=(b, len(uniq)))
-                mult = np.zeros((b, len(uniq)))
-                np.add.at(mult, (np.repeat(np.arange(b), len(uniq)), draws.ravel()), 1.0)
-                W = mult[:, codes]
-                sm, sb = _weighted_scores(y, pm, W), _weighted_scores(y, pb, W)
-                for m in ("average_precision", "brier", "roc_auc"):
-                    diffs[m].append(sm[m] - sb[m])
-                if onset.any():
-                    diffs["onset_ap"].append(_weighted_scores(y[onset], pm[onset], W[:, onset])["average_precision"]
-                                             - _weighted_scores(y[onset], pb[onset], W[:, onset])["average_precision"])
-            for metric in SKILL_METRICS:
-                if metric not in point_m or not diffs[metric]:
-                    continue
-                d = np.concatenate(diffs[metric])
-                d = d[np.isfinite(d)]
-                mv, bv = float(point_m[metric][0]), float(point_b[metric][0])
-                lo, hi = (float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha))) if len(d) else (np.nan, np.nan)
-                better = (hi < 0 and mv < bv) if metric == "brier" else (lo > 0 and mv > bv)
-                rows.append({"target": target, "horizon": int(horizon), "metric": metric, "model": model, "model_value": mv,
-                             "history_value": bv, "difference": mv - bv, "low": lo, "high": hi, "beats_history": bool(better),
-                             "n": int(onset.sum() if metric == "onset_ap" else len(y)),
-                             "n_positives": int(y[onset].sum() if metric == "onset_ap" else y.sum())})
-    return pd.DataFrame(rows, columns=["target", "horizon", "metric", "model", "model_value", "history_value", "difference",
-                                       "low", "high", "beats_history", "n", "n_positives"])
-
-
-def skill_vs_history(predictions: pd.DataFrame, models: Sequence[str] | None = None, n_boot: int = 500, seed: int = 0) -> list[dict[str, Any]]:
-    """:func:`compare_to_baseline` against ``history`` as plain records (the model card's ``skill_vs_history``).
-
-    Empty when the predictions hold no ``history`` rows.
-    """
-    if predictions is None or "model" not in predictions or "history" not in set(predictions["model"]):
-        return []
-    table = compare_to_baseline(predictions, "history", models=models, n_boot=n_boot, seed=seed)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in table.drop(columns=["n", "n_positives"]).to_dict("records")]

@@ -22,7 +22,7 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from .errors import TensionError, UsageError, problem
-from .models import feature_matrix, make_model
+from .models import feature_matrix, make_model, target_kind_of
 from .targets import FREQ_ALIASES, TARGETS, make_target, onset_mask, period_grid, window_counts
 
 OriginProgress = Callable[[str, int, int], None]
@@ -268,7 +268,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, target: str, k: i
         if on_origin:
             on_origin(model_name, i, len(origins))
 
-    kind = getattr(estimator, "_target_kind", "binary")
+    kind = target_kind_of(estimator)
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
     period = data.period.to_numpy()
@@ -675,7 +675,7 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
     y = data.y[rows].iloc[order].to_numpy()
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
-    y_fit = data.counts[rows].iloc[order].to_numpy() if getattr(estimator, "_target_kind", "binary") == "count" else y
+    y_fit = data.counts[rows].iloc[order].to_numpy() if target_kind_of(estimator) == "count" else y
     if y.sum() in (0, len(y)):
         sink.append(f"the training data has {'no positives' if y.sum() == 0 else 'only positives'}; the model predicts that class.")
     with warnings.catch_warnings(record=True) as caught:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import UsageError, did_you_mean, problem
 from ..features import OWN_HISTORY, own_history
-from ..targets import _Dense
+from ..targets import DensePanel as _Dense
 from ._base import TARGET_KINDS, RiskClassifier, StatisticalWarning, target_kind_of
 from .baselines import BaseRate, DyadHistory, Persistence
 from .calibration import TimeCalibrated

@@ -194,17 +194,18 @@ def test_history_blend_stacks_on_the_history_forecast_fitted_on_the_latest_slice
 
 
 def test_feature_matrix_takes_the_pairs_history_from_the_registered_builders():
-    from panel_tables import hand_events
-
     from tension.features import OWN_HISTORY
     from tension.panel import build_panel
+    from tension.simulate import simulate
 
     names = [f.__name__ for f in OWN_HISTORY]
     assert names == ["history_conflict_ewma_6p", "dynamics_periods_since_conflict"]
-    full = build_panel(hand_events(), freq="W", dyads="directed")
-    bare = build_panel(hand_events(), freq="W", dyads="directed", features=())  # no feature columns at all
+    events = simulate(seed=3, countries=6, years=1).events
+    full = build_panel(events, freq="W", dyads="directed")
+    bare = build_panel(events, freq="W", dyads="directed", features=())  # no feature columns at all
     assert not set(names) & set(bare.columns)
     np.testing.assert_allclose(feature_matrix(bare)[names], feature_matrix(full)[names], rtol=1e-6, equal_nan=True)
+    assert feature_matrix(full)["history_conflict_ewma_6p"].max() > 0  # the world has conflict: not a comparison of zeros
 
 
 def test_count_models_declare_their_target_kind():

@@ -10,7 +10,7 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "tension"
 
 # Lower index = further up the flow. A module may import only modules at its own level or above.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "schema", "config", "_io"),
+    ("errors", "schema", "config", "_io", "periods"),
     ("taxonomy",),
     ("actors",),
     ("coder",),

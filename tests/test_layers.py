@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engines",),
     ("doctor",),
     ("jobs",),
+    ("training",),
     ("cli",),
 ]
 WIDE = {"cli", "jobs", "tracking", "doctor"}

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import pandas as pd
 
-from .backtest import BacktestResult, BacktestSpec, _resolve_models, check_leakage, evaluate, metrics
+from .backtest import BacktestResult, BacktestSpec, check_leakage, evaluate, metrics, resolve_models as _resolve_models
 from .config import Experiment, PanelConfig
 from .dyads import country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket
@@ -542,8 +542,8 @@ class DaskEngine(Engine):
         return panel
 
     # -- backtest -----------------------------------------------------------------------
-    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, target: str = "any_material_conflict",
-                     k: int = 1, q: int = 12, quantile: float = 0.9, lookback: int = 52, alert_threshold: float = 0.3, top_k: int = 10,
+    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, target: Any = None,
+                     k: int | None = None, q: int | None = None, quantile: float | None = None, lookback: int | None = None, alert_threshold: float = 0.3, top_k: int = 10,
                      rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None, leakage_checks: int = 3, run_id: str | None = None,
                      on_progress: Callable[[str], None] | None = None, on_origin: Callable[[str, int, int], None] | None = None,
                      *, parent_run_id: str | None = None,
@@ -564,7 +564,8 @@ class DaskEngine(Engine):
         from .backtest import LeakageWarning
 
         chosen = _resolve_models(models)
-        y = make_target(panel, target, horizon=spec.horizon, k=k, q=q, quantile=quantile, lookback=lookback)
+        spec = spec.with_target(target, k=k, q=q, quantile=quantile, lookback=lookback)
+        y = make_target(panel, spec.target)
         periods = pd.DatetimeIndex(pd.unique(panel["period"]))
         wanted, origins = spec.origins(), spec.origins(periods)
         sink: list[str] = []

@@ -108,8 +108,6 @@ FREQ_LETTERS = {"D", "W", "M"}
 SECOND_CALENDAR_ALLOWED: dict[str, str] = {
     "dyads": "dyads branch (dyads/ package)",
     "scoring": "scoring branch (scoring/ package)",
-    "reports/render.py": "splits branch (_freq_of)",
-    "cli/commands/demo.py": "splits branch (demo weeks by to_period('W-SUN') and DateOffset(weeks=))",
 }
 
 

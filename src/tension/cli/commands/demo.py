@@ -20,6 +20,7 @@ from typing import Any
 
 import typer
 
+from ... import periods
 from ...errors import UsageError, problem
 from .. import app
 from .._common import JsonOpt, console, emit
@@ -124,7 +125,7 @@ def _split(world_csv: Path, inbox: Path, live: Path, cut: str) -> list[Path]:
     later = table.filter(pc.greater_equal(dates, cut))
     import pandas as pd
 
-    weeks = pd.to_datetime(pd.Series(later["date"].to_pylist())).dt.to_period("W-SUN").dt.start_time
+    weeks = periods.label(pd.to_datetime(pd.Series(later["date"].to_pylist())), "W")
     files = []
     for monday in sorted(weeks.unique()):
         mask = pa.array((weeks == monday).to_numpy())
@@ -253,16 +254,16 @@ class _Demo:
 
         world_csv = self.out / "world" / "world.csv"
         last = pd.read_csv(world_csv, usecols=["date"])["date"].max()
-        cut_monday = (pd.Timestamp(last).to_period("W-SUN").start_time - pd.DateOffset(weeks=self.live_weeks - 1)).date()
+        cut_monday = periods.shift(periods.label(last, "W"), -(self.live_weeks - 1), "W").date()
         self.weeks = _split(world_csv, self.paths["inbox"], self.paths["live"], str(cut_monday))
         regions = pd.read_csv(world_csv.with_name("world.countries.csv"))
         region_name = regions["region"].value_counts().index[0]
         members = sorted(regions.loc[regions["region"] == region_name, "code"])
-        bt_end = (pd.Timestamp(cut_monday) - pd.DateOffset(weeks=5)).date()
+        bt_end = periods.shift(pd.Timestamp(cut_monday), -5, "W").date()
         paths = self.paths
         self.config.write_text(_CONFIG.format(
             store=paths["store"], inbox=paths["inbox"], ledger=paths["ledger"], reports=paths["reports"],
-            alerts=self.out / "alerts.jsonl", as_of=cut_monday, bt_start=(pd.Timestamp(bt_end) - pd.DateOffset(weeks=52)).date(),
+            alerts=self.out / "alerts.jsonl", as_of=cut_monday, bt_start=periods.shift(pd.Timestamp(bt_end), -52, "W").date(),
             bt_end=bt_end, region=jsonlib.dumps(members)).replace(
             '"Inner Sea (synthetic)"', jsonlib.dumps(f"{region_name} - synthetic")), encoding="utf-8")
         return f"history before {cut_monday} into the inbox, {len(self.weeks)} live weekly files"

@@ -69,13 +69,32 @@ def precursor_rates(geo: dict[str, Any], tension: np.ndarray, ep: pd.DataFrame, 
     base = (scale * _PRECURSOR_BASE * w)[:, None] * np.exp(_TENSION_GAIN * tension[pair])
     per_kind = {k: (base * (_RAMP_SHARE[k])).astype(np.float32) for k in PRECURSOR_KINDS}
     ally = np.zeros((D, T), dtype=np.float32)
+    ramps, inside, ally_moves = _episode_spans(geo, ep, np.sqrt(scale))
+    for (d, t, v), share in ((ramps, _RAMP_SHARE), (inside, _EPISODE_SHARE)):
+        if len(d):
+            for k in PRECURSOR_KINDS:
+                np.add.at(per_kind[k], (d, t), (v * share[k]).astype(np.float32))
+    if len(ally_moves[0]):
+        np.add.at(ally, (ally_moves[0], ally_moves[1]), ally_moves[2].astype(np.float32))
+    # allies also sign agreements and cooperate militarily in ordinary times
+    ally_pairs = np.flatnonzero(geo["pair_rel"] == "ally")
+    ally_dyads = np.concatenate([2 * ally_pairs, 2 * ally_pairs + 1])
+    ally[ally_dyads] += (scale * 0.02 * w[ally_dyads])[:, None].astype(np.float32)
+    per_kind["ally_move"] = ally
+    return per_kind
 
+
+Spans = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Directed dyads, weeks and intensities of a set of event spans, aligned."""
+
+
+def _episode_spans(geo: dict[str, Any], ep: pd.DataFrame, vol: float) -> tuple[Spans, Spans, Spans]:
+    """Each episode's ramp before it, its weeks inside, and the alliance moves of both sides during the ramp."""
     ramp_d, ramp_t, ramp_v = [], [], []
     in_d, in_t, in_v = [], [], []
     ally_d, ally_t, ally_v = [], [], []
     bloc, dyad_of, pi, pj = geo["bloc"], geo["dyad_of"], geo["pi"], geo["pj"]
     members = {b: np.flatnonzero(bloc == b) for b in np.unique(bloc) if b >= 0}
-    vol = np.sqrt(scale)
     for row in ep.itertuples(index=False):
         a, b = (int(pi[row.pair]), int(pj[row.pair]))
         d_ab, d_ba = 2 * row.pair, 2 * row.pair + 1
@@ -89,40 +108,36 @@ def precursor_rates(geo: dict[str, Any], tension: np.ndarray, ep: pd.DataFrame, 
                 ramp_d.append(np.full(keep.sum(), d))
                 ramp_t.append(weeks[keep])
                 ramp_v.append(ramp[keep] * s)
-            # alliance moves: each side turns to up to two of its allies
-            pick = np.random.default_rng(row.ally_pick)
-            for me in (a, b):
-                if bloc[me] < 0:
-                    continue
-                friends = members[int(bloc[me])]
-                friends = friends[(friends != a) & (friends != b)]
-                for c in pick.permutation(friends)[:2]:
-                    for d in (dyad_of[me, c], dyad_of[c, me]):
-                        if d >= 0:
-                            ally_d.append(np.full(keep.sum(), d))
-                            ally_t.append(weeks[keep])
-                            ally_v.append(ramp[keep] * 0.25)
+            for d in _ally_dyads(np.random.default_rng(row.ally_pick), a, b, bloc, members, dyad_of):
+                ally_d.append(np.full(keep.sum(), d))
+                ally_t.append(weeks[keep])
+                ally_v.append(ramp[keep] * 0.25)
         weeks = np.arange(row.start, row.end + 1)
         for d, s in strength.items():
             in_d.append(np.full(len(weeks), d))
             in_t.append(weeks)
             in_v.append(np.full(len(weeks), row.intensity * vol * s))
-    if ramp_d:
-        d, t, v = np.concatenate(ramp_d), np.concatenate(ramp_t), np.concatenate(ramp_v)
-        for k in PRECURSOR_KINDS:
-            np.add.at(per_kind[k], (d, t), (v * _RAMP_SHARE[k]).astype(np.float32))
-    if in_d:
-        d, t, v = np.concatenate(in_d), np.concatenate(in_t), np.concatenate(in_v)
-        for k in PRECURSOR_KINDS:
-            np.add.at(per_kind[k], (d, t), (v * _EPISODE_SHARE[k]).astype(np.float32))
-    if ally_d:
-        np.add.at(ally, (np.concatenate(ally_d), np.concatenate(ally_t)), np.concatenate(ally_v).astype(np.float32))
-    # allies also sign agreements and cooperate militarily in ordinary times
-    ally_pairs = np.flatnonzero(geo["pair_rel"] == "ally")
-    ally_dyads = np.concatenate([2 * ally_pairs, 2 * ally_pairs + 1])
-    ally[ally_dyads] += (scale * 0.02 * w[ally_dyads])[:, None].astype(np.float32)
-    per_kind["ally_move"] = ally
-    return per_kind
+    return _joined(ramp_d, ramp_t, ramp_v), _joined(in_d, in_t, in_v), _joined(ally_d, ally_t, ally_v)
+
+
+def _ally_dyads(pick: np.random.Generator, a: int, b: int, bloc: np.ndarray, members: dict[Any, np.ndarray],
+                dyad_of: np.ndarray) -> list[int]:
+    """Alliance moves: each side turns to up to two of its allies (both directions of each such dyad)."""
+    out = []
+    for me in (a, b):
+        if bloc[me] < 0:
+            continue
+        friends = members[int(bloc[me])]
+        friends = friends[(friends != a) & (friends != b)]
+        for c in pick.permutation(friends)[:2]:
+            out += [d for d in (dyad_of[me, c], dyad_of[c, me]) if d >= 0]
+    return out
+
+
+def _joined(d: list[np.ndarray], t: list[np.ndarray], v: list[np.ndarray]) -> Spans:
+    if not d:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(d), np.concatenate(t), np.concatenate(v)
 
 
 def conflict_rates(geo: dict[str, Any], ep: pd.DataFrame, T: int, scale: float) -> np.ndarray:

@@ -37,20 +37,7 @@ def delimited_rows(
     line = 1
     carry = b""
     if header:
-        first = fh.readline()
-        consumed = len(first)
-        while first in (b"\n", b"\r\n", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf\r\n"):  # blank lines before the header
-            line += 1
-            first = fh.readline()
-            consumed += len(first)
-        if on_bytes:
-            on_bytes(consumed)
-        try:
-            text = first.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = first.decode("latin-1")
-        names = [c.strip().strip('"') for c in text.rstrip("\r\n").split(delimiter)]
-        line += 1
+        names, line = _header(fh, delimiter, on_bytes)
         if expected is None:
             width = len(names)
             expected = lambda n, _w=width: n == _w  # noqa: E731
@@ -79,6 +66,24 @@ def delimited_rows(
             line += n_lines
         if not block:
             break
+
+
+def _header(fh: IO[bytes], delimiter: str, on_bytes: Callable[[int], None] | None) -> tuple[list[str], int]:
+    """The header's column names (blank lines before it skipped) and the physical line number after it."""
+    line = 1
+    first = fh.readline()
+    consumed = len(first)
+    while first in (b"\n", b"\r\n", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf\r\n"):  # blank lines before the header
+        line += 1
+        first = fh.readline()
+        consumed += len(first)
+    if on_bytes:
+        on_bytes(consumed)
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = first.decode("latin-1")
+    return [c.strip().strip('"') for c in text.rstrip("\r\n").split(delimiter)], line + 1
 
 
 def _read_block(payload: bytes, width: int, sep: int, columns: Sequence[int] | None, on_invalid: Any = None) -> pa.Table:
@@ -145,17 +150,7 @@ def _fast_block(
         counts = np.array([t.count(chr(sep)) + 1 for t in invalid])
         if np.asarray(expected(counts), dtype=bool).any():
             return None  # another valid width (GDELT 1.0: 57 and 58): the careful path splits by width
-    bad_lines: set[int] = set()
-    for text in set(invalid):
-        needle = text.encode("utf-8")
-        pos = data.find(needle)
-        while pos >= 0:
-            end = pos + len(needle)
-            at_start = pos == 0 or data[pos - 1] == 10
-            at_end = data[end : end + 1] == b"\n" or data[end : end + 2] == b"\r\n"
-            if at_start and at_end:
-                bad_lines.add(data.count(b"\n", 0, pos))
-            pos = data.find(needle, pos + 1)
+    bad_lines = _whole_lines(data, invalid)
     if len(bad_lines) != len(invalid):
         return None
     order = sorted(bad_lines)
@@ -171,6 +166,22 @@ def _fast_block(
 
     bad = [(line_of.one(i), "wrong_column_count", raw(i)) for i in order]
     return Rows(table, line_of(idx), width, lambda positions: [raw(int(idx[p])) for p in positions], names, bad, n)
+
+
+def _whole_lines(data: bytes, texts: list[str]) -> set[int]:
+    """Block-local numbers of the lines whose whole text is one of ``texts``."""
+    found: set[int] = set()
+    for text in set(texts):
+        needle = text.encode("utf-8")
+        pos = data.find(needle)
+        while pos >= 0:
+            end = pos + len(needle)
+            at_start = pos == 0 or data[pos - 1] == 10
+            at_end = data[end : end + 1] == b"\n" or data[end : end + 2] == b"\r\n"
+            if at_start and at_end:
+                found.add(data.count(b"\n", 0, pos))
+            pos = data.find(needle, pos + 1)
+    return found
 
 
 def _split_lines(data: bytes, starts: np.ndarray, ends: np.ndarray, idx: np.ndarray, width: int, sep: int, columns: Sequence[int] | None) -> pa.Table:

@@ -65,6 +65,24 @@ def _well_formed(text: str, delimiter: str, width: int) -> bool:
     return len(rows) == 1 and len(rows[0]) == width
 
 
+def _csv_header(reader: Iterator[list[str]], source: _PhysicalLines, delimiter: str) -> list[str] | None:
+    """The column names (white-space lines before them skipped); None for a file without any."""
+    head: list[str] | None = None
+    taken: list[tuple[int, str]] = []
+    while not "".join(t for _, t in taken).strip():  # white-space lines before the header
+        try:
+            head = next(reader)
+        except StopIteration:
+            return None
+        except csv.Error:
+            head = None
+        taken = source.record()
+    if head is None or len(taken) > 1:  # an unreadable header is read as plain text; its first line only
+        source.restart_after_first(taken)
+        head = taken[0][1].rstrip("\r\n").split(delimiter)
+    return [c.strip() for c in head]
+
+
 def csv_rows(
     fh: IO[bytes],
     delimiter: str = ",",
@@ -81,20 +99,9 @@ def csv_rows(
     csv.field_size_limit(_FIELD_LIMIT)  # free-text fields (ACLED notes) can be megabytes long
     source = _PhysicalLines(fh)
     reader = csv.reader(source, delimiter=delimiter)
-    head: list[str] | None = None
-    taken: list[tuple[int, str]] = []
-    while not "".join(t for _, t in taken).strip():  # white-space lines before the header
-        try:
-            head = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            head = None
-        taken = source.record()
-    if head is None or len(taken) > 1:  # an unreadable header is read as plain text; its first line only
-        source.restart_after_first(taken)
-        head = taken[0][1].rstrip("\r\n").split(delimiter)
-    names = [c.strip() for c in head]
+    names = _csv_header(reader, source, delimiter)
+    if names is None:
+        return
     width = len(names)
     buf: list[list[str]] = []
     lines: list[int] = []

@@ -484,10 +484,12 @@ class DaskEngine(Engine):
         ``source``: a Store, a store location (folder or fsspec URL workers can reach) or a
         canonical events DataFrame (split into chunks and scattered).
         """
-        from .dyads import _check
+        from .dyads import check_kind
+        from .periods import check
 
         cfg = config or PanelConfig()
-        _check(freq, dyads)
+        freq = check(freq)
+        check_kind(dyads)
         step = on_progress or (lambda _name: None)
         client = self.client
         n_buckets = self._n_buckets or 2 * self.threads

@@ -50,12 +50,14 @@ def positional(f: float, digits: int) -> str:
 
 
 def signed(x: float | None) -> str:
+    """A difference with its sign: +0.012, −0.003, ±0."""
     if x is None:
         return "\u2013"
     return ("+" if x > 0 else "\u2212" if x < 0 else "\u00b1") + num(abs(x))
 
 
 def finite(x: Any) -> float | None:
+    """``x`` as a float, or None when it is missing, not a number or infinite."""
     try:
         f = float(x)
     except (TypeError, ValueError):
@@ -64,6 +66,7 @@ def finite(x: Any) -> float | None:
 
 
 def json_list(value: Any) -> list[Any]:
+    """A list stored as JSON text (drivers, evidence), or ``[]`` when there is none."""
     if isinstance(value, list):
         return value
     if isinstance(value, str) and value.strip():
@@ -82,6 +85,7 @@ def periods_text(n: int, freq: str) -> str:
 
 
 def change(c: Any) -> dict[str, str]:
+    """The change since the last forecast as an arrow, a text in points and a CSS class."""
     if c is None or pd.isna(c):
         return {"arrow": "\u2022", "text": "new", "cls": "flat"}
     pts = float(c) * 100
@@ -93,6 +97,7 @@ def change(c: Any) -> dict[str, str]:
 
 
 def href(ref: str) -> str | None:
+    """The reference as a link target when it is an http(s) URL, else None (no other scheme is linked)."""
     r = str(ref or "").strip()
     return r if r.lower().startswith(("https://", "http://")) else None
 

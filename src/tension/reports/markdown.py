@@ -7,6 +7,7 @@ from .formatting import md_escape, pct
 
 
 def markdown(ctx: dict[str, Any], title: str, region: str | None) -> str:
+    """The watchlist as Markdown, every text escaped (see :func:`md_escape`)."""
     hz = ctx["horizons"]
     lines = [f"# {md_escape(title)}" + (f" \u2014 {md_escape(region)}" if region else ""), "",
              f"As of {ctx['as_of']}; data through {ctx['data_cutoff']}; model {md_escape(', '.join(ctx['model_versions']))}.",

@@ -38,6 +38,7 @@ def skill_lines(card: Mapping[str, Any] | None, freq: str) -> dict[str, dict[str
 
 
 def card_panel(card: Mapping[str, Any] | None, versions: Sequence[str] = ()) -> dict[str, Any] | None:
+    """The model card panel: identity, backtest metrics, reliability chart and whether the backtest is of this model."""
     if not card:
         return None
     out = {k: v for k, v in card.items() if k not in ("metrics", "predictions")}
@@ -92,6 +93,7 @@ def _backtest_identity(card: Mapping[str, Any], metrics: pd.DataFrame | None, ve
 
 def health_panel(health: Mapping[str, Any] | None, scores: pd.DataFrame, events: pd.DataFrame | None,
             panel: pd.DataFrame | None, freq: str = "W", recent: int = 12) -> dict[str, Any]:
+    """The data-health panel: coverage of the scored dyads, last event, recent low-coverage periods, unresolved actors, quarantine."""
     h = dict(health or {})
     cov = scores.drop_duplicates("dyad")["coverage"].value_counts().to_dict() if "coverage" in scores else {}
     h["coverage"] = {k: int(cov.get(k, 0)) for k in ("ok", "low", "insufficient")}
@@ -129,6 +131,7 @@ def _unresolved(events: pd.DataFrame) -> dict[str, int]:
 
 
 def track_record(ledger: Any, threshold: float, source: str = "[alerts] threshold") -> dict[str, Any] | None:
+    """The ledger's track record and reliability at the alert threshold (None without a ledger)."""
     if ledger is None:
         return None
     record = ledger.track_record(threshold=threshold)
@@ -140,6 +143,7 @@ def track_record(ledger: Any, threshold: float, source: str = "[alerts] threshol
 
 
 def timeline(examples: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Example events in date order with their sources, for the evidence timeline."""
     if examples is None or examples.empty:
         return []
     e = examples.sort_values("date", kind="stable")

@@ -56,6 +56,7 @@ def scores_freq(scores: pd.DataFrame, panel: pd.DataFrame | None) -> str:
 
 
 def scores_json(scores: pd.DataFrame) -> str:
+    """The scores as one JSON object: as_of, model versions, and every row with drivers and evidence as lists."""
     records = []
     for r in scores.to_dict("records"):
         row = {}

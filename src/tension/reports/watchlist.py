@@ -207,6 +207,7 @@ def _detail(relations: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
 
 
 def region_sections(rows: list[dict[str, Any]], regions: Mapping[str, Sequence[str]] | None) -> list[tuple[str, list]]:
+    """One (region, relationships) section per configured region, else per region named in the scores."""
     names = list(regions or {}) or sorted({r["region"] for r in rows if r["region"]})
     out = []
     for name in names:

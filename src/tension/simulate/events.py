@@ -101,6 +101,7 @@ def assemble(
 
 
 def truth_frame(geo: dict[str, Any], ep: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    """Episodes (pair x week numbers) -> the ``World.truth`` table: dyad, dates, episode, initiator, intensity, lead."""
     codes, pi, pj = geo["codes"], geo["pi"], geo["pj"]
     a, b = codes[pi[ep["pair"].to_numpy()]], codes[pj[ep["pair"].to_numpy()]]
     init = ep["initiator"].to_numpy()

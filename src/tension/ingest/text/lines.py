@@ -21,6 +21,7 @@ def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fields_per_line(buf: np.ndarray, starts: np.ndarray, sep: int) -> np.ndarray:
+    """Number of fields on each line (separators + 1)."""
     # each line's range [start_i, start_i+1) holds its LF, so no range is empty
     return np.add.reduceat((buf == sep).view(np.uint8), starts, dtype=np.int32).astype(np.int64) + 1
 
@@ -54,6 +55,7 @@ def stray_cr_lines(buf: np.ndarray, nl: np.ndarray) -> np.ndarray:
 
 
 def has_stray_cr(data: bytes) -> bool:
+    """True when the block holds a CR that does not end a line."""
     return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
 
 

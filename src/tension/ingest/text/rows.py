@@ -50,12 +50,14 @@ class Rows:
 
 
 def string_table(columns: list[list[str]], width: int) -> pa.Table:
+    """String columns ``c0``, ``c1``, ... from Python lists (empty columns of ``width`` when there are none)."""
     return pa.table({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(columns)}) if columns else pa.table(
         {f"c{i}": pa.array([], pa.string()) for i in range(width)}
     )
 
 
 def rows_from_lists(buf: list[list[str]], lines: list[int], raws: list[str], width: int, names: list[str] | None, bad: list, records: int) -> Rows:
+    """A :class:`Rows` block from records parsed in Python (quoted CSV, JSON Lines)."""
     cols = [list(c) for c in zip(*buf)] if buf else []
     table = string_table(cols, width)
     return Rows(table, np.array(lines, dtype=np.int64), width, lambda idx: [raws[int(i)] for i in idx], names, bad, records)

@@ -26,7 +26,7 @@ from .jobs import config_digest, history_gate, promotion_gate
 from .models import MODELS
 from .panel import build_panel
 from .store import Store
-from .targets import TARGETS
+from .targets import TARGETS, TargetSpec
 
 __all__ = ["BacktestRun", "TrainRun", "check_experiment", "backtest_experiment", "train_experiment", "gate_version",
            "existing_store"]
@@ -255,8 +255,7 @@ def train_experiment(exp: Any, location: str, cutoff: str | None = None, *, trac
     if same is not None:
         advance(1, description="Unchanged")
         return TrainRun(key, unchanged=same)
-    fitted, info = fit_final(estimator, panel, cut, freq=exp.panel.freq, horizon=exp.target.horizon, target=exp.target.name,
-                             k=exp.target.k, q=exp.target.q, quantile=exp.target.quantile, lookback=exp.target.lookback,
+    fitted, info = fit_final(estimator, panel, cut, freq=exp.panel.freq, target=TargetSpec.from_config(exp.target),
                              train_start=exp.backtest.train_start)
     record = tracking.track_train(fitted, panel, experiment=exp, model_name=exp.models.candidate,
                                   features=info["features"], store=Store(location), config_path=config_path,

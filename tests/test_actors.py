@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tension import actors
 from tension.actors import ORGANISATIONS, apply_bloc_rule, org_members, resolve_actors, resolve_country_codes
+from tension.actors.tables import read_table
 from tension.errors import UsageError
 
 ISO3 = {c.alpha_3 for c in pycountry.countries} | {"XKX"}
@@ -219,7 +220,7 @@ def test_curated_tables_are_consistent():
     core = leaders[leaders["role"].isin(["hos", "hog", "fm"]) & leaders["country"].isin(ISO3)]
     assert core["country"].nunique() >= 60
     for table in ("actors_aliases.tsv", "actors_parties.tsv"):
-        assert actors._read_table(table)["country"].isin(ISO3).all(), table
+        assert read_table(table)["country"].isin(ISO3).all(), table
     for org in ORGANISATIONS.values():
         assert set(m.country for m in org.memberships) <= ISO3, org.code
 

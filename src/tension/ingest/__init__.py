@@ -42,7 +42,8 @@ from . import acled, gdelt, generic, icews, icews_kg, polecat
 from .detect import FORMATS, HEAD_BYTES, detect_format
 from .validate import REASONS, Checked, clear_caches, finalize
 
-__all__ = ["read_events", "ingest", "ReadResult", "FileReport", "IngestReport", "FORMATS", "REASONS", "detect_format"]
+__all__ = ["read_events", "ingest", "ReadResult", "FileReport", "IngestReport", "FORMATS", "REASONS", "detect_format",
+           "input_bytes"]
 
 _READERS: dict[str, tuple[Callable[..., Iterator[Any]], Callable[..., Any]]] = {
     "icews": (icews.rows, icews.parse),
@@ -243,6 +244,12 @@ def _resolve_format(path: str, format: str, mapping: CsvMapping | None) -> str:
     if format not in FORMATS:
         raise UsageError(problem(f"Unknown --format {format!r}.{did_you_mean(format, FORMATS)}", f"one of {', '.join(FORMATS)}", format))
     return detect_format(_head(path), os.path.basename(path), mapping) if format == "auto" else format
+
+
+def input_bytes(paths: Sequence[str | os.PathLike[str]]) -> int:
+    """Bytes that ``ingest``'s ``on_progress`` will report for these inputs: uncompressed local files (0 when unknown)."""
+    return sum(os.path.getsize(p) for p in map(str, paths)
+               if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")))
 
 
 def _size(path: str) -> int | None:

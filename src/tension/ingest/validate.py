@@ -319,52 +319,67 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     from ..taxonomy import lookup_codes
 
     rows = p.rows
-    n = len(rows)
     quarantine = list(rows.bad)
-    if n == 0:
+    if len(rows) == 0:
         return Checked(EVENT_SCHEMA.empty_table(), quarantine, rows.records, Counter(), 0)
-    if today is None:
-        today = np.datetime64(datetime.now(timezone.utc).date(), "D")
-    reason = np.full(n, None, dtype=object)
-    bad_date = np.isnat(p.date) | ~date_in_range(p.date, today)
-    reason[bad_date] = "bad_date"
-
     looked = lookup_codes_arrow(p.code, lookup_codes)
-    unknown = ~pc.is_valid(looked["cameo_code"]).to_numpy(zero_copy_only=False)
-    reason[unknown & (reason == None)] = "unknown_event_code"  # noqa: E711
-
-    src_empty = _empty(p.source_actor)
-    tgt_empty = _empty(p.target_actor)
-    no_actor = {"both": src_empty | tgt_empty, "source": src_empty}.get(p.actors_required, src_empty & tgt_empty)
-    reason[no_actor & (reason == None)] = "empty_actor"  # noqa: E711
-    polarity_reasons(p.polarity, reason)
-
+    reason = _reasons(p, looked, today)
     good = reason == None  # noqa: E711
     if not good.all():
         bad_idx = np.flatnonzero(~good)
         raws = rows.raw_of(bad_idx)
         quarantine.extend((int(rows.line[i]), str(reason[i]), r) for i, r in zip(bad_idx, raws))
         quarantine.sort()
-    all_good = bool(good.all())
-    keep = pa.array(good)
+    take = _Keep(good)
+    sides = _sides(p, take, p.date[good])
+    table = _canonical(p, take, looked, sides, source_file)
+    unresolved, n_unresolved = _unresolved(sides, int(good.sum()))
+    return Checked(table, quarantine, rows.records, unresolved, n_unresolved)
 
-    def sel(arr: pa.Array) -> pa.Array:
-        return arr if all_good else arr.filter(keep)
 
-    def g(arr: pa.Array | None) -> pa.Array | None:
+def _reasons(p: Parsed, looked: dict[str, pa.Array], today: np.datetime64 | None) -> np.ndarray:
+    """The first reason each row is refused (``None`` for a good row): date, event code, actors, polarity."""
+    if today is None:
+        today = np.datetime64(datetime.now(timezone.utc).date(), "D")
+    reason = np.full(len(p.rows), None, dtype=object)
+    bad_date = np.isnat(p.date) | ~date_in_range(p.date, today)
+    reason[bad_date] = "bad_date"
+    unknown = ~pc.is_valid(looked["cameo_code"]).to_numpy(zero_copy_only=False)
+    reason[unknown & (reason == None)] = "unknown_event_code"  # noqa: E711
+    src_empty = _empty(p.source_actor)
+    tgt_empty = _empty(p.target_actor)
+    no_actor = {"both": src_empty | tgt_empty, "source": src_empty}.get(p.actors_required, src_empty & tgt_empty)
+    reason[no_actor & (reason == None)] = "empty_actor"  # noqa: E711
+    polarity_reasons(p.polarity, reason)
+    return reason
+
+
+class _Keep:
+    """The good rows of a chunk: ``sel`` filters an array to them, ``text`` also casts to string (None stays None)."""
+
+    def __init__(self, good: np.ndarray) -> None:
+        self.good = good
+        self.all = bool(good.all())
+        self.mask = pa.array(good)
+
+    def sel(self, arr: pa.Array) -> pa.Array:
+        return arr if self.all else arr.filter(self.mask)
+
+    def text(self, arr: pa.Array | None) -> pa.Array | None:
         if arr is None:
             return None
-        return sel(arr if arr.type in (pa.string(), pa.float32()) else pc.cast(arr, pa.string()))
+        return self.sel(arr if arr.type in (pa.string(), pa.float32()) else pc.cast(arr, pa.string()))
 
-    dates = p.date[good]
-    src_actor, tgt_actor = g(p.source_actor), g(p.target_actor)
-    src_country, tgt_country = g(p.source_country), g(p.target_country)
-    src_org, tgt_org = g(p.source_org), g(p.target_org)
+
+def _sides(p: Parsed, take: _Keep, dates: np.ndarray) -> dict[str, pa.Array]:
+    """Actor, country and organisation of both sides for the good rows; names resolved where the reader asks."""
+    src_actor, tgt_actor = take.text(p.source_actor), take.text(p.target_actor)
+    src_country, tgt_country = take.text(p.source_country), take.text(p.target_country)
+    src_org, tgt_org = take.text(p.source_org), take.text(p.target_org)
     if p.resolve_names:
         src_country, src_org = _resolve_missing(src_actor, dates, src_country, src_org)
         tgt_country, tgt_org = _resolve_missing(tgt_actor, dates, tgt_country, tgt_org)
-    m = int(good.sum())
-    nulls = pa.nulls(m, pa.string())
+    nulls = pa.nulls(len(dates), pa.string())
     src_country = nulls if src_country is None else src_country
     tgt_country = nulls if tgt_country is None else tgt_country
     src_org = nulls if src_org is None else src_org
@@ -372,51 +387,55 @@ def finalize(p: Parsed, source_file: str, today: np.datetime64 | None = None) ->
     # an organisation is never a country
     src_country = pc.if_else(pc.is_valid(src_org), pa.scalar(None, pa.string()), src_country)
     tgt_country = pc.if_else(pc.is_valid(tgt_org), pa.scalar(None, pa.string()), tgt_country)
+    return {"source_actor": src_actor, "source_country": src_country, "source_org": src_org,
+            "target_actor": tgt_actor, "target_country": tgt_country, "target_org": tgt_org}
 
-    codes = {k: sel(v) for k, v in looked.items()}
-    date_arr = pa.array(dates, pa.date32())
-    event_id = None if p.event_id is None else g(p.event_id)
+
+def _canonical(p: Parsed, take: _Keep, looked: dict[str, pa.Array], sides: dict[str, pa.Array], source_file: str) -> pa.Table:
+    """The good rows as a table of the canonical event schema."""
+    good = take.good
+    m = int(good.sum())
+    nulls = pa.nulls(m, pa.string())
+    codes = {k: take.sel(v) for k, v in looked.items()}
+    date_arr = pa.array(p.date[good], pa.date32())
+    event_id = None if p.event_id is None else take.text(p.event_id)
     if event_id is None or event_id.null_count:
         hashed = content_ids(
             p.id_prefix or (p.dataset if isinstance(p.dataset, str) else "event"),
-            [pc.cast(date_arr, pa.string()), src_actor, tgt_actor, codes["cameo_code"], g(p.source_ref) or nulls, g(p.text) or nulls],
+            [pc.cast(date_arr, pa.string()), sides["source_actor"], sides["target_actor"], codes["cameo_code"],
+             take.text(p.source_ref) or nulls, take.text(p.text) or nulls],
         )
         event_id = hashed if event_id is None else pc.coalesce(event_id, hashed)
-    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else _weights(sel(p.weight))
+    weight = pa.array(np.ones(m, dtype=np.float32)) if p.weight is None else _weights(take.sel(p.weight))
     columns = {
         "event_id": event_id,
         "date": date_arr,
-        "source_actor": src_actor,
-        "source_country": src_country,
-        "source_org": src_org,
-        "target_actor": tgt_actor,
-        "target_country": tgt_country,
-        "target_org": tgt_org,
-        "cameo_code": codes["cameo_code"],
-        "root_code": codes["root_code"],
-        "quad_class": codes["quad_class"],
-        "goldstein": codes["goldstein"],
-        "family": codes["family"],
+        **sides,
+        **{k: codes[k] for k in ("cameo_code", "root_code", "quad_class", "goldstein", "family")},
         "weight": weight,
-        "dataset": _constant(p.dataset, m) if isinstance(p.dataset, str) else g(p.dataset),
-        "source_ref": g(p.source_ref) if p.source_ref is not None else nulls,
-        "text": g(p.text) if p.text is not None else nulls,
+        "dataset": _constant(p.dataset, m) if isinstance(p.dataset, str) else take.text(p.dataset),
+        "source_ref": take.text(p.source_ref) if p.source_ref is not None else nulls,
+        "text": take.text(p.text) if p.text is not None else nulls,
         "batch_id": nulls,
         "ingested_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
         "source_file": _constant(source_file, m),
-        "source_line": pa.array(rows.line[good], pa.int64()),
+        "source_line": pa.array(p.rows.line[good], pa.int64()),
     }
-    table = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+    return pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
 
+
+def _unresolved(sides: dict[str, pa.Array], m: int) -> tuple[Counter[str], int]:
+    """Actor names stored with neither a country nor an organisation (by count), and the events holding one."""
     unresolved: Counter[str] = Counter()
     unresolved_events = np.zeros(m, dtype=bool)
-    for actor, country, org in ((src_actor, src_country, src_org), (tgt_actor, tgt_country, tgt_org)):
+    for side in ("source", "target"):
+        actor, country, org = sides[f"{side}_actor"], sides[f"{side}_country"], sides[f"{side}_org"]
         miss = (~_empty(actor)) & ~pc.is_valid(country).to_numpy(zero_copy_only=False) & ~pc.is_valid(org).to_numpy(zero_copy_only=False)
         unresolved_events |= miss
         if miss.any():
             counts = pc.value_counts(pc.utf8_trim_whitespace(actor.filter(pa.array(miss))))
             unresolved.update(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
-    return Checked(table, quarantine, rows.records, unresolved, int(unresolved_events.sum()))
+    return unresolved, int(unresolved_events.sum())
 
 
 _CODE_FIELDS = (("cameo_code", pa.string()), ("root_code", pa.string()), ("quad_class", pa.int8()), ("goldstein", pa.float32()), ("family", pa.string()))

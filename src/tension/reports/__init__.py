@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
-from .render import CSP, FORMATS, load_scores, md_escape, render_report, render_timeline
+from .formatting import md_escape
+from .render import CSP, FORMATS, render_report, render_timeline
+from .scores import load_scores
 
 __all__ = ["render_report", "render_timeline", "load_scores", "md_escape", "FORMATS", "CSP"]

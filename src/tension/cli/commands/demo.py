@@ -20,7 +20,8 @@ from typing import Any
 
 import typer
 
-from ...errors import TensionError, UsageError, problem
+from ... import periods
+from ...errors import UsageError, problem
 from .. import app
 from .._common import JsonOpt, console, emit
 
@@ -124,7 +125,7 @@ def _split(world_csv: Path, inbox: Path, live: Path, cut: str) -> list[Path]:
     later = table.filter(pc.greater_equal(dates, cut))
     import pandas as pd
 
-    weeks = pd.to_datetime(pd.Series(later["date"].to_pylist())).dt.to_period("W-SUN").dt.start_time
+    weeks = periods.label(pd.to_datetime(pd.Series(later["date"].to_pylist())), "W")
     files = []
     for monday in sorted(weeks.unique()):
         mask = pa.array((weeks == monday).to_numpy())
@@ -182,8 +183,6 @@ def demo(
     Example: [bold]tension demo[/bold]   (then open data/demo/report.html)
     """
     from ... import tracking
-    from ...simulate import simulate as make_world
-    from ...simulate import write_world
 
     if live_weeks < 5:
         raise UsageError(problem("--live-weeks is too small for a track record.", "5 or more (the horizon is 4 weeks)",
@@ -192,115 +191,124 @@ def demo(
     if fresh and out.exists():
         _check_demo_folder(out)
         shutil.rmtree(out)
-    paths = {name: out / name for name in ("store", "inbox", "live", "ledger", "reports", "scores", "examples_store")}
-    stages: list[dict[str, Any]] = []
+    run = _Demo(out, seed, countries, years, live_weeks)
     started = time.perf_counter()
-
-    def stage(name: str, detail: str, t0: float) -> None:
-        stages.append({"stage": name, "status": "ok", "seconds": round(time.perf_counter() - t0, 1), "detail": detail})
-        console.print(f"[bold green]demo[/] {name}: {detail} ({stages[-1]['seconds']} s)")
-
     try:
-        t0 = time.perf_counter()
-        world_csv = out / "world" / "world.csv"
-        params_file = out / "world" / "params.json"
-        params = {"seed": seed, "countries": countries, "years": years}
-        if not (world_csv.is_file() and params_file.is_file() and jsonlib.loads(params_file.read_text()) == params):
-            world = make_world(seed=seed, countries=countries, years=years)
-            write_world(world, world_csv)
-            params_file.write_text(jsonlib.dumps(params))
-            detail = f"{len(world.events):,} SYNTHETIC events, {len(world.truth)} known episodes"
-        else:
-            detail = f"reused {world_csv}"
-        stage("simulate", detail, t0)
+        run.all()
+    except _Stage as exc:
+        emit({"ok": False, "failed_stage": exc.stage, "exit_code": exc.code, "stages": run.stages}, as_json,
+             lines=[f"[bold red]demo stopped at stage '{exc.stage}'[/]: {exc}. Stages done: "
+                    + ", ".join(s["stage"] for s in run.stages)])
+        raise typer.Exit(exc.code) from None
+    uri = tracking.tracking_uri()
+    payload = {"ok": True, "seconds": round(time.perf_counter() - started, 1), "report": str(run.report),
+               "timeline": str(run.timeline), "tracking_uri": uri, "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
+               "stages": run.stages, "remaining": []}
+    emit(payload, as_json, lines=[
+        f"Done in {payload['seconds']} s. Every stage ran; none remain.",
+        f"Report (SYNTHETIC world): file://{run.report}",
+        f"Evidence timeline (hand-coded, no risk claim): file://{run.timeline}",
+        f"MLflow: .venv/bin/{payload['mlflow_ui']}   then open http://127.0.0.1:5000",
+    ])
 
+
+class _Demo:
+    """The demo's stages in order; each runs `tension` commands in-process and says what it did."""
+
+    def __init__(self, out: Path, seed: int, countries: int, years: float, live_weeks: int) -> None:
+        self.out, self.seed, self.countries, self.years, self.live_weeks = out, seed, countries, years, live_weeks
+        self.paths = {name: out / name for name in ("store", "inbox", "live", "ledger", "reports", "scores", "examples_store")}
+        self.stages: list[dict[str, Any]] = []
+        self.config = out / "demo.toml"
+        self.predictions = out / "predictions.parquet"
+        self.report = out / "report.html"
+        self.timeline = out / "south_caucasus_timeline.html"
+        self.weeks: list[Path] = []
+        self.latest_scores: Path | None = None
+        self.evidence: Path | None = None
+
+    def all(self) -> None:
+        for name, step in (("simulate", self.simulate), ("split", self.split), ("retrain", self.retrain),
+                           ("backtest", self.backtest), ("live weeks", self.live), ("ledger resolve", self.resolve),
+                           ("examples", self.examples), ("report", self.render)):
+            t0 = time.perf_counter()
+            detail = step()
+            self.stages.append({"stage": name, "status": "ok", "seconds": round(time.perf_counter() - t0, 1), "detail": detail})
+            console.print(f"[bold green]demo[/] {name}: {detail} ({self.stages[-1]['seconds']} s)")
+
+    def simulate(self) -> str:
+        from ...simulate import simulate as make_world
+        from ...simulate import write_world
+
+        world_csv, params_file = self.out / "world" / "world.csv", self.out / "world" / "params.json"
+        params = {"seed": self.seed, "countries": self.countries, "years": self.years}
+        if world_csv.is_file() and params_file.is_file() and jsonlib.loads(params_file.read_text()) == params:
+            return f"reused {world_csv}"
+        world = make_world(seed=self.seed, countries=self.countries, years=self.years)
+        write_world(world, world_csv)
+        params_file.write_text(jsonlib.dumps(params))
+        return f"{len(world.events):,} SYNTHETIC events, {len(world.truth)} known episodes"
+
+    def split(self) -> str:
         import pandas as pd
 
-        t0 = time.perf_counter()
+        world_csv = self.out / "world" / "world.csv"
         last = pd.read_csv(world_csv, usecols=["date"])["date"].max()
-        cut_monday = (pd.Timestamp(last).to_period("W-SUN").start_time - pd.DateOffset(weeks=live_weeks - 1)).date()
-        weeks = _split(world_csv, paths["inbox"], paths["live"], str(cut_monday))
+        cut_monday = periods.shift(periods.label(last, "W"), -(self.live_weeks - 1), "W").date()
+        self.weeks = _split(world_csv, self.paths["inbox"], self.paths["live"], str(cut_monday))
         regions = pd.read_csv(world_csv.with_name("world.countries.csv"))
         region_name = regions["region"].value_counts().index[0]
         members = sorted(regions.loc[regions["region"] == region_name, "code"])
-        config = out / "demo.toml"
-        bt_end = (pd.Timestamp(cut_monday) - pd.DateOffset(weeks=5)).date()
-        config.write_text(_CONFIG.format(
+        bt_end = periods.shift(pd.Timestamp(cut_monday), -5, "W").date()
+        paths = self.paths
+        self.config.write_text(_CONFIG.format(
             store=paths["store"], inbox=paths["inbox"], ledger=paths["ledger"], reports=paths["reports"],
-            alerts=out / "alerts.jsonl", as_of=cut_monday, bt_start=(pd.Timestamp(bt_end) - pd.DateOffset(weeks=52)).date(),
+            alerts=self.out / "alerts.jsonl", as_of=cut_monday, bt_start=periods.shift(pd.Timestamp(bt_end), -52, "W").date(),
             bt_end=bt_end, region=jsonlib.dumps(members)).replace(
             '"Inner Sea (synthetic)"', jsonlib.dumps(f"{region_name} - synthetic")), encoding="utf-8")
-        stage("split", f"history before {cut_monday} into the inbox, {len(weeks)} live weekly files", t0)
+        return f"history before {cut_monday} into the inbox, {len(self.weeks)} live weekly files"
 
-        t0 = time.perf_counter()
-        job = _call("retrain", ["retrain", "--config", str(config)])
-        stage("retrain", job.get("summary") or "trained, backtested, promoted, scored, issued", t0)
+    def retrain(self) -> str:
+        job = _call("retrain", ["retrain", "--config", str(self.config)])
+        return job.get("summary") or "trained, backtested, promoted, scored, issued"
 
-        t0 = time.perf_counter()
-        predictions = out / "predictions.parquet"
-        res = _call("backtest", ["backtest", "--experiment", str(config), "--store", str(paths["store"]),
-                                 "--out", str(predictions)])
-        stage("backtest", f"{len(res.get('metrics', []))} model rows; predictions in {predictions}"
-              + ("; reused the earlier backtest (same data, configuration and code)" if res.get("reused") else ""), t0)
+    def backtest(self) -> str:
+        res = _call("backtest", ["backtest", "--experiment", str(self.config), "--store", str(self.paths["store"]),
+                                 "--out", str(self.predictions)])
+        return (f"{len(res.get('metrics', []))} model rows; predictions in {self.predictions}"
+                + ("; reused the earlier backtest (same data, configuration and code)" if res.get("reused") else ""))
 
-        t0 = time.perf_counter()
-        issued = 0
-        latest_scores = None
-        for week in weeks:
-            _call("ingest", ["ingest", str(week), "--store", str(paths["store"]), "--format", "csv"])
-            latest_scores = paths["scores"] / f"scores-{week.stem.removeprefix('week-')}.parquet"
-            res = _call("score", ["score", "--config", str(config), "--store", str(paths["store"]),
-                                  "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--issue",
-                                  "--out", str(latest_scores)])
+    def live(self) -> str:
+        store, issued = str(self.paths["store"]), 0
+        for week in self.weeks:
+            _call("ingest", ["ingest", str(week), "--store", store, "--format", "csv"])
+            self.latest_scores = self.paths["scores"] / f"scores-{week.stem.removeprefix('week-')}.parquet"
+            res = _call("score", ["score", "--config", str(self.config), "--store", store,
+                                  "--ledger", str(self.paths["ledger"]), "--backtest", str(self.predictions), "--issue",
+                                  "--out", str(self.latest_scores)])
             issued += int(res.get("issued") or 0)
-        stage("live weeks", f"{len(weeks)} weeks ingested one at a time and scored; {issued} new forecasts issued", t0)
+        return f"{len(self.weeks)} weeks ingested one at a time and scored; {issued} new forecasts issued"
 
-        t0 = time.perf_counter()
-        res = _call("ledger resolve", ["ledger", "resolve", "--config", str(config), "--store", str(paths["store"]),
-                                       "--ledger", str(paths["ledger"])])
-        stage("ledger resolve", f"{res.get('resolved', 0)} newly resolved, {res.get('resolved_total', res.get('resolved', 0))} "
-              f"resolved in all, {res.get('open', 0)} open", t0)
+    def resolve(self) -> str:
+        res = _call("ledger resolve", ["ledger", "resolve", "--config", str(self.config), "--store", str(self.paths["store"]),
+                                       "--ledger", str(self.paths["ledger"])])
+        return (f"{res.get('resolved', 0)} newly resolved, {res.get('resolved_total', res.get('resolved', 0))} "
+                f"resolved in all, {res.get('open', 0)} open")
 
-        t0 = time.perf_counter()
-        _call("examples", ["ingest", str(EXAMPLES), "--store", str(paths["examples_store"]), "--format", "csv"])
-        coded = out / "coded_news.csv"
+    def examples(self) -> str:
+        examples_store = str(self.paths["examples_store"])
+        _call("examples", ["ingest", str(EXAMPLES), "--store", examples_store, "--format", "csv"])
+        coded = self.out / "coded_news.csv"
         res = _call("code news", ["code", str(NEWS), "--out", str(coded)])
-        _call("ingest coded news", ["ingest", str(coded), "--store", str(paths["examples_store"]), "--format", "csv"])
-        timeline = out / "south_caucasus_timeline.html"
-        _timeline(EXAMPLES, coded, timeline)
-        evidence = _with_news(EXAMPLES, coded, out / "south_caucasus_with_news.csv")
-        stage("examples", f"hand-coded South Caucasus events and {res.get('events', 0)} events machine-coded from "
-              f"{res.get('texts', 0)} news texts ({res.get('asserted', 0)} asserted stored; claimed/denied kept for "
-              f"review) in their own store; evidence timeline {timeline}", t0)
+        _call("ingest coded news", ["ingest", str(coded), "--store", examples_store, "--format", "csv"])
+        _timeline(EXAMPLES, coded, self.timeline)
+        self.evidence = _with_news(EXAMPLES, coded, self.out / "south_caucasus_with_news.csv")
+        return (f"hand-coded South Caucasus events and {res.get('events', 0)} events machine-coded from "
+                f"{res.get('texts', 0)} news texts ({res.get('asserted', 0)} asserted stored; claimed/denied kept for "
+                f"review) in their own store; evidence timeline {self.timeline}")
 
-        t0 = time.perf_counter()
-        report = out / "report.html"
-        _call("report", ["report", "--scores", str(latest_scores), "--config", str(config), "--store", str(paths["store"]),
-                         "--ledger", str(paths["ledger"]), "--backtest", str(predictions), "--examples", str(evidence),
-                         "--out", str(report)])
-        stage("report", f"{report}", t0)
-    except _Stage as exc:
-        emit({"ok": False, "failed_stage": exc.stage, "exit_code": exc.code, "stages": stages}, as_json,
-             lines=[f"[bold red]demo stopped at stage '{exc.stage}'[/]: {exc}. Stages done: "
-                    + ", ".join(s["stage"] for s in stages)])
-        raise typer.Exit(exc.code) from None
-    except TensionError:
-        raise
-
-    uri = tracking.tracking_uri()
-    payload = {
-        "ok": True,
-        "seconds": round(time.perf_counter() - started, 1),
-        "report": str(report),
-        "timeline": str(timeline),
-        "tracking_uri": uri,
-        "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
-        "stages": stages,
-        "remaining": [],
-    }
-    emit(payload, as_json, lines=[
-        f"Done in {payload['seconds']} s. Every stage ran; none remain.",
-        f"Report (SYNTHETIC world): file://{report}",
-        f"Evidence timeline (hand-coded, no risk claim): file://{timeline}",
-        f"MLflow: .venv/bin/{payload['mlflow_ui']}   then open http://127.0.0.1:5000",
-    ])
+    def render(self) -> str:
+        _call("report", ["report", "--scores", str(self.latest_scores), "--config", str(self.config),
+                         "--store", str(self.paths["store"]), "--ledger", str(self.paths["ledger"]),
+                         "--backtest", str(self.predictions), "--examples", str(self.evidence), "--out", str(self.report)])
+        return f"{self.report}"

@@ -64,6 +64,7 @@ def ingest(
     """
     from ...config import load_experiment
     from ...ingest import ingest as run_ingest
+    from ...ingest import input_bytes
     from ...store import Store
 
     mapping = load_experiment(config).csv if config is not None else None
@@ -71,13 +72,9 @@ def ingest(
     if "://" not in location:
         writable_folder(Path(location), "event store", create=False)
     target = Store(location)
-    total = 0
-    for p in paths:
-        if os.path.isfile(p) and not p.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
-            total += os.path.getsize(p)
     started = time.perf_counter()
     try:
-        with progress("Ingesting", total=total or None) as advance:
+        with progress("Ingesting", total=input_bytes(paths) or None) as advance:
             report = run_ingest(paths, target, format=format, mapping=mapping, on_progress=lambda n, name: advance(n, description=name))
     except TensionError as exc:
         if as_json:
@@ -87,6 +84,22 @@ def ingest(
     payload["seconds"] = round(time.perf_counter() - started, 3)
     payload["strict"] = strict
     payload["exit_code"] = 6 if strict and report.total.quarantined else 0
+    for item in report.skipped:  # a warning: stderr, also under --json
+        console.print(f"[yellow]warning:[/yellow] skipped {escape(item['path'])}: {escape(item['reason'])}")
+    emit(payload, as_json, table=dict_table("Ingest summary", _rows(report)), lines=_summary_lines(report))
+    if strict and report.total.quarantined:
+        raise QuarantinedRowsError(
+            problem(
+                f"{report.total.quarantined} rows were quarantined and --strict was given.",
+                "no quarantined rows",
+                report.total.quarantined_by_reason,
+                f"The good rows are stored in batch {report.batch_id}; retract it with `tension store retract {report.batch_id}` if the delivery is bad.",
+            )
+        )
+
+
+def _summary_lines(report: Any) -> list[str]:
+    """The batch, the row balance, the most frequent unresolved actors and where quarantined rows are."""
     lines = [
         f"Batch [bold]{report.batch_id}[/bold] committed to {escape(report.store)} (digest {report.digest}).",
         f"read {report.total.read} = stored {report.total.stored} + duplicates {report.total.duplicates}"
@@ -97,18 +110,7 @@ def ingest(
         lines.append(f"Most frequent unresolved actors (stored with empty country): {top}")
     if report.total.quarantined:
         lines.append("Quarantined rows: `tension store info` lists them per reason; files under <store>/quarantine/.")
-    for item in report.skipped:  # a warning: stderr, also under --json
-        console.print(f"[yellow]warning:[/yellow] skipped {escape(item['path'])}: {escape(item['reason'])}")
-    emit(payload, as_json, table=dict_table("Ingest summary", _rows(report)), lines=lines)
-    if strict and report.total.quarantined:
-        raise QuarantinedRowsError(
-            problem(
-                f"{report.total.quarantined} rows were quarantined and --strict was given.",
-                "no quarantined rows",
-                report.total.quarantined_by_reason,
-                f"The good rows are stored in batch {report.batch_id}; retract it with `tension store retract {report.batch_id}` if the delivery is bad.",
-            )
-        )
+    return lines
 
 
 @store_app.command("info")

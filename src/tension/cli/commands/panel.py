@@ -32,26 +32,46 @@ def panel(
 
     Example: [bold]tension panel --store data/store --freq M --dyads undirected --out data/panel.parquet[/bold]
     """
-    from ..._io import atomic_output, writable_folder
+    from ..._io import writable_folder
     from ...config import load_experiment
-    from ...features import FEATURES
-    from ...engines import get_engine
+    from ...training import existing_store
 
     freq = freq.upper()
-    start, end = parse_date(start, "--start"), parse_date(end, "--end")
-    if start and end:
-        if pd.Timestamp(end) < pd.Timestamp(start):
-            raise UsageError(problem("--end is before --start.", "start <= end", f"--start {start} --end {end}",
-                                     f"Swap them: --start {end} --end {start}."))
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
+    start, end = _window(parse_date(start, "--start"), parse_date(end, "--end"))
+    if out.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(problem("Unknown output format.", "a .parquet or .csv file", str(out), "Use --out data/panel.parquet."))
     writable_folder(out.parent, "panel")
     exp = load_experiment(config, panel__freq=freq, panel__dyads=dyads)
-    location = store_path(store or (exp.store or None))
-    if not Path(location).exists() and "://" not in location:
-        raise UsageError(problem("The event store does not exist.", "a folder made by 'tension ingest'", location, "Run tension ingest FILE --store DIR first, or pass --store."))
+    location = existing_store(store_path(store or (exp.store or None)))
     started = time.perf_counter()
+    frame = _build(location, exp, out, freq=freq, dyads=dyads, start=start, end=end, engine=engine, scheduler=scheduler)
+    payload = _summary(frame, out, engine, freq, dyads, time.perf_counter() - started)
+    emit(
+        payload,
+        as_json,
+        lines=[
+            f"Wrote {payload['rows']} rows ({payload['dyads']} dyads x {payload['periods']} periods, "
+            f"{payload['features']} features) to {out} in {payload['seconds']} s.",
+            f"{payload['low_coverage_periods']} period(s) flagged low_coverage (source volume collapsed).",
+        ],
+    )
+
+
+def _window(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """The event-date window, refused (exit 2) when it ends before it starts."""
+    if start and end and pd.Timestamp(end) < pd.Timestamp(start):
+        raise UsageError(problem("--end is before --start.", "start <= end", f"--start {start} --end {end}",
+                                 f"Swap them: --start {end} --end {start}."))
+    return start, end
+
+
+def _build(location: str, exp, out: Path, *, freq: str, dyads: str, start: str | None, end: str | None, engine: str,
+           scheduler: str | None) -> pd.DataFrame:
+    """Build the panel on ``engine`` with a progress bar and write it to ``out`` (.parquet or .csv)."""
+    from ..._io import atomic_output
+    from ...engines import get_engine
+    from ...features import FEATURES
+
     steps = ("aggregate", "country pass", "features")
     with progress("Aggregating events", total=len(steps) + 1) as advance:
         nxt = {"aggregate": "Country pass", "country pass": f"{len(FEATURES)} features", "features": "Writing"}
@@ -61,12 +81,16 @@ def panel(
                 regions=exp.regions, on_progress=lambda name: advance(1, description=nxt.get(name, name)),
             )
         with atomic_output(out, "panel") as tmp:
-            if suffix == ".parquet":
+            if out.suffix.lower() == ".parquet":
                 frame.to_parquet(tmp, index=False)
             else:
                 frame.to_csv(tmp, index=False)
         advance(1, description="Done")
-    payload = {
+    return frame
+
+
+def _summary(frame: pd.DataFrame, out: Path, engine: str, freq: str, dyads: str, seconds: float) -> dict:
+    return {
         "out": str(out),
         "engine": engine,
         "rows": len(frame),
@@ -78,14 +102,5 @@ def panel(
         "dyad_kind": dyads,
         "features": len(frame.attrs.get("features", [])),
         "low_coverage_periods": int(frame.loc[frame["low_coverage"], "period"].nunique()),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(seconds, 3),
     }
-    emit(
-        payload,
-        as_json,
-        lines=[
-            f"Wrote {payload['rows']} rows ({payload['dyads']} dyads x {payload['periods']} periods, "
-            f"{payload['features']} features) to {out} in {payload['seconds']} s.",
-            f"{payload['low_coverage_periods']} period(s) flagged low_coverage (source volume collapsed).",
-        ],
-    )

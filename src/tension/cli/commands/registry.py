@@ -89,12 +89,9 @@ def promote(
 
     Example: [bold]tension train && tension model promote challenger && tension score[/bold]
     """
-    import pandas as pd
-
     from ... import tracking
     from ...config import load_experiment
-    from ...engines import get_engine
-    from ...jobs import promotion_gate
+    from ...training import existing_store, gate_version
 
     exp = load_experiment(config)
     started = time.perf_counter()
@@ -108,39 +105,32 @@ def promote(
         payload["promoted"] = False
         emit(payload, as_json, lines=[f"{name} v{version} is already the champion; nothing changed."])
         return
+    how = "forced, without the gate"
     if not force:
-        location = store_path(store or (exp.store or None))
-        if "://" not in location and not Path(location).exists():
-            raise UsageError(problem("The event store does not exist.", "a folder made by `tension ingest`", location,
-                                     "Pass --store, or promote without the gate with --force."))
-        challenger = tracking.load_estimator(f"models:/{name}/{version}", exp)
-        cfg = challenger.config
-        with get_engine("local") as eng, progress("Building panel", total=3) as advance:
-            panel = eng.build_panel(location, freq=str(cfg.get("freq") or exp.panel.freq),
-                                    dyads=str(cfg.get("dyads") or exp.panel.dyads), config=exp.panel, regions=exp.regions)
-            latest = pd.DatetimeIndex(panel["period"]).max()
-            advance(1, description=f"Gate: v{version} vs " + (f"champion v{champion}" if champion else "no champion"))
-            current = tracking.load_estimator(tracking.model_uri(name), exp).estimator if champion else None
-            gate = promotion_gate(exp, panel, latest, challenger.estimator, current, eng=eng)
-            advance(1, description="Storing the backtest with the version")
-            tracking.store_backtest_predictions(exp, version, gate.own_predictions(str(cfg.get("model") or "challenger")),
-                                                source=f"promotion gate {exp.retrain.recent_origins} origins to {latest.date()}")
-            payload["backtest_stored"] = True
-            advance(1, description="Done")
-        metric = gate.metric
-        payload["gate"] = {"metric": metric, "scores": gate.scores, "margin": exp.retrain.promote_margin,
-                           "beats_history": gate.beats_history["challenger"], "passed": gate.promote}
-        versus = (f"{metric} {gate.scores['challenger']:.5f} vs history {gate.scores['history']:.5f}"
-                  + (f" and champion v{champion} {gate.scores['champion']:.5f}" if champion else ", no champion yet")
-                  + f" (margin {exp.retrain.promote_margin})")
-        if not gate.promote:
-            loser = "the pair's own history (the `history` baseline)" if not gate.beats_history["challenger"] else f"champion v{champion}"
-            raise UsageError(problem(f"The promotion gate refused v{version}: it does not beat {loser}. Nothing was changed.",
-                                     f"v{version} better than history, and than the champion by {exp.retrain.promote_margin}, on {metric}",
-                                     versus,
-                                     f"Keep what is published, or override the gate: `tension model promote {which} --force`."))
+        location = existing_store(store_path(store or (exp.store or None)),
+                                  "Pass --store, or promote without the gate with --force.")
+        with progress("Building panel", total=3) as advance:
+            gate = gate_version(exp, location, version, champion, advance)
+        payload["backtest_stored"] = True
+        how = f"gate passed: {_gate_outcome(gate, exp, payload, which, version, champion)}"
     tracking.set_alias(exp, tracking.CHAMPION, version)
     payload["promoted"] = True
     payload["seconds"] = round(time.perf_counter() - started, 2)
-    how = "forced, without the gate" if force else f"gate passed: {versus}"
     emit(payload, as_json, lines=[f"{name} v{version} is now the champion ({how}). Next: tension score"])
+
+
+def _gate_outcome(gate, exp, payload: dict[str, Any], which: str, version: int, champion: int | None) -> str:
+    """Record the gate in ``payload``; refuse (exit 2, nothing changed) when the version did not pass; else the comparison."""
+    metric = gate.metric
+    payload["gate"] = {"metric": metric, "scores": gate.scores, "margin": exp.retrain.promote_margin,
+                       "beats_history": gate.beats_history["challenger"], "passed": gate.promote}
+    versus = (f"{metric} {gate.scores['challenger']:.5f} vs history {gate.scores['history']:.5f}"
+              + (f" and champion v{champion} {gate.scores['champion']:.5f}" if champion else ", no champion yet")
+              + f" (margin {exp.retrain.promote_margin})")
+    if not gate.promote:
+        loser = "the pair's own history (the `history` baseline)" if not gate.beats_history["challenger"] else f"champion v{champion}"
+        raise UsageError(problem(f"The promotion gate refused v{version}: it does not beat {loser}. Nothing was changed.",
+                                 f"v{version} better than history, and than the champion by {exp.retrain.promote_margin}, on {metric}",
+                                 versus,
+                                 f"Keep what is published, or override the gate: `tension model promote {which} --force`."))
+    return versus

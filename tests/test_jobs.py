@@ -20,8 +20,8 @@ from mlflow_server import RETRAIN_AS_OF as AS_OF
 from mlflow_server import free_port, steps_of
 from tension.cli import main
 from tension.config import AlertsConfig, RetrainConfig
+from tension.gates import _better
 from tension.jobs import (
-    _better,
     find_alerts,
     health_check,
     latest_complete_period,
@@ -315,3 +315,33 @@ def test_a_challenger_worse_than_history_is_not_promoted_and_history_is_publishe
     issued = Ledger(project / "data" / "ledger").forecasts()
     assert len(issued) and set(issued["model_version"].astype(str)) == {"history"}
     assert "History baseline published" in out["summary"]
+
+
+def test_retrain_trains_and_gates_with_the_configured_target_lookback(project: Path, inbox_template: Path, capsys) -> None:
+    # `train` and `backtest` use [target] lookback; `retrain` must too (it once fell back to 52 without a word).
+    from tension.backtest import fit_final, run_backtest
+    from tension.config import load_experiment
+    from tension.jobs import gate_spec
+    from tension.models import make_model
+    from tension.panel import build_panel
+
+    cfg = setup_project(project, inbox_template)
+    cfg.write_text(cfg.read_text() + '[target]\nname = "surge"\nhorizon = 2\nlookback = 8\n')
+    assert main(["retrain", "--config", str(cfg), "--no-track", "--json"]) == 0
+    steps = {s["step"]: s for s in json.loads(capsys.readouterr().out)["steps"]}
+
+    exp = load_experiment(cfg)
+    latest = pd.Timestamp(AS_OF) - pd.Timedelta(weeks=1)
+    panel = build_panel(str(project / "data" / "store"), freq="W", dyads=exp.panel.dyads, config=exp.panel,
+                        end=(latest + pd.Timedelta(days=6)).date(), regions=exp.regions or None)
+    panel = panel[pd.DatetimeIndex(panel["period"]) <= latest]
+    positives = {lb: fit_final(make_model(exp.models.candidate), panel, latest, "W", horizon=2, target="surge", lookback=lb)[1]["positives"]
+                 for lb in (8, 52)}
+    assert positives[8] != positives[52]  # the data tells the two apart, so the check below can fail
+    assert steps["train"]["counts"]["positives"] == positives[8]
+
+    gate = run_backtest(panel, gate_spec(exp, panel, latest), {"challenger": make_model(exp.models.candidate), "history": make_model("history")},
+                        target="surge", k=exp.target.k, lookback=8)
+    brier = gate.metrics.set_index("model")["brier"]
+    assert steps["backtest"]["counts"]["brier_history"] == pytest.approx(float(brier["history"]), rel=1e-9)
+    assert steps["backtest"]["counts"]["brier_challenger"] == pytest.approx(float(brier["challenger"]), rel=1e-9)

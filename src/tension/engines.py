@@ -57,9 +57,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import pandas as pd
 
+from . import periods
 from .backtest import BacktestResult, BacktestSpec, run_backtest
 from .config import Experiment, PanelConfig
-from .dyads import country_context, dyadic_mask, event_counts
+from .dyads import DYAD_KINDS, country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket
 from .dyads import pair_buckets as _pair_buckets
 from .errors import UsageError, problem
@@ -510,10 +511,10 @@ class DaskEngine(Engine):
         ``source``: a Store, a store location (folder or fsspec URL workers can reach) or a
         canonical events DataFrame (split into chunks and scattered).
         """
-        from .dyads import _check
-
         cfg = config or PanelConfig()
-        _check(freq, dyads)
+        freq = periods.check(freq)
+        if dyads not in DYAD_KINDS:  # before any work goes out (dyads.check_kind on the dyads branch)
+            raise UsageError(problem("Unknown dyad kind.", "directed or undirected", dyads, "Use --dyads directed."))
         step = on_progress or (lambda _name: None)
         client = self.client
         n_buckets = self._n_buckets or 2 * self.threads

@@ -30,7 +30,6 @@ MLflow run:
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -38,8 +37,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,8 +48,12 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from .config import AlertsConfig, Experiment, RetrainConfig, default_store, project_data_dir
+from . import periods
+from .alerts import find_alerts, send_alerts
+from .config import Experiment, RetrainConfig, default_store, project_data_dir
 from .errors import DataHealthError, LockHeldError, TensionError, UsageError, problem
+from .gates import LOWER_IS_BETTER, Gate, gate_spec, health_check, history_gate, promotion_gate
+from .targets import TargetSpec
 
 __all__ = [
     "JobReport",
@@ -71,177 +72,12 @@ __all__ = [
 ]
 
 INGESTED_FILE = ".ingested.json"
-LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece", "missed_escalation_rate"})
-"""Metrics where smaller wins; every other metric of ``backtest.metrics`` is higher-is-better."""
 
 
-# --------------------------------------------------------------------------- periods
-
-
-def period_start(dates: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
-    """The period label (Monday of the ISO week, first of the month, or the day) of each date."""
-    d = pd.Series(pd.to_datetime(dates)).dt.normalize()
-    freq = freq.upper()
-    if freq == "W":
-        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
-    if freq == "M":
-        return d.dt.to_period("M").dt.to_timestamp()
-    if freq == "D":
-        return d
-    raise UsageError(problem("The panel frequency is unknown.", "D, W or M", freq))
-
-
-def _offset(freq: str, n: int = 1) -> pd.DateOffset:
-    return {"D": pd.DateOffset(days=n), "W": pd.DateOffset(weeks=n), "M": pd.DateOffset(months=n)}[freq.upper()]
-
-
-def latest_complete_period(as_of: Any, freq: str) -> pd.Timestamp:
-    """The last period that ended before ``as_of`` (the period containing ``as_of`` is not complete)."""
-    current = period_start(pd.Series([pd.Timestamp(as_of)]), freq).iloc[0]
-    return pd.Timestamp(current - _offset(freq))
-
-
-# --------------------------------------------------------------------------- data health
-
-
-def health_check(
-    events: pd.DataFrame,
-    latest: pd.Timestamp,
-    freq: str,
-    config: RetrainConfig,
-    run_counts: Mapping[str, Any] | None = None,
-    history_counts: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The data-health gate: does the latest period look like the ones before it?
-
-    Parameters
-    ----------
-    events
-        Events with ``date`` and ``dataset`` covering at least ``config.health_history``
-        periods before ``latest`` (older rows are ignored).
-    latest
-        The latest complete period (its label).
-    run_counts, history_counts
-        ``read``, ``quarantined_unknown``, ``unresolved_events`` of this run's ingest and of
-        the store's whole history (``Store.summary``); shares are compared when both are given.
-
-    Returns
-    -------
-    dict
-        ``passed``, ``problems`` (messages), ``sources`` (one row per dataset: expected,
-        received, ratio), and the shares.
-    """
-    latest = pd.Timestamp(latest)
-    first = latest - _offset(freq, config.health_history)
-    ev = events[["date", "dataset"]].copy()
-    ev["period"] = period_start(ev["date"], freq).to_numpy()
-    ev = ev[(ev["period"] >= first) & (ev["period"] <= latest)]
-    grid = pd.date_range(first, latest, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq.upper()])
-    counts = (ev.groupby(["dataset", "period"]).size().unstack("period")
-              .reindex(columns=grid, fill_value=0).fillna(0)) if len(ev) else pd.DataFrame(columns=grid)
-    problems: list[str] = []
-    sources = []
-    for dataset, row in counts.iterrows():
-        history, received = row.iloc[:-1], float(row.iloc[-1])
-        expected = float(np.median(history)) if len(history) else 0.0
-        ratio = received / expected if expected > 0 else float("nan")
-        sources.append({"dataset": str(dataset), "expected": expected, "received": received, "ratio": ratio})
-        if expected > 0 and received < config.min_volume_ratio * expected:
-            problems.append(
-                f"Source {dataset!r} collapsed in the period of {latest.date()}: {int(received)} events received, "
-                f"about {expected:.0f} expected (median of the previous {config.health_history} periods; "
-                f"the gate needs at least {config.min_volume_ratio:.0%} of that). A feed outage or a missing inbox "
-                "file? Fetch or add the missing files and run again."
-            )
-    if not sources:
-        problems.append(f"No events at all in the {config.health_history} periods up to {latest.date()}. "
-                        "Check the inbox and the store, or set [retrain] as_of.")
-    report: dict[str, Any] = {"latest_period": str(latest.date()), "sources": sources}
-    for key, name, limit in (("quarantined_unknown", "unknown event codes", config.max_unknown_code_share),
-                             ("unresolved_events", "unresolved actors", config.max_unresolved_share)):
-        run_read = float((run_counts or {}).get("read", 0) or 0)
-        if run_read <= 0:
-            continue
-        share = float((run_counts or {}).get(key, 0) or 0) / run_read
-        report[f"{key}_share"] = share
-        hist_read = float((history_counts or {}).get("read", 0) or 0) - run_read
-        hist_share = None
-        if hist_read > 0:
-            hist_share = (float((history_counts or {}).get(key, 0) or 0) - float((run_counts or {}).get(key, 0) or 0)) / hist_read
-            report[f"{key}_history_share"] = hist_share
-        if share > limit and (hist_share is None or share > hist_share + config.max_share_jump or share > 2 * limit):
-            problems.append(
-                f"This run's share of {name} is {share:.1%}, above the limit of {limit:.1%}"
-                + (f" and {share - hist_share:+.1%} against history ({hist_share:.1%})" if hist_share is not None else "")
-                + ". A format change at the source? Inspect the quarantine (`tension store`), fix the mapping, retract the batch."
-            )
-    report["passed"] = not problems
-    report["problems"] = problems
-    return report
-
-
-# --------------------------------------------------------------------------- alerts
-
-
-def find_alerts(scores: pd.DataFrame, config: AlertsConfig, previous: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Threshold and jump crossings in a scores table.
-
-    ``threshold``: probability at or above ``config.threshold`` where the previous issued
-    score (``probability - change``) was below it or absent. ``jump``: ``change`` at or
-    above ``config.jump``. One row per crossing: dyad, horizon, as_of, probability, change,
-    kind, message.
-    """
-    if scores is None or scores.empty:
-        return pd.DataFrame(columns=["dyad", "horizon", "as_of", "probability", "change", "kind", "message"])
-    s = scores.copy()
-    change = s["change"].astype(float) if "change" in s else pd.Series(np.nan, index=s.index)
-    before = s["probability"].astype(float) - change
-    rows = []
-    for i, r in s.iterrows():
-        p, c, b = float(r["probability"]), change.loc[i], before.loc[i]
-        base = {"dyad": r["dyad"], "horizon": int(r["horizon"]), "as_of": str(pd.Timestamp(r["as_of"]).date()),
-                "probability": p, "change": None if pd.isna(c) else float(c)}
-        if p >= config.threshold and (pd.isna(b) or b < config.threshold):
-            rows.append({**base, "kind": "threshold",
-                         "message": f"{r['dyad']}: escalation risk {p:.0%} crossed {config.threshold:.0%} "
-                                    f"(horizon {int(r['horizon'])})"})
-        if not pd.isna(c) and c >= config.jump:
-            rows.append({**base, "kind": "jump",
-                         "message": f"{r['dyad']}: escalation risk rose {c:+.0%} to {p:.0%} (horizon {int(r['horizon'])})"})
-    return pd.DataFrame(rows, columns=["dyad", "horizon", "as_of", "probability", "change", "kind", "message"])
-
-
-def _webhook_url(value: str) -> str:
-    if value.startswith("env:"):
-        return os.environ.get(value[4:], "")
-    return value
-
-
-def send_alerts(alerts: pd.DataFrame, file: str | Path, webhook: str = "", timeout: float = 10.0) -> dict[str, Any]:
-    """Append alerts to a JSON-lines file and POST them as one JSON object to ``webhook``.
-
-    Returns ``{"alerts", "file", "posted", "webhook_error"}``; a failing webhook is reported,
-    not raised (the alerts are already in the file).
-    """
-    records = json.loads(alerts.to_json(orient="records")) if len(alerts) else []
-    out: dict[str, Any] = {"alerts": len(records), "file": str(file), "posted": False, "webhook_error": None}
-    if not records:
-        return out
-    path = Path(file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec) + "\n")
-    url = _webhook_url(webhook)
-    if url:
-        body = json.dumps({"source": "tension", "alerts": records}).encode()
-        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured URL
-                out["posted"] = 200 <= resp.status < 300
-        except (urllib.error.URLError, OSError) as exc:
-            out["webhook_error"] = str(getattr(exc, "reason", exc))
-    return out
+latest_complete_period = periods.latest_complete
+"""The label of the last period that ended before ``as_of`` (:func:`tension.periods.latest_complete`)."""
+period_start = periods.label
+"""The label of the period holding each date (:func:`tension.periods.label`)."""
 
 
 # --------------------------------------------------------------------------- the job
@@ -349,86 +185,6 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _better(metric: str, challenger: float, champion: float, margin: float) -> bool:
-    if not np.isfinite(challenger):
-        return False
-    if not np.isfinite(champion):
-        return True
-    if metric in LOWER_IS_BETTER:
-        return challenger < champion - margin
-    return challenger > champion + margin
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The promotion gate's verdict: challenger, champion and ``history`` backtested on the same recent origins."""
-
-    promote: bool
-    metric: str
-    scores: dict[str, float]
-    beats_history: dict[str, bool]
-    result: Any  # backtest.BacktestResult
-
-    def own_predictions(self, model_name: str) -> pd.DataFrame:
-        """The challenger's backtest predictions, labelled with its model name (its own backtest)."""
-        pred = self.result.predictions
-        return pred[pred["model"] == "challenger"].assign(model=model_name).reset_index(drop=True)
-
-    def skill_records(self, role: str, name: str) -> list[dict[str, Any]]:
-        """``role``'s comparison with history (model-card ``skill_vs_history`` records) under the name ``name``."""
-        from .backtest import skill_vs_history
-
-        return [{**r, "model": name} for r in skill_vs_history(self.result.predictions, models=[role])]
-
-
-def gate_spec(experiment: Experiment, panel: pd.DataFrame, latest: Any) -> Any:
-    """The promotion gate's backtest: the ``[retrain] recent_origins`` latest origins whose windows have closed by ``latest``."""
-    from .backtest import BacktestSpec
-
-    freq, t = experiment.panel.freq.upper(), experiment.target
-    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-    last_origin = pd.Timestamp(latest) - _offset(freq, t.horizon)
-    first_origin = last_origin - _offset(freq, max(experiment.retrain.recent_origins - 1, 0))
-    return BacktestSpec(first_origin, last_origin, freq=freq, horizon=t.horizon, refit_every=experiment.backtest.refit_every,
-                        min_train_periods=min(experiment.backtest.min_train_periods, max(len(periods) // 2, 1)))
-
-
-def promotion_gate(experiment: Experiment, panel: pd.DataFrame, latest: pd.Timestamp, challenger: Any,
-                   champion: Any = None, *, eng: Any = None, parent_run_id: str | None = None,
-                   track: bool = False) -> Gate:
-    """Should ``challenger`` replace ``champion``? The one gate of ``retrain``, ``train`` and ``tension model promote``.
-
-    Challenger, champion and the ``history`` baseline (the pair's own past) are refitted at the
-    :func:`gate_spec` origins; the challenger wins when it is better than history on
-    ``promote_metric`` *and* beats the champion (if any) by ``promote_margin``. A model that does
-    not beat history is never promoted.
-    """
-    from .engines import get_engine
-    from .models import make_model
-
-    cfg, t = experiment.retrain, experiment.target
-    metric = cfg.promote_metric
-    models = {"challenger": challenger, "history": make_model("history")}
-    if champion is not None:
-        models["champion"] = champion
-    with (get_engine("local") if eng is None else contextlib.nullcontext(eng)) as engine:  # the caller closes its own
-        result = engine.run_backtest(panel, gate_spec(experiment, panel, latest), models, target=t.name, k=t.k, q=t.q,
-                                     quantile=t.quantile, alert_threshold=experiment.backtest.alert_threshold,
-                                     top_k=experiment.backtest.top_k, parent_run_id=parent_run_id,
-                                     experiment=experiment if track else None)
-    if metric not in result.metrics.columns:
-        raise UsageError(problem(f"Unknown promote_metric {metric!r}.",
-                                 "one of " + ", ".join(c for c in result.metrics.columns if c not in
-                                                       ("model", "target", "horizon")), got=metric))
-    by_model = result.metrics.set_index("model")[metric].astype(float)
-    scores = {m: float(by_model.get(m, np.nan)) for m in models}
-    # history is a floor, not a rival: strictly better is enough (the margin guards champion churn)
-    beats = {m: _better(metric, scores[m], scores["history"], 0.0) for m in models if m != "history"}
-    promote = beats["challenger"] and (
-        champion is None or _better(metric, scores["challenger"], scores.get("champion", np.nan), cfg.promote_margin))
-    return Gate(promote=promote, metric=metric, scores=scores, beats_history=beats, result=result)
-
-
 def retrain(
     experiment: Experiment,
     *,
@@ -460,7 +216,7 @@ def retrain(
         raise UsageError(problem("The retrain job has no inbox.", "[retrain] inbox = \"path/to/inbox\"",
                                  fix="Add it to the config file: the folder new event files arrive in."))
     inbox = Path(cfg.inbox)
-    freq = experiment.panel.freq.upper()
+    freq = periods.check(experiment.panel.freq)
     reference = as_of or cfg.as_of or date.today().isoformat()
     try:
         latest = latest_complete_period(reference, freq)
@@ -532,7 +288,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         else:
             from .fetch import fetch
 
-            since = cfg.fetch_since or str((latest - _offset(freq, cfg.health_history)).date())
+            since = cfg.fetch_since or str(periods.shift(latest, -cfg.health_history, freq).date())
             totals = {"downloaded": 0, "already": 0, "failed": 0}
             for feed in cfg.fetch:
                 rep = fetch(feed, since, inbox, list_url=cfg.fetch_list_url or None)
@@ -567,8 +323,8 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
 
     # data-health gate ---------------------------------------------------------
     with steps.step("health") as s:
-        start = latest - _offset(freq, cfg.health_history)
-        events = store.read(start=start.date(), end=(latest + _offset(freq) - pd.Timedelta(days=1)).date(),
+        start = periods.shift(latest, -cfg.health_history, freq)
+        events = store.read(start=start.date(), end=(periods.shift(latest, 1, freq) - pd.Timedelta(days=1)).date(),
                             columns=["date", "dataset"])
         summary = store.summary()
         history = {"read": summary.get("read", 0),
@@ -585,7 +341,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
 
     # panel --------------------------------------------------------------------
     with steps.step("panel") as s:
-        end = (latest + _offset(freq) - pd.Timedelta(days=1)).date()
+        end = (periods.shift(latest, 1, freq) - pd.Timedelta(days=1)).date()
         panel = eng.build_panel(store_loc, freq=freq, dyads=experiment.panel.dyads, config=experiment.panel, end=end,
                             regions=experiment.regions or None)
         panel = panel[pd.DatetimeIndex(panel["period"]) <= latest]
@@ -614,15 +370,14 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     from .backtest import fit_final
     from .models import make_model
 
-    t = experiment.target
+    target = TargetSpec.from_config(experiment.target)
     name = experiment.models.candidate
     with steps.step("train") as s:
         if unchanged:
             s["status"] = "skipped"
             s["message"] = f"same data, configuration and code as champion v{champion}: nothing registered"
         else:
-            est, info = fit_final(make_model(name), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
-                                  quantile=t.quantile)
+            est, info = fit_final(make_model(name), panel, latest, freq, target=target)
             rec = tracking.track_train(est, panel, experiment=experiment, model_name=name, features=info["features"],
                                        store=store, config_path=config_path, track=track, alias=tracking.CHALLENGER,
                                        parent_run_id=run_id, run_name=f"challenger {name}",
@@ -688,23 +443,9 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     skill = gate.skill_records(published, name if published == "challenger" else "champion")
     fallback = None
     if report.champion is None or not beats.get(published, False):
-        fallback, _ = fit_final(make_model("history"), panel, latest, freq, t.horizon, target=t.name, k=t.k, q=t.q,
-                                quantile=t.quantile)
+        fallback, _ = fit_final(make_model("history"), panel, latest, freq, target=target)
         skill = [{**r, "beats_history": False} for r in skill]
     _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq, fallback=fallback, skill=skill)
-
-
-def history_gate(experiment: Experiment, panel: pd.DataFrame, latest: Any, model: str) -> dict[str, Any]:
-    """Does ``model`` beat the ``history`` baseline on the promotion gate's origins?
-
-    Returns ``{"metric", "model", "history", "beats_history", "skill_vs_history"}``: the metric's
-    value for the model and for history, the verdict, and the model-card records with intervals.
-    """
-    from .models import make_model
-
-    gate = promotion_gate(experiment, panel, pd.Timestamp(latest), make_model(model))
-    return {"metric": gate.metric, "model": gate.scores["challenger"], "history": gate.scores["history"],
-            "beats_history": gate.beats_history["challenger"], "skill_vs_history": gate.skill_records("challenger", model)}
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:
@@ -743,7 +484,7 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
     with steps.step("score") as s:
         model = fallback if fallback is not None else tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
         previous = ledger.latest()
-        events = store.read(start=(latest - _offset(freq, 12)).date())
+        events = store.read(start=periods.shift(latest, -12, freq).date())
         label = "history" if fallback is not None else f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
         report.published_model = label
         scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
@@ -751,7 +492,7 @@ def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, step
                        calibration=tracking.backtest_predictions(experiment, report.champion))
         s["counts"] = {"dyads": len(scores)}
     with steps.step("issue") as s:
-        s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=experiment.target.name, k=experiment.target.k)}
+        s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=TargetSpec.from_config(experiment.target))}
     with steps.step("report") as s:
         if _have("tension.reports") and hasattr(__import__("tension.reports", fromlist=["render_report"]), "render_report"):
             from .reports import render_report

@@ -49,7 +49,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from . import periods
 from .errors import UsageError, problem
+from .targets import TargetSpec, make_target, target_spec
 
 __all__ = [
     "Ledger",
@@ -87,53 +89,27 @@ _RESOLUTION_SCHEMA = pa.schema([
 ])
 
 
-def _offset(freq: str) -> pd.DateOffset:
-    """One period of the panel frequency (``D``, ``W`` Monday-labelled, ``M`` first-of-month)."""
-    f = (freq or "W").upper()[0]
-    if f == "D":
-        return pd.DateOffset(days=1)
-    if f == "W":
-        return pd.DateOffset(weeks=1)
-    if f == "M":
-        return pd.DateOffset(months=1)
-    raise UsageError(problem("Unknown panel frequency.", "'D', 'W' or 'M'", freq, "Check panel.freq in the config."))
-
-
 def window_bounds(as_of: pd.Series, horizon: pd.Series, freq: str) -> tuple[pd.Series, pd.Series]:
     """Label of the first and last period of each forecast window ``[as_of + 1, as_of + h]``."""
-    step = _offset(freq)
     as_of = pd.to_datetime(as_of)
-    start = as_of + step
-    end = pd.Series([a + step * int(h) for a, h in zip(as_of, horizon, strict=True)], index=as_of.index)
+    start = periods.shift(as_of, 1, freq)
+    end = pd.Series([periods.shift(a, int(h), freq) for a, h in zip(as_of, horizon, strict=True)], index=as_of.index)
     return start, pd.to_datetime(end)
 
 
-def _any_conflict_window(panel: pd.DataFrame, horizon: int, k: int = 1) -> pd.Series:
-    """Fallback target (used only if ``tension.targets`` is missing): >= k material-conflict events in [t+1, t+h]."""
-    counts = panel["material_conflict_count"].astype(float)
-    grouped = counts.groupby(panel["dyad"], sort=False)
-    total = sum(grouped.shift(-i) for i in range(1, horizon + 1))
-    return (total >= k).astype(float).where(total.notna())
+def outcomes_from_panel(panel: pd.DataFrame, horizons: Iterable[int], target: TargetSpec | str | None = None,
+                        k: int | None = None) -> pd.DataFrame:
+    """Outcome of ``target`` (a :class:`~tension.targets.TargetSpec`, a name or None for the default) for every panel row and horizon.
 
-
-def outcomes_from_panel(panel: pd.DataFrame, horizons: Iterable[int], target: str = "any_material_conflict",
-                        k: int = 1) -> pd.DataFrame:
-    """Outcome of the window ``[period + 1, period + h]`` for every panel row and horizon.
-
+    The target is computed by ``tension.targets.make_target`` (the only forward-looking code),
+    once per horizon with the spec's other fields unchanged (``k`` replaces the spec's k).
     Returns ``dyad, as_of, horizon, outcome`` (NaN where the window runs past the panel).
-    Uses ``tension.targets.make_target`` (the only forward-looking code) when available.
     """
+    spec = target_spec(target, k=k)
     panel = panel.sort_values(["dyad", "period"], kind="stable").reset_index(drop=True)
-    try:
-        from .targets import make_target
-    except ImportError:  # pragma: no cover - only before the targets stage lands
-        make_target = None
     frames = []
     for h in sorted({int(h) for h in horizons}):
-        if make_target is not None:
-            y = make_target(panel, name=target, horizon=h, k=k)
-        else:  # pragma: no cover
-            y = _any_conflict_window(panel, h, k)
+        y = make_target(panel, spec, horizon=h)
         frames.append(pd.DataFrame({"dyad": panel["dyad"].to_numpy(), "as_of": panel["period"].to_numpy(),
                                     "horizon": h, "outcome": np.asarray(y, dtype=float)}))
     return pd.concat(frames, ignore_index=True)
@@ -146,9 +122,8 @@ def baseline_forecasts(outcomes: pd.DataFrame, dyads: pd.Series, as_of: pd.Times
     ``outcomes`` comes from :func:`outcomes_from_panel`. A window labelled ``t`` covers
     ``[t+1, t+h]``, so it has ended by ``as_of`` when ``t + h <= as_of``.
     """
-    step = _offset(freq)
     as_of = pd.Timestamp(as_of)
-    last_known = as_of - step * int(horizon)
+    last_known = periods.shift(as_of, -int(horizon), freq)
     o = outcomes[(outcomes["horizon"] == horizon) & (outcomes["as_of"] <= last_known)].dropna(subset=["outcome"])
     base = float(o["outcome"].mean()) if len(o) else np.nan
     latest = o[o["as_of"] == last_known].set_index("dyad")["outcome"]
@@ -418,13 +393,15 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------------------
     def issue(self, scores: pd.DataFrame, panel: pd.DataFrame | None = None, hindcast: bool = False,
-              target: str = "any_material_conflict", k: int = 1) -> int:
+              target: TargetSpec | str | None = None, k: int | None = None) -> int:
         """Record ``scores`` (the scores table) as issued forecasts; returns how many were new.
 
         With ``panel`` (the panel the scores came from), base-rate and persistence forecasts
         are computed from windows that had ended by each ``as_of`` and stored beside them.
         Forecasts already in the ledger (same dyad, as_of, horizon, model version and kind)
         are skipped, so issuing twice is harmless. Issued records are never rewritten.
+        ``target`` (a :class:`~tension.targets.TargetSpec` or a name; ``k`` changes its k)
+        defines the outcomes the baselines learn from.
         """
         missing = [c for c in ("dyad", "as_of", "horizon", "probability", "model_version") if c not in scores]
         if missing:
@@ -433,7 +410,7 @@ class Ledger:
                                      "Issue the output of `tension score` unchanged."))
         if scores.empty:
             return 0
-        freq = str(scores.attrs.get("freq") or (panel.attrs.get("freq") if panel is not None else None) or "W")
+        freq = periods.check(scores.attrs.get("freq") or (panel.attrs.get("freq") if panel is not None else None) or "W")
         s = scores.copy()
         s["as_of"] = pd.to_datetime(s["as_of"]).astype("datetime64[ns]")
         s["horizon"] = s["horizon"].astype("int64")
@@ -466,8 +443,8 @@ class Ledger:
             self._commit("forecasts", table)
         return len(s)
 
-    def resolve(self, panel: pd.DataFrame, target: str = "any_material_conflict", k: int = 1) -> int:
-        """Append resolutions for forecasts whose window has passed in ``panel``; returns how many.
+    def resolve(self, panel: pd.DataFrame, target: TargetSpec | str | None = None, k: int | None = None) -> int:
+        """Append resolutions of ``target`` for forecasts whose window has passed in ``panel``; returns how many.
 
         A forecast resolves when its whole window ``[as_of + 1, as_of + h]`` lies inside the
         panel. Already resolved forecasts are left alone; nothing issued is touched.

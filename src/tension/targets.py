@@ -31,47 +31,99 @@ surge
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from . import periods
 from .errors import UsageError, did_you_mean, problem
 
-__all__ = ["TARGETS", "make_target", "onset_mask", "window_counts", "period_grid", "FREQ_ALIASES"]
+__all__ = ["TARGETS", "TargetSpec", "target_spec", "make_target", "onset_mask", "window_counts", "period_grid", "DensePanel"]
 
 TARGETS: tuple[str, ...] = ("any_material_conflict", "onset", "surge")
-FREQ_ALIASES: dict[str, str] = {"D": "D", "W": "W-MON", "M": "MS"}
+
+period_grid = periods.grid
+"""The panel's complete period grid and frequency (:func:`tension.periods.grid`; kept here for old imports)."""
 
 
-def _infer_freq(periods: pd.DatetimeIndex) -> str:
-    if len(periods) < 2:
-        return "M" if len(periods) and periods[0].day == 1 else "W"
-    days = np.diff(periods.to_numpy().astype("datetime64[D]").astype(np.int64))
-    if (periods.day == 1).all() and (days >= 28).all():
-        return "M"
-    if (periods.day_of_week == 0).all() and (days % 7 == 0).all():
-        return "W"
-    return "D"
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise UsageError(problem(f"The target parameter {name!r} must be a positive integer.", "1 or more", value, f"Use --{name} 1 or more."))
+    return int(value)
 
 
-def period_grid(panel: pd.DataFrame) -> tuple[pd.DatetimeIndex, str]:
-    """The complete period grid from the panel's first to last period, and its frequency.
+@dataclass(frozen=True)
+class TargetSpec:
+    """What to forecast: the target's name and every parameter it takes, validated on construction.
 
-    The frequency comes from ``panel.attrs["freq"]`` when present, else from the periods.
+    Parameters
+    ----------
+    name : {"any_material_conflict", "onset", "surge"}
+    horizon : int
+        Window length h in periods of the panel's frequency: the window is t+1 .. t+h.
+    k : int
+        Minimum number of material-conflict events in the window.
+    q : int
+        Quiet periods required before an onset.
+    quantile, lookback : float, int
+        Surge threshold: this quantile (strictly between 0 and 1) of the dyad's own
+        h-period sums over the last ``lookback`` periods.
+
+    Examples
+    --------
+    >>> TargetSpec("surge", horizon=2).lookback
+    52
     """
-    periods = pd.DatetimeIndex(pd.unique(panel["period"])).sort_values()
-    freq = str(panel.attrs.get("freq") or _infer_freq(periods)).upper()
-    if freq not in FREQ_ALIASES:
-        raise UsageError(problem("The panel's frequency is unknown.", "D, W or M", freq, "Rebuild the panel with --freq W or M."))
-    if len(periods) == 0:
-        return periods, freq
-    return pd.date_range(periods[0], periods[-1], freq=FREQ_ALIASES[freq]), freq
+
+    name: str = "any_material_conflict"
+    horizon: int = 4
+    k: int = 1
+    q: int = 12
+    quantile: float = 0.9
+    lookback: int = 52
+
+    def __post_init__(self) -> None:
+        if self.name not in TARGETS:
+            raise UsageError(problem("Unknown target." + did_you_mean(str(self.name), TARGETS), "one of " + ", ".join(TARGETS), self.name,
+                                     "Use --target any_material_conflict, onset or surge."))
+        for field_name in ("horizon", "k", "q", "lookback"):
+            object.__setattr__(self, field_name, _positive(field_name, getattr(self, field_name)))
+        quantile = self.quantile
+        if isinstance(quantile, bool) or not isinstance(quantile, (int, float, np.number)) or not 0.0 < float(quantile) < 1.0:
+            raise UsageError(problem("The surge quantile must lie strictly between 0 and 1.", "e.g. 0.9", quantile, "Set [target] quantile = 0.9."))
+        object.__setattr__(self, "quantile", float(quantile))
+
+    @classmethod
+    def from_config(cls, config: Any) -> TargetSpec:
+        """The spec of an experiment's ``[target]`` section (:class:`tension.config.TargetConfig`)."""
+        return cls(**{f: getattr(config, f) for f in ("name", "horizon", "k", "q", "quantile", "lookback")})
 
 
-class _Dense:
-    """The panel as dense dyad x period arrays over the full grid (private helper)."""
+def target_spec(spec: TargetSpec | str | None = None, **changes: Any) -> TargetSpec:
+    """A :class:`TargetSpec` from a spec, a target name or nothing (the defaults), with ``changes`` applied.
+
+    ``changes`` are the spec's fields; those that are None are left as they are. This is
+    how the keyword calls (``make_target(panel, "onset", horizon=2)``) become one spec.
+    """
+    fields = asdict(spec) if isinstance(spec, TargetSpec) else {} if spec is None else {"name": spec}
+    unknown = set(changes) - set(asdict(TargetSpec()))
+    if unknown:
+        raise UsageError(problem("Unknown target parameter.", "name, horizon, k, q, quantile or lookback", sorted(unknown)))
+    fields.update({key: value for key, value in changes.items() if value is not None})
+    return TargetSpec(**fields)
+
+
+class DensePanel:
+    """The panel as dense dyad x period arrays over its full period grid (:func:`tension.periods.grid`).
+
+    A dyad without a row in an observed period counts 0; periods with no events anywhere
+    (``events_global`` <= 0, a data outage) are unobserved and hold NaN.
+    """
 
     def __init__(self, panel: pd.DataFrame) -> None:
-        self.grid, self.freq = period_grid(panel)
+        self.grid, self.freq = periods.grid(panel)
         self.dyad_codes, self.dyads = pd.factorize(panel["dyad"], sort=True)
         self.period_pos = self.grid.get_indexer(pd.DatetimeIndex(panel["period"]))
         if (self.period_pos < 0).any():
@@ -136,54 +188,45 @@ def _require(panel: pd.DataFrame, columns: tuple[str, ...], target: str) -> None
         raise UsageError(problem(f"The panel lacks columns needed by the target {target!r}.", ", ".join(("dyad", "period", *columns)), missing, "Build it with tension.panel.build_panel."))
 
 
-def _positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise UsageError(problem(f"The target parameter {name!r} must be a positive integer.", "1 or more", value, f"Use --{name} 1 or more."))
-
-
 def window_counts(panel: pd.DataFrame, horizon: int = 4, column: str = "material_conflict_count") -> pd.Series:
     """Sum of ``column`` over the next ``horizon`` periods (t+1 .. t+h) per row; NaN if not fully observed."""
-    _positive("horizon", horizon)
+    horizon = _positive("horizon", horizon)
     _require(panel, (column,), "window_counts")
-    dense = _Dense(panel)
+    dense = DensePanel(panel)
     out = dense.rows(_forward_sum(dense.array(panel[column]), horizon))
     return pd.Series(out, index=panel.index, name=f"{column}_next{horizon}")
 
 
 def onset_mask(panel: pd.DataFrame, q: int = 12) -> pd.Series:
     """True where the dyad had no material conflict in the previous ``q`` periods (t-q+1 .. t, all observed)."""
-    _positive("q", q)
+    q = _positive("q", q)
     _require(panel, ("material_conflict_count",), "onset")
-    dense = _Dense(panel)
+    dense = DensePanel(panel)
     past = dense.rows(_backward_sum(dense.array(panel["material_conflict_count"]), q))
     return pd.Series(past == 0, index=panel.index, name=f"onset_eligible_q{q}")
 
 
 def make_target(
     panel: pd.DataFrame,
-    name: str = "any_material_conflict",
-    horizon: int = 4,
-    k: int = 1,
-    q: int = 12,
-    quantile: float = 0.9,
-    lookback: int = 52,
+    spec: TargetSpec | str | None = None,
+    *,
+    name: str | None = None,
+    horizon: int | None = None,
+    k: int | None = None,
+    q: int | None = None,
+    quantile: float | None = None,
+    lookback: int | None = None,
 ) -> pd.Series:
-    """The escalation target ``name`` for every panel row (see the module docstring).
+    """The escalation target of ``spec`` for every panel row (see the module docstring).
 
     Parameters
     ----------
     panel : DataFrame
         The dyad panel (``docs/contracts.md``), any row order.
-    name : {"any_material_conflict", "onset", "surge"}
-    horizon : int
-        Window length h in periods of the panel's frequency: the window is t+1 .. t+h.
-    k : int
-        Minimum number of material-conflict events in the window.
-    q : int
-        Quiet periods required before an onset.
-    quantile, lookback : float, int
-        Surge threshold: this quantile of the dyad's own h-period sums over the last
-        ``lookback`` periods.
+    spec : TargetSpec or str or None
+        What to forecast; a target name, or None for the defaults of :class:`TargetSpec`.
+    name, horizon, k, q, quantile, lookback
+        Changes to ``spec`` (see :class:`TargetSpec`); None leaves a field as it is.
 
     Returns
     -------
@@ -196,33 +239,29 @@ def make_target(
     >>> import pandas as pd
     >>> p = pd.DataFrame({"dyad": ["A|B"] * 3, "period": pd.date_range("2020-01-01", periods=3, freq="MS"),
     ...                   "material_conflict_count": [0, 2, 0]})
+    >>> make_target(p, TargetSpec(horizon=1)).tolist()
+    [1.0, 0.0, nan]
     >>> make_target(p, horizon=1).tolist()
     [1.0, 0.0, nan]
     """
-    if name not in TARGETS:
-        raise UsageError(problem("Unknown target." + did_you_mean(str(name), TARGETS), "one of " + ", ".join(TARGETS), name, "Use --target any_material_conflict, onset or surge."))
-    _positive("horizon", horizon)
-    _positive("k", k)
-    if name == "surge":
-        _positive("lookback", lookback)
-        if not 0.0 < quantile < 1.0:
-            raise UsageError(problem("The surge quantile must lie strictly between 0 and 1.", "e.g. 0.9", quantile, "Set [target] quantile = 0.9."))
-        _require(panel, ("hostile_intensity",), name)
-        dense = _Dense(panel)
+    t = target_spec(spec, name=name, horizon=horizon, k=k, q=q, quantile=quantile, lookback=lookback)
+    if t.name == "surge":
+        _require(panel, ("hostile_intensity",), t.name)
+        dense = DensePanel(panel)
         a = dense.array(panel["hostile_intensity"])
-        future = _forward_sum(a, horizon)
-        past = _backward_sum(a, horizon)  # past[:, s] = sum over s-h+1 .. s, known at s
+        future = _forward_sum(a, t.horizon)
+        past = _backward_sum(a, t.horizon)  # past[:, s] = sum over s-h+1 .. s, known at s
         thresh = (
             pd.DataFrame(past.T)
-            .rolling(lookback, min_periods=max(1, lookback // 2))
-            .quantile(quantile, interpolation="higher")
+            .rolling(t.lookback, min_periods=max(1, t.lookback // 2))
+            .quantile(t.quantile, interpolation="higher")
             .to_numpy()
             .T
         )
         out = np.where(np.isnan(future) | np.isnan(thresh), np.nan, (future > thresh).astype(float))
-        return pd.Series(dense.rows(out), index=panel.index, name=f"surge_h{horizon}")
-    counts = window_counts(panel, horizon)
-    y = np.where(counts.isna(), np.nan, (counts >= k).astype(float))
-    if name == "onset":
-        y = np.where(onset_mask(panel, q).to_numpy(), y, np.nan)
-    return pd.Series(y, index=panel.index, name=f"{name}_h{horizon}_k{k}")
+        return pd.Series(dense.rows(out), index=panel.index, name=f"surge_h{t.horizon}")
+    counts = window_counts(panel, t.horizon)
+    y = np.where(counts.isna(), np.nan, (counts >= t.k).astype(float))
+    if t.name == "onset":
+        y = np.where(onset_mask(panel, t.q).to_numpy(), y, np.nan)
+    return pd.Series(y, index=panel.index, name=f"{t.name}_h{t.horizon}_k{t.k}")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError, did_you_mean, problem
-from ..targets import _Dense
+from ..targets import DensePanel as _Dense
 from ._base import RiskClassifier, StatisticalWarning
 from .baselines import BaseRate, DyadHistory, Persistence
 from .calibration import TimeCalibrated

@@ -12,7 +12,7 @@ from .. import app
 from .._common import EngineOpt, JsonOpt, SchedulerOpt, StoreOpt, emit, parse_date, progress, results, store_path
 
 ExperimentOpt = typer.Option(None, "--experiment", help="Experiment TOML (experiments/*.toml); flags override it.")
-FreqOpt = typer.Option(None, "--freq", help="Period: W (ISO week) or M (month); default from the experiment.")
+FreqOpt = typer.Option(None, "--freq", help="Period: D (day), W (ISO week, Monday), M (month); default from the experiment.")
 DyadsOpt = typer.Option(None, "--dyads", help="directed or undirected; default from the experiment.")
 HorizonOpt = typer.Option(None, "--horizon", help="Periods ahead h (window t+1..t+h).")
 TargetOpt = typer.Option(None, "--target", help="any_material_conflict, onset or surge.")

@@ -24,17 +24,14 @@ stages run (../shared/ARCHITECTURE.md, "Engines"):
    travel, never raw events; since every downstream step sums rows, a (dyad, week)
    split over two month files sums to the same value. The local cluster's workers keep
    glibc's adaptive mmap threshold (see :func:`_local_cluster`).
-2. **Backtest.** :func:`tension.backtest.run_backtest` itself, handed a
-   :class:`ClusterExecutor`: the protocol (target, leakage check, metrics) runs once on the
-   driver, and each (model, run of refit blocks) is a task on the workers, the feature
-   matrix sent once. Each task logs a child MLflow run under the driver's run when
-   ``parent_run_id`` is given.
+2. **Backtest.** :func:`tension.backtest.run_backtest` itself with a :class:`ClusterExecutor`:
+   the protocol runs on the driver, each (model, run of refit blocks) is a task (the feature
+   matrix sent once) that logs a child MLflow run when ``parent_run_id`` is given.
 3. **Scoring.** One task per horizon calls :func:`tension.scoring.score`; ranks are per
    horizon, so the concatenation equals the local table.
 
-Equality: identical rows and integer columns; float columns equal within ``rtol=1e-9``
-(sums of Goldstein scores are added in a different order) - ``tests/test_engines.py``
-states and checks this.
+Equality: identical rows and integer columns; float columns equal within ``rtol=1e-9`` (Goldstein
+sums are added in a different order) - ``tests/test_engines.py`` states and checks this.
 
 Examples
 --------
@@ -198,9 +195,8 @@ class LocalEngine(Engine):
                      experiment: Experiment | None = None, **kwargs: Any) -> BacktestResult:
         """:func:`tension.backtest.run_backtest`; with ``parent_run_id`` and ``experiment``, one child MLflow run per model.
 
-        The child runs are the Dask engine's (:func:`_log_worker_run`: predictions, ``seconds``,
-        ``rows``, ``origins``), one per model here instead of one per (model, chunk of origins);
-        the first model's ``seconds`` include the leakage check.
+        The Dask engine's child runs (:func:`_log_worker_run`), one per model here instead of one per
+        task; the first model's ``seconds`` include the leakage check.
         """
         if experiment is None or not parent_run_id:
             return run_backtest(panel, spec, models, **kwargs)
@@ -387,7 +383,7 @@ class ClusterExecutor:
     child MLflow run of the driver's run from its worker.
     """
 
-    _PLAIN = (str, bytes, int, float, bool, type(None), pd.Timestamp)
+    _PLAIN = (str, bytes, int, float, bool, type(None), pd.Timestamp, pd.DatetimeIndex)
 
     def __init__(self, client: Any, track: tuple[Experiment, str] | None = None):
         self.client = client
@@ -395,7 +391,7 @@ class ClusterExecutor:
         self._sent: dict[int, tuple[Any, Any]] = {}
 
     def _send(self, value: Any) -> Any:
-        if isinstance(value, self._PLAIN) or isinstance(value, pd.DatetimeIndex):
+        if isinstance(value, self._PLAIN):
             return value
         key = id(value)
         if key not in self._sent:  # keep the object alive with its future, so its id is not reused

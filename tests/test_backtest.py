@@ -403,3 +403,24 @@ def test_cli_train_says_whether_the_model_beats_history_on_the_gate_origins(smal
     assert {r["model"] for r in gate["skill_vs_history"]} == {"base_rate"}
     code, out, _ = _cli([*argv, "--model", "base_rate"], capsys)
     assert code == 0 and "does NOT beat" in out and "will not promote" in out
+
+
+def test_the_spec_carries_its_target_whole(panel):
+    from tension.targets import TargetSpec
+
+    onset = TargetSpec("onset", horizon=3, q=4)
+    spec = BacktestSpec("2020-06-01", "2020-07-27", freq="W", target=onset, min_train_periods=10)
+    assert spec.horizon == 3 and spec.target == onset and BacktestSpec("2020-06-01", "2020-06-01", horizon=2).target == TargetSpec(horizon=2)
+    with pytest.raises(UsageError, match="'horizon' differs from its target's"):
+        BacktestSpec("2020-06-01", "2020-07-27", horizon=4, target=onset)
+    pred = evaluate(BaseRate(), panel, spec, model_name="b")
+    eligible = make_target(panel, onset).notna()
+    assert set(pred["target"]) == {"onset"} and pred["horizon"].eq(3).all()
+    rows = panel.assign(y=make_target(panel, onset))[eligible].set_index(["dyad", "period"])["y"]
+    got = pred.dropna(subset=["outcome"]).set_index(["dyad", "origin"])["outcome"].astype(float)
+    assert len(got) and np.array_equal(got.to_numpy(), rows.reindex(got.index).to_numpy())  # outcomes are the spec's onset target
+    assert spec.with_target(k=2).target == TargetSpec("onset", horizon=3, k=2, q=4) and spec.with_target() is spec
+    with pytest.raises(UsageError, match="horizon differs"):
+        spec.with_target(TargetSpec())
+    _, info = fit_final(BaseRate(), panel, "2020-07-27", "W", target=onset)
+    assert info["target_spec"] == {"name": "onset", "horizon": 3, "k": 1, "q": 4, "quantile": 0.9, "lookback": 52}

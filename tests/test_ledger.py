@@ -269,3 +269,18 @@ def test_ledger_resolve_json_reports_this_runs_resolutions_and_the_total(tmp_pat
     assert main(args) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert second["resolved"] == 0 and second["resolved_total"] == first["resolved_total"]
+
+
+def test_outcomes_use_the_whole_target_spec(world):
+    from tension.ledger import outcomes_from_panel
+    from tension.targets import TargetSpec, make_target
+
+    panel = world["panel"].sort_values(["dyad", "period"], kind="stable").reset_index(drop=True)
+    spec = TargetSpec("surge", horizon=H, lookback=8, quantile=0.75)
+    out = outcomes_from_panel(panel, [2, H], spec)
+    for h in (2, H):
+        got = out[out["horizon"] == h]["outcome"].to_numpy()
+        assert np.nansum(got) > 0
+        assert np.array_equal(got, make_target(panel, spec, horizon=h).to_numpy(), equal_nan=True)
+    default_lookback = outcomes_from_panel(panel, [H], TargetSpec("surge", horizon=H, quantile=0.75))["outcome"].to_numpy()
+    assert not np.array_equal(out[out["horizon"] == H]["outcome"].to_numpy(), default_lookback, equal_nan=True)

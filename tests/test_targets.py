@@ -125,3 +125,32 @@ def test_window_counts_and_target_registry():
     p = _panel({"A|B": [0, 2, 3, 0]})
     assert window_counts(p, 2).tolist()[:2] == [5.0, 3.0]
     assert TARGETS == ("any_material_conflict", "onset", "surge")
+
+
+def test_target_spec_is_validated_on_construction_and_changes_make_a_new_spec():
+    from tension.config import TargetConfig
+    from tension.targets import TargetSpec, target_spec
+
+    spec = TargetSpec("surge", horizon=2, lookback=8)
+    assert (spec.name, spec.horizon, spec.k, spec.q, spec.quantile, spec.lookback) == ("surge", 2, 1, 12, 0.9, 8)
+    for bad, match in (({"name": "sugre"}, "Did you mean 'surge'"), ({"q": 0}, "'q' must be a positive integer"),
+                       ({"lookback": 2.5}, "'lookback' must be a positive integer"), ({"quantile": 1.0}, "strictly between 0 and 1")):
+        with pytest.raises(UsageError, match=match):
+            TargetSpec(**bad)
+    assert target_spec(spec, horizon=3, k=None) == TargetSpec("surge", horizon=3, lookback=8)
+    assert target_spec("onset", q=4) == TargetSpec("onset", q=4) and target_spec() == TargetSpec()
+    assert TargetSpec.from_config(TargetConfig(name="onset", horizon=6, q=3, lookback=20)) == TargetSpec("onset", horizon=6, q=3, lookback=20)
+    with pytest.raises(UsageError, match="Unknown target parameter"):
+        target_spec(spec, window=3)
+
+
+def test_make_target_takes_the_spec_whole_and_keywords_change_it():
+    from tension.targets import TargetSpec
+
+    p = _panel({"A|B": [0, 1, 0, 0, 2, 0, 0, 0, 3, 0, 1, 0]})
+    p["hostile_intensity"] = p["material_conflict_count"] * 3.0
+    spec = TargetSpec("surge", horizon=2, lookback=4, quantile=0.5)
+    y = make_target(p, spec)
+    assert y.name == "surge_h2" and np.array_equal(y, make_target(p, "surge", horizon=2, lookback=4, quantile=0.5), equal_nan=True)
+    assert not np.array_equal(y, make_target(p, spec, lookback=8), equal_nan=True)  # the lookback is used
+    assert np.array_equal(make_target(p, spec, name="any_material_conflict"), make_target(p, horizon=2), equal_nan=True)

@@ -22,6 +22,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "build_panel": ("tension.panel", "build_panel"),
     "FEATURES": ("tension.features", "FEATURES"),
     "make_target": ("tension.targets", "make_target"),
+    "TargetSpec": ("tension.targets", "TargetSpec"),
     "MODELS": ("tension.models", "MODELS"),
     "make_model": ("tension.models", "make_model"),
     "BaseRate": ("tension.models", "BaseRate"),

@@ -3,18 +3,62 @@
 Every command that writes a file (``--out``) goes through :func:`atomic_output`: the data is
 written under a temporary name in the same folder and moved into place with ``os.replace``,
 so a crash or a kill leaves either the old file or the new one, never half of one.
+
+An existing file is replaced only when tension provably wrote it: each file it writes carries an
+extended attribute with its size and modification time, and a file whose attribute still matches is
+unchanged since. Any other file at that path (the user's own, or one edited since) is kept under a
+dated name beside it, with an :class:`OutputKeptWarning`, so no command destroys what it did not write.
 """
 from __future__ import annotations
 
 import os
 import uuid
+import warnings
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UsageError, problem
 
-__all__ = ["atomic_output", "writable_folder"]
+__all__ = ["atomic_output", "writable_folder", "OutputKeptWarning"]
+
+MARK = "user.tension.written"
+"""Extended attribute naming the size and mtime of a file as tension wrote it."""
+
+
+class OutputKeptWarning(UserWarning):
+    """An output path held a file tension did not write; it was kept under another name."""
+
+
+def _fingerprint(path: Path) -> bytes:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}".encode()
+
+
+def _mark(path: Path) -> None:
+    try:
+        os.setxattr(path, MARK, _fingerprint(path))
+    except (OSError, AttributeError):  # no xattr support: the file is simply not provably ours
+        pass
+
+
+def written_by_tension(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a file tension wrote and nobody changed since."""
+    path = Path(path)
+    try:
+        return os.getxattr(path, MARK) == _fingerprint(path)
+    except (OSError, AttributeError):
+        return False
+
+
+def _keep_aside(final: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    kept = final.with_name(f"{final.stem}.kept-{stamp}{final.suffix}")
+    os.replace(final, kept)
+    warnings.warn(f"{final} was not written by tension (or was changed since), so it was kept as {kept} "
+                  "instead of being overwritten.", OutputKeptWarning, stacklevel=4)
+    return kept
 
 
 def writable_folder(folder: Path, what: str = "output", create: bool = True) -> Path:
@@ -46,7 +90,10 @@ def writable_folder(folder: Path, what: str = "output", create: bool = True) -> 
 
 @contextmanager
 def atomic_output(path: str | os.PathLike[str], what: str = "output") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds."""
+    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
+
+    A file already at ``path`` that tension did not write is kept under a dated name first.
+    """
     final = Path(path)
     if final.is_dir():
         raise UsageError(problem(f"The {what} path is a folder.", "a file name", str(final),
@@ -55,6 +102,10 @@ def atomic_output(path: str | os.PathLike[str], what: str = "output") -> Iterato
     tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         yield tmp
+        if tmp.exists():
+            _mark(tmp)
+        if final.exists() and not written_by_tension(final):
+            _keep_aside(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():

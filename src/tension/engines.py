@@ -57,7 +57,7 @@ import pandas as pd
 from . import periods
 from .backtest import BacktestResult, BacktestSpec, run_backtest
 from .config import Experiment, PanelConfig
-from .dyads import DYAD_KINDS, country_context, dyadic_mask, event_counts
+from .dyads import check_kind, country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket
 from .dyads import pair_buckets as _pair_buckets
 from .errors import UsageError, problem
@@ -509,8 +509,7 @@ class DaskEngine(Engine):
         """
         cfg = config or PanelConfig()
         freq = periods.check(freq)
-        if dyads not in DYAD_KINDS:  # before any work goes out (dyads.check_kind on the dyads branch)
-            raise UsageError(problem("Unknown dyad kind.", "directed or undirected", dyads, "Use --dyads directed."))
+        check_kind(dyads)
         step = on_progress or (lambda _name: None)
         client = self.client
         n_buckets = self._n_buckets or 2 * self.threads

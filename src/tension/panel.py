@@ -22,19 +22,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import periods
 from .config import PanelConfig
 from .dyads import (
     CountryContext,
-    _check,
-    _parse_monitored,
-    _strings,
     base_frame,
+    check_kind,
     country_context,
     dyad_arrays,
     dyadic_rows,
     event_counts,
-    lookback_periods,
+    monitored_pairs,
     pair_keys,
+    take_strings,
 )
 from .features import FEATURES, Builder
 
@@ -101,7 +101,7 @@ def _build_chunk(
 ) -> pd.DataFrame:
     """:func:`build_bucket` of one chunk: dense arrays, selection, base columns, every feature."""
     arrays = dyad_arrays(bucket, context, dyads, watch)
-    selected = arrays.selected(lookback_periods(context.freq, cfg.lookback_months), watch)
+    selected = arrays.selected(periods.lookback(context.freq, cfg.lookback_months), watch)
     frame = base_frame(arrays, selected)
     if not features:
         return frame
@@ -175,7 +175,8 @@ def build_panel(
     '   dyad     period  hostile_intensity  incidents_hostile_intensity_4p\\nARM|AZE 2024-01-01               10.0                            10.0\\nARM|AZE 2024-01-08                2.0                            12.0'
     """
     cfg = config or PanelConfig()
-    _check(freq, dyads)
+    freq = periods.check(freq)
+    check_kind(dyads)
     step = on_progress or (lambda _name: None)
     counts = event_counts(source, freq, start, end)
     step("aggregate")
@@ -202,7 +203,7 @@ def _pair_chunks(pair: np.ndarray, keys: pd.Index, present: np.ndarray, n: int) 
     lut = (rank * n // max(1, int(present.sum()))).astype(np.int16)
 
     def chunk_of(item: str) -> int:
-        (a, b), = _parse_monitored([item], "undirected")  # raises the helpful message for an unreadable item
+        (a, b), = monitored_pairs([item], "undirected")  # raises the helpful message for an unreadable item
         where = keys.get_indexer(pd.Index([a, b], dtype=object))
         key = int(where[0]) * len(keys) + int(where[1])
         return int(lut[key]) if (where >= 0).all() and key < len(present) and present[key] else 0  # no rows: any one chunk
@@ -256,7 +257,7 @@ def merge_packed(parts: Sequence[Mapping[str, Any]], threads: int = 1) -> pd.Dat
     bounds = np.cumsum([0] + [int(part["lengths"].sum()) for part in parts])
     dyad_index = np.repeat(np.arange(len(order)), lengths[order])
     ordered = [pairs[i] for i in order]
-    labels = {name: _strings(np.array([p[k] for p in ordered], dtype=object), dyad_index)
+    labels = {name: take_strings(np.array([p[k] for p in ordered], dtype=object), dyad_index)
               for k, name in ((2, "dyad"), (0, "source"), (1, "target"))}
     out: dict[str, Any] = {}
 

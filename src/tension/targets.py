@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import periods
+from .config import TargetConfig
 from .errors import UsageError, did_you_mean, problem
 
 __all__ = ["TARGETS", "TargetSpec", "target_spec", "make_target", "onset_mask", "window_counts", "period_grid", "DensePanel"]
@@ -96,7 +97,7 @@ class TargetSpec:
         object.__setattr__(self, "quantile", float(quantile))
 
     @classmethod
-    def from_config(cls, config: Any) -> TargetSpec:
+    def from_config(cls, config: TargetConfig) -> TargetSpec:
         """The spec of an experiment's ``[target]`` section (:class:`tension.config.TargetConfig`)."""
         return cls(**{f: getattr(config, f) for f in ("name", "horizon", "k", "q", "quantile", "lookback")})
 

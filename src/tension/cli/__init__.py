@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from importlib.metadata import version
 from typing import Any
 
@@ -74,11 +75,28 @@ def _root(
 from . import commands  # noqa: E402,F401
 
 
+def _plain_warnings(show: Any) -> Any:
+    """A ``warnings.showwarning`` printing tension's own warnings as one line on stderr, others via ``show``."""
+    def _show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              file: Any = None, line: str | None = None) -> None:
+        if category.__module__.split(".")[0] == "tension":
+            console.print(f"[yellow]Warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+    return _show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tension`` console script; returns the exit code."""
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
+    with warnings.catch_warnings():
+        warnings.showwarning = _plain_warnings(warnings.showwarning)
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     code = 0
     try:
         result = app(args=argv, standalone_mode=False, prog_name="tension")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dyads import window_sums
+
 
 def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
     """Sum over the last ``window`` periods up to and including t (shorter at the start)."""
-    cs = np.cumsum(x, axis=1, dtype=np.float64)
-    out = cs.copy()
-    if window < x.shape[1]:
-        out[:, window:] -= cs[:, :-window]
-    return out
+    return window_sums(np.cumsum(x, axis=1, dtype=np.float64), window)
 
 
 def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:

@@ -488,52 +488,34 @@ def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champio
 def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,
              store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str, fallback: Any = None,
              skill: list[dict[str, Any]] | None = None) -> None:
-    """Score with the champion (or the fitted history ``fallback``), issue, render the report, send alerts (each if available)."""
-    from . import tracking
+    """Score with the champion (or the fitted history ``fallback``), issue, render the report, send alerts.
 
-    if not (_have("tension.scoring") and _have("tension.ledger")):
-        steps.record("score", "stopped", message="tension.scoring/ledger not available in this installation: "
-                                                 "the job stops after promotion")
-        report.summary = f"Stopped after promotion; champion v{report.champion}."
-        return
+    The scores and the report come from :mod:`tension.usecases`, as ``tension score --issue`` and
+    ``tension report`` make them.
+    """
     from .ledger import Ledger
-    from .scoring import score
+    from .reports import render_report
+    from .usecases import calibrated_scores, fitted_model, load_scored_model, report_inputs
 
     ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
     with steps.step("score") as s:
-        model = fallback if fallback is not None else tracking.load_model(tracking.model_uri(experiment.tracking.registered_model), experiment)
+        if fallback is not None:
+            model = fitted_model(fallback, "history", TargetSpec.from_config(experiment.target))
+        else:
+            model = load_scored_model(experiment, f"models:/{experiment.tracking.registered_model}/{report.champion}")
+        report.published_model = model.label
         previous = ledger.latest()
-        events = store.read(start=periods.shift(latest, -12, freq).date())
-        label = "history" if fallback is not None else f"{experiment.tracking.registered_model}/{report.champion}"  # as `tension score` labels it
-        report.published_model = label
-        scores = score(model, panel, as_of=latest, horizons=(experiment.target.horizon,), previous=previous,
-                       events=events, regions=experiment.regions or None, model_version=label,
-                       calibration=tracking.backtest_predictions(experiment, report.champion))
+        scores = calibrated_scores(experiment, model, panel, latest, store, previous=previous,
+                                   horizons=(model.target.horizon,))
         s["counts"] = {"dyads": len(scores)}
     with steps.step("issue") as s:
-        s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=TargetSpec.from_config(experiment.target))}
+        s["counts"] = {"issued": ledger.issue(scores, panel=panel, target=model.target)}
     with steps.step("report") as s:
-        if _have("tension.reports") and hasattr(__import__("tension.reports", fromlist=["render_report"]), "render_report"):
-            from .reports import render_report
-
-            out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
-            out.mkdir(parents=True, exist_ok=True)
-            summary = store.summary()
-            cfg_model = {"model": "history", "data_cutoff": str(latest.date())} if fallback is not None else model.unwrap_python_model().config
-            card = {"version": label, "model": cfg_model.get("model"), "trained_through": cfg_model.get("data_cutoff"),
-                    "target": experiment.target.name, "horizon": experiment.target.horizon, "freq": freq,
-                    "features": len(cfg_model.get("features") or []),
-                    "registered_model": experiment.tracking.registered_model, "skill_vs_history": skill or []}
-            health = {"events": summary.get("events"), "last_event_date": summary.get("last_date"),
-                      "unresolved_actor_events": summary.get("unresolved_actor_events"),
-                      "quarantined": summary.get("quarantined_by_reason") or {}}
-            path = render_report(scores, panel, events=events, ledger=ledger, model_card=card, health=health,
-                                 regions=experiment.regions or None, threshold=experiment.alerts.threshold,
-                                 out=out / f"report-{latest.date()}.html")
-            s["message"] = str(path)
-        else:
-            s["status"] = "stopped"
-            s["message"] = "tension.reports.render_report not available yet: no report rendered"
+        out = Path(cfg.reports) if cfg.reports else _beside_store(store_loc, "reports")
+        out.mkdir(parents=True, exist_ok=True)
+        inputs = report_inputs(experiment, scores, store, panel=panel, skill=skill or [])
+        path = render_report(scores, **inputs.as_kwargs(), ledger=ledger, out=out / f"report-{latest.date()}.html")
+        s["message"] = str(path)
     with steps.step("alerts") as s:
         alerts = find_alerts(scores, experiment.alerts, previous)
         file = experiment.alerts.file or _beside_store(store_loc, "alerts.jsonl")

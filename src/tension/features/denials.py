@@ -31,7 +31,7 @@ def denials_reject_by_target_4p(a: DyadArrays) -> np.ndarray:
 
 
 def denials_accuse_by_source_4p(a: DyadArrays) -> np.ndarray:
-    """Accusations and disapproval (taxonomy ACCUSE set, CAMEO 11x) by source toward target; count; last 4 periods."""
+    """Accusations (disapproval, taxonomy ACCUSE set, CAMEO 11x) by source toward target; count; last 4 periods."""
     return a.window_sum("fwd", "accuse", 4)
 
 

@@ -38,7 +38,7 @@ def dynamics_hostile_ewma_26p(a: DyadArrays) -> np.ndarray:
 
 
 def dynamics_hostile_trend_12p(a: DyadArrays) -> np.ndarray:
-    """Least-squares slope of hostile intensity; Goldstein points per period per period; last 12 periods."""
+    """Hostility trend of the dyad: least-squares slope of hostile intensity; Goldstein points per period per period; last 12 periods."""
     return trend_from_sums(a.own("hostile"), a.cumsum("own", "hostile"), 12)
 
 

@@ -37,10 +37,10 @@ def incidents_coercion_4p(a: DyadArrays) -> np.ndarray:
 
 
 def incidents_violence_4p(a: DyadArrays) -> np.ndarray:
-    """Violent events (CAMEO 18x assault, 19x fight, 20x mass violence); count; last 4 periods."""
+    """Violent incidents (assaults, fighting) of the dyad (CAMEO 18x assault, 19x fight, 20x mass violence); count; last 4 periods."""
     return a.window_sum("own", VIOLENCE, 4)
 
 
 def incidents_violence_12p(a: DyadArrays) -> np.ndarray:
-    """Violent events (CAMEO 18x, 19x, 20x); count; last 12 periods."""
+    """Violent incidents (assaults, fighting) of the dyad (CAMEO 18x, 19x, 20x); count; last 12 periods."""
     return a.window_sum("own", VIOLENCE, 12)

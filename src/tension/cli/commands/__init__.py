@@ -1,2 +1,2 @@
 """One module per stage of the flow; importing a module registers its commands."""
-from . import ingest, simulate, panel, model, registry, jobs, score, doctor, demo, code  # noqa: F401
+from . import ingest, simulate, panel, model, registry, jobs, ledger, score, report, doctor, demo, code  # noqa: F401

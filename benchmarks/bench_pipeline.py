@@ -411,16 +411,17 @@ def run_stage(stage: str, size: int, min_free_gb: float) -> dict[str, Any]:
 
 
 def render() -> str:
-    """The README table from ``results/pipeline.json``."""
+    """The README table from ``results/pipeline.json``: one row per stage and size."""
     payload = json.loads(RESULTS.read_text())
-    rows = ["| stage | events | seconds | s per 1M events | peak (VmHWM) | load (1 min) before | measured |", "|---|---:|---:|---:|---:|---:|---|"]
+    rows = ["| stage | events | wall s | wall s per 1M events | CPU s | peak (VmHWM) | load (1 min) before | finished (UTC) |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in payload["results"]:
         if "error" in r:
-            rows.append(f"| {r['stage']} | {r['size']:,} | failed: {r['error']} | | | | |")
+            rows.append(f"| {r['stage']} | {r['size']:,} | failed: {r['error']} | | | | | |")
             continue
         per = r["seconds"] / r["size"] * 1e6
-        rows.append(f"| {r['stage']} | {r['size']:,} | {r['seconds']:,.1f} | {per:.2f} | {r['peak_mb'] / 1024:.2f} GB | "
-                    f"{r['load_before'][0]} | {r['finished']} |")
+        rows.append(f"| {r['stage']} | {r['size']:,} | {r['seconds']:,.1f} | {per:.2f} | {r['cpu_seconds']:,.0f} | {r['peak_mb'] / 1024:.2f} GB | "
+                    f"{r['load_before'][0]} | {r['finished'][11:16]} |")
     return "\n".join(rows)
 
 

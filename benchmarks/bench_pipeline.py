@@ -286,10 +286,13 @@ def stage_report(size: int) -> dict[str, Any]:
             "html_bytes": (job / "report.html").stat().st_size if (job / "report.html").exists() else None}
 
 
-def _scheduler_record(dask_scheduler: Any) -> dict[str, Any]:  # runs on the scheduler (client.run_on_scheduler)
-    topics = {k: len(v) for k, v in dask_scheduler.events.items()}
-    removed = [str(msg) for _, msg in dask_scheduler.events.get("all", []) if "remove-worker" in str(msg)]
-    return {"workers": sorted(dask_scheduler.workers), "event_topics": topics, "removed_worker_events": removed[:10]}
+def _scheduler_record(client: Any) -> dict[str, Any]:
+    """The scheduler's own log (topic ``all``): workers added and removed; a restarted worker is removed and added again."""
+    events = [msg for _, msg in client.get_events("all") if isinstance(msg, dict)]
+    actions = [e.get("action") for e in events]
+    return {"workers": sorted(client.scheduler_info()["workers"]), "workers_added": actions.count("add-worker"),
+            "workers_removed": actions.count("remove-worker"),
+            "removed_worker_events": [e for e in events if e.get("action") == "remove-worker"][:10]}
 
 
 def _worker_record(dask_worker: Any) -> dict[str, Any]:  # runs on each worker (client.run)
@@ -316,7 +319,7 @@ def stage_dask(size: int, memory_limit: str = "4GB") -> dict[str, Any]:
         dask = engine.build_panel(store, freq="W", dyads="directed")
         dask_s = time.perf_counter() - t0
         after = engine.client.run(_worker_record)
-        sched = engine.client.run_on_scheduler(_scheduler_record)
+        sched = _scheduler_record(engine.client)
     finally:
         engine.close()
     driver_peak_dask = vm_hwm_mb()
@@ -334,7 +337,7 @@ def stage_dask(size: int, memory_limit: str = "4GB") -> dict[str, Any]:
     return {"seconds": round(dask_s, 2), "local_seconds": round(local_s, 2), "cluster_start_seconds": round(start_s, 2),
             "rows": len(local), "equal_to_local": equal, "difference": why, "memory_limit": memory_limit,
             "workers_same_pids_before_after": same_workers, "scheduler": sched, "workers_after": after,
-            "restarts": 0 if same_workers and not sched["removed_worker_events"] else "see scheduler",
+            "restarts": sched["workers_removed"] + max(0, sched["workers_added"] - 2) + (0 if same_workers else 1),
             "load_average_dask": load_dask, "load_average_local": load_local, "driver_peak_mb_after_dask": round(driver_peak_dask, 1)}
 
 

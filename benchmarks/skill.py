@@ -5,8 +5,8 @@ The candidate is ``[models] candidate`` of experiments/icews_monthly.toml. For e
 the rolling-origin backtest of ``history`` and the candidate on the ICEWS 2005-2015 sample
 (monthly undirected, training from 2005-01) over the DEVELOPMENT origins 2009-01..2012-12 and
 the TEST origins 2013-01..2015-11, then on the synthetic world and its control (weekly,
-h = 4), and writes the difference to history with a 90% dyad-block bootstrap interval
-(:func:`tension.backtest.compare_to_baseline`).
+h = 4), and writes the difference to history with a 90% bootstrap interval
+(:func:`tension.backtest.compare_to_baseline`, two-way: dyads crossed with half-year blocks of origins).
 
 Every run that includes the test origins is a look at them: the script appends a line to
 the "Test-origin touches" log of docs/skill.md (kept across regenerations). Choose models on
@@ -14,6 +14,7 @@ the "Test-origin touches" log of docs/skill.md (kept across regenerations). Choo
 
     .venv/bin/python benchmarks/skill.py              # dev + test + synthetic, 2 worker processes (--jobs)
     .venv/bin/python benchmarks/skill.py --dev-only   # development origins only; no test touch; prints, writes nothing
+    .venv/bin/python benchmarks/skill.py --synthetic-only   # the synthetic world and control only; prints, writes nothing
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ DOC = ROOT / "docs" / "skill.md"
 SPLITS = {"dev": ("2009-01-01", "2012-12-01"), "test": ("2013-01-01", "2015-11-01")}
 TASKS = (("any_material_conflict", 1), ("any_material_conflict", 3), ("any_material_conflict", 6), ("onset", 3), ("surge", 3))
 TOUCH_HEADER = "## Test-origin touches"
+TIME_BLOCK = {"M": 6, "W": 13}
+"""Origins per time block of the two-way bootstrap (half a year): shocks all dyads share count as noise."""
 
 
 def icews_panel(store: str):
@@ -66,7 +69,7 @@ def skill_rows(panel, spec: BacktestSpec, candidate: str, target: str, exp=None,
         warnings.simplefilter("ignore")
         result = run_backtest(panel, spec, {"history": make_model("history"), candidate: make_model(candidate)},
                               target=target, leakage_checks=0, **kw)
-    table = pd.concat([compare_to_baseline(result.predictions, b, models=[candidate], n_boot=1000).assign(baseline=b)
+    table = pd.concat([compare_to_baseline(result.predictions, b, models=[candidate], n_boot=1000, time_block=TIME_BLOCK[spec.freq]).assign(baseline=b)
                        for b in baselines], ignore_index=True)
     if target != "any_material_conflict":
         table = table[table["metric"] != "onset_ap"]  # onset: AP already is onset AP; surge: not an onset question
@@ -148,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev-only", action="store_true", help="Development origins only: no test touch, prints the table, writes nothing.")
     parser.add_argument("--no-synthetic", action="store_true", help="Skip the synthetic world and control.")
+    parser.add_argument("--synthetic-only", action="store_true", help="The synthetic world and control only: no ICEWS, no test touch; prints the tables, writes nothing.")
     parser.add_argument("--jobs", type=int, default=2, help="Worker processes (one backtest each at a time; default 2).")
     parser.add_argument("--render-only", metavar="SECONDS", type=float, default=None,
                         help="Write docs/skill.md from benchmarks/results/skill_rows.csv (the tasks a cut-short run finished); SECONDS = its runtime.")
@@ -157,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         icews = saved[saved["split"].isin(list(SPLITS))]
         synthetic = [g for _, g in saved[~saved["split"].isin(list(SPLITS))].groupby(["split", "baseline"], sort=False)]
         return _write(icews, synthetic, load_experiment(EXPERIMENT).models.candidate, args.render_only, ["?"] * 3)
+    if args.synthetic_only:
+        candidate = load_experiment(EXPERIMENT).models.candidate
+        for name, control in (("world", False), ("control", True)):
+            for _, frame in _synthetic_task((name, control, candidate)).groupby("baseline", sort=False):
+                print(f"### {name}: candidate vs {frame['baseline'].iloc[0]}\n\n" + markdown_table(frame, frame["baseline"].iloc[0]), flush=True)
+        return 0
     if not SAMPLE.is_file():
         print(f"ICEWS sample not found at {SAMPLE}; run this next to the team checkout.", file=sys.stderr)
         return 2
@@ -223,8 +233,10 @@ def render(icews: pd.DataFrame, synthetic: list[pd.DataFrame], candidate: str, e
         f"expanding window, refit every {b.refit_every} origins, gap = horizon. **Development origins** "
         f"{SPLITS['dev'][0][:7]}..{SPLITS['dev'][1][:7]} (every choice was made here), **test origins** "
         f"{SPLITS['test'][0][:7]}..{SPLITS['test'][1][:7]} (looked at once per finished candidate, see the log).",
-        "- Difference = candidate - history on the same rows; interval: 90% percentile interval of 1,000 dyad-block "
-        "bootstrap draws (whole dyads resampled, so a pair's serially dependent months travel together). "
+        "- Difference = candidate - history on the same rows; interval: 90% percentile interval of 1,000 two-way "
+        "bootstrap draws: whole dyads resampled (a pair's serially dependent months travel together) and, crossed with "
+        f"them, blocks of consecutive origins ({TIME_BLOCK['M']} months; {TIME_BLOCK['W']} weeks in the synthetic worlds), "
+        "so a shock that every dyad shares in a period (a news outage, a global surge) counts as noise, not evidence. "
         "\"Beyond noise\" = the interval excludes 0 on the better side (higher AP/ROC-AUC, lower Brier).",
         "- onset (q = 12): the any-material-conflict question asked only of pairs with none in the previous 12 months "
         "(the model is trained on that target); `onset_ap` on any_material_conflict rows is the AP among those pairs of "

@@ -1,6 +1,6 @@
 """A real ``mlflow server`` on 127.0.0.1 (free port, temporary SQLite backend) for tests.
 
-Not a test module: imported by tests/test_tracking.py and tests/test_jobs.py, each of
+Not a test module: imported by tests/tracking/test_tracking.py and tests/test_jobs.py, each of
 which starts one server per module (startup takes several seconds).
 """
 from __future__ import annotations

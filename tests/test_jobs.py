@@ -339,6 +339,9 @@ def test_a_challenger_worse_than_history_is_not_promoted_and_history_is_publishe
     issued = Ledger(project / "data" / "ledger").forecasts()
     assert len(issued) and set(issued["model_version"].astype(str)) == {"history"}
     assert "History baseline published" in out["summary"]
+    # history's bands come from its own backtest on the gate's origins, not "no band" everywhere
+    banded = issued.dropna(subset=["lower", "upper"])
+    assert len(banded) and (banded["lower"] <= banded["upper"]).all()
 
 
 def test_retrain_trains_and_gates_with_the_configured_target_lookback(project: Path, inbox_template: Path, capsys) -> None:

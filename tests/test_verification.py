@@ -109,3 +109,25 @@ def test_compare_to_baseline_equal_models_are_not_beyond_noise_and_missing_basel
     with pytest.raises(UsageError, match="no 'history' model"):
         compare_to_baseline(table[table["model"] != "history"], "history")
     assert skill_vs_history(table[table["model"] != "history"]) == []
+
+
+def test_compare_to_baseline_time_blocks_count_shared_shocks_as_noise():
+    from tension.verification import compare_to_baseline
+
+    # Outcomes at random; each period has a shock shared by all 600 dyads, and the model sees
+    # that period's shock: its edge rests on 8 periods, not on 600 independent pairs.
+    rng = np.random.default_rng(4)
+    n_dyads, n_origins = 600, 8
+    shock = rng.uniform(0.05, 0.25, n_origins)
+    origin = np.tile(pd.date_range("2020-01-01", periods=n_origins, freq="MS"), n_dyads)
+    dyad = np.repeat([f"D{i}" for i in range(n_dyads)], n_origins)
+    r = np.tile(shock, n_dyads)
+    y = (rng.random(len(r)) < r).astype(float)
+    rows = [pd.DataFrame({"model": m, "target": "t", "horizon": 1, "dyad": dyad, "origin": origin, "probability": p,
+                          "outcome": y, "onset_eligible": False}) for m, p in (("history", np.full(len(r), 0.15)), ("model", r))]
+    table = pd.concat(rows, ignore_index=True)
+    width = {}
+    for block in (0, 1):
+        out = compare_to_baseline(table, "history", n_boot=300, seed=0, time_block=block).set_index("metric").loc["average_precision"]
+        width[block] = out["high"] - out["low"]
+    assert width[1] > 2 * width[0], width

@@ -26,7 +26,7 @@ from sklearn.base import clone
 from . import periods
 from .errors import UsageError, problem
 from .leakage import LeakageError, LeakageWarning, check_leakage
-from .models import feature_matrix, make_model
+from .models import feature_matrix, make_model, target_kind_of
 from .targets import TargetSpec, make_target, onset_mask, target_spec, window_counts
 from .verification import REQUIRED_BASELINES, SKILL_METRICS, compare_to_baseline, metrics, reliability_figure, skill_vs_history
 
@@ -288,7 +288,7 @@ def _evaluate(estimator: Any, data: _Data, spec: BacktestSpec, model_name: str, 
         if on_origin:
             on_origin(model_name, i, len(origins))
 
-    kind = getattr(estimator, "_target_kind", "binary")
+    kind = target_kind_of(estimator)
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=spec.target.k)
     period = data.period.to_numpy()
@@ -533,7 +533,7 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
     y = data.y[rows].iloc[order].to_numpy()
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
-    y_fit = data.counts[rows].iloc[order].to_numpy() if getattr(estimator, "_target_kind", "binary") == "count" else y
+    y_fit = data.counts[rows].iloc[order].to_numpy() if target_kind_of(estimator) == "count" else y
     if y.sum() in (0, len(y)):
         sink.append(f"the training data has {'no positives' if y.sum() == 0 else 'only positives'}; the model predicts that class.")
     with warnings.catch_warnings(record=True) as caught:

@@ -185,7 +185,7 @@ def _torn_newest(store: Any) -> str:
     """A message when the newest store manifest does not parse (readers silently use an older one)."""
     import json
 
-    paths = store._manifest_paths()
+    paths = store.manifest_paths()
     if not paths:
         return ""
     version, newest = paths[-1]

@@ -132,6 +132,11 @@ class Gate:
         pred = self.result.predictions
         return pred[pred["model"] == "challenger"].assign(model=model_name).reset_index(drop=True)
 
+    def history_predictions(self) -> pd.DataFrame:
+        """The history baseline's resolved backtest predictions on the gate's origins (its own bands)."""
+        pred = self.result.predictions
+        return pred[pred["model"] == "history"].dropna(subset=["outcome"]).reset_index(drop=True)
+
     def skill_records(self, role: str, name: str) -> list[dict[str, Any]]:
         """``role``'s comparison with history (model-card ``skill_vs_history`` records) under the name ``name``."""
         from .backtest import skill_vs_history

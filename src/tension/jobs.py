@@ -414,7 +414,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
             steps.record("score", "skipped", message=f"the champion's forecasts for {latest.date()} are in the ledger")
             return
         # An earlier run stopped after promotion (crash, kill): publish what it did not.
-        _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq)
+        _publish(experiment, cfg, report, steps, store, store_loc, panel, latest)
         return
 
     # backtest champion vs challenger ---------------------------------------------
@@ -462,9 +462,12 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     skill = gate.skill_records(published, name if published == "challenger" else "champion")
     fallback = None
     if report.champion is None or not beats.get(published, False):
-        fallback, _ = fit_final(make_model("history"), panel, latest, freq, target=target)
+        from .usecases import fitted_model
+
+        history_est, _ = fit_final(make_model("history"), panel, latest, freq, target=target)
+        fallback = fitted_model(history_est, "history", target, calibration=gate.history_predictions())
         skill = [{**r, "beats_history": False} for r in skill]
-    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, freq, fallback=fallback, skill=skill)
+    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, fallback=fallback, skill=skill)
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:
@@ -486,23 +489,21 @@ def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champio
 
 
 def _publish(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store: Any,
-             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, freq: str, fallback: Any = None,
+             store_loc: str, panel: pd.DataFrame, latest: pd.Timestamp, fallback: Any = None,
              skill: list[dict[str, Any]] | None = None) -> None:
-    """Score with the champion (or the fitted history ``fallback``), issue, render the report, send alerts.
+    """Score with the champion (or the history ``fallback``, a fitted model whose bands come from the
+    gate's backtest of history), issue, render the report, send alerts.
 
     The scores and the report come from :mod:`tension.usecases`, as ``tension score --issue`` and
     ``tension report`` make them.
     """
     from .ledger import Ledger
     from .reports import render_report
-    from .usecases import calibrated_scores, fitted_model, load_scored_model, report_inputs
+    from .usecases import calibrated_scores, load_scored_model, report_inputs
 
     ledger = Ledger(cfg.ledger or _beside_store(store_loc, "ledger"))
     with steps.step("score") as s:
-        if fallback is not None:
-            model = fitted_model(fallback, "history", TargetSpec.from_config(experiment.target))
-        else:
-            model = load_scored_model(experiment, f"models:/{experiment.tracking.registered_model}/{report.champion}")
+        model = fallback or load_scored_model(experiment, f"models:/{experiment.tracking.registered_model}/{report.champion}")
         report.published_model = model.label
         previous = ledger.latest()
         scores = calibrated_scores(experiment, model, panel, latest, store, previous=previous,

@@ -168,7 +168,7 @@ def _weighted_scores(y: np.ndarray, p: np.ndarray, W: np.ndarray) -> dict[str, n
 
 
 def compare_to_baseline(predictions: pd.DataFrame, baseline: str = "history", models: Sequence[str] | None = None,
-                        n_boot: int = 1000, level: float = 0.9, seed: int = 0, chunk: int = 50) -> pd.DataFrame:
+                        n_boot: int = 1000, level: float = 0.9, seed: int = 0, chunk: int = 50, time_block: int = 0) -> pd.DataFrame:
     """Each model's difference to ``baseline`` with a dyad-block bootstrap interval.
 
     1. Keep resolved rows that both the model and the baseline predicted (same target,
@@ -176,7 +176,11 @@ def compare_to_baseline(predictions: pd.DataFrame, baseline: str = "history", mo
     2. Point values: AP, Brier, ROC-AUC on all of them; onset AP on ``onset_eligible`` rows.
     3. Bootstrap: draw the dyads with replacement ``n_boot`` times (a dyad's rows travel
        together, so serial dependence within a pair stays in each draw) and recompute both
-       models' metrics with the dyads' multiplicities as row weights.
+       models' metrics with the dyads' multiplicities as row weights. With ``time_block`` > 0
+       the blocks of ``time_block`` consecutive origins are drawn too and a row's weight is
+       the product of its dyad's and its block's multiplicities (a two-way, "pigeonhole"
+       bootstrap): shocks that all dyads share in a period (a news outage, a global surge)
+       then count as noise instead of as evidence.
     4. ``low``/``high``: the ``level`` percentile interval of model minus baseline.
        ``beats_history`` is True when the point difference and the whole interval lie on
        the better side of 0 (above for AP, ROC-AUC, onset AP; below for Brier).
@@ -207,6 +211,7 @@ def compare_to_baseline(predictions: pd.DataFrame, baseline: str = "history", mo
             pm, pb = joined["probability"].to_numpy(dtype=float), joined["ref"].to_numpy(dtype=float)
             onset = joined["onset_eligible"].fillna(False).to_numpy(dtype=bool)
             codes, uniq = pd.factorize(joined.index.get_level_values("dyad"))
+            blocks = pd.factorize(joined.index.get_level_values("origin"), sort=True)[0] // time_block if time_block > 0 else None
             one = np.ones((1, len(y)))
             point_m, point_b = _weighted_scores(y, pm, one), _weighted_scores(y, pb, one)
             if onset.any():
@@ -219,6 +224,11 @@ def compare_to_baseline(predictions: pd.DataFrame, baseline: str = "history", mo
                 mult = np.zeros((b, len(uniq)))
                 np.add.at(mult, (np.repeat(np.arange(b), len(uniq)), draws.ravel()), 1.0)
                 W = mult[:, codes]
+                if blocks is not None:
+                    n_blocks = int(blocks.max()) + 1
+                    tmult = np.zeros((b, n_blocks))
+                    np.add.at(tmult, (np.repeat(np.arange(b), n_blocks), rng.integers(0, n_blocks, size=b * n_blocks)), 1.0)
+                    W = W * tmult[:, blocks]
                 sm, sb = _weighted_scores(y, pm, W), _weighted_scores(y, pb, W)
                 for m in ("average_precision", "brier", "roc_auc"):
                     diffs[m].append(sm[m] - sb[m])

@@ -156,3 +156,11 @@ def test_allies_follow_dated_bloc_membership():
     # rival bloc: Russia's conflict with NATO members other than Finland counts for FIN>RUS only once Finland is in NATO
     assert before["context_rival_bloc_conflict_4p"] == 0
     assert after["context_rival_bloc_conflict_4p"] == 1
+
+
+def test_history_ewma_of_conflict_periods(directed: pd.DataFrame) -> None:
+    # ARM>AZE has material conflict in W1, W3, W5 (the axis starts at W0, before the dyad's first event)
+    d = 0.5 ** (1 / 6)  # half-life 6 periods
+    assert at(directed, "ARM>AZE", 1, "history_conflict_ewma_6p") == pytest.approx(1 / (1 + d), rel=1e-6)
+    assert at(directed, "ARM>AZE", 3, "history_conflict_ewma_6p") == pytest.approx((1 + d**2) / (1 + d + d**2 + d**3), rel=1e-6)
+    assert at(directed, "RUS>AZE", 0, "history_conflict_ewma_6p") == 0.0

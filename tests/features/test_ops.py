@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tension.features._ops import ewma, ratio, rolling_mean, rolling_std, rolling_sum, shift, since_last, trend, trend_from_sums
+from tension.features._ops import decayed_mean, ewma, ratio, rolling_mean, rolling_std, rolling_sum, shift, since_last, trend, trend_from_sums
 
 RNG = np.random.default_rng(3)
 X = RNG.poisson(1.5, size=(6, 40)).astype(np.float64)
@@ -43,3 +43,12 @@ def test_shift_ratio_and_since_last() -> None:
     assert r[0] == 0.5 and np.isnan(r[1])
     hits = np.array([[False, True, False, False, True]])
     np.testing.assert_array_equal(since_last(hits), [[np.nan, 0, 1, 2, 0]])
+
+
+def test_decayed_mean_matches_pandas_ewm_skipping_unobserved_periods() -> None:
+    observed = np.ones(X.shape[1], dtype=bool)
+    observed[[0, 7, 8, 30]] = False  # e.g. periods without any events
+    masked = np.where(observed[None, :], X, np.nan)
+    expected = _pandas(masked, lambda s: s.ewm(halflife=6.0, ignore_na=True).mean())
+    np.testing.assert_allclose(decayed_mean(X, 6.0, observed), expected)
+    assert np.isnan(decayed_mean(X, 6.0, observed)[:, 0]).all()  # nothing observed yet

@@ -13,15 +13,10 @@ import pandas as pd
 import pytest
 
 from hardening_tools import FIXTURES
-from tension import doctor, tracking
+from tension import doctor
 from tension.cli import main
 from tension.ledger import Ledger
 from tension.store import Store
-
-NEEDS_STORE_STATUS = pytest.mark.skipif(
-    not hasattr(tracking, "store_status"),
-    reason="tension.tracking.store_status (called by doctor.check_tracking) is not there yet",
-)
 
 
 @pytest.fixture()
@@ -116,14 +111,12 @@ def test_a_corrupted_ledger_manifest_is_found(healthy: dict) -> None:
 # --------------------------------------------------------------------------- the command
 
 
-@NEEDS_STORE_STATUS
 def test_doctor_exits_0_on_a_healthy_project(healthy: dict, capsys) -> None:
     code = main(["doctor", "--store", str(healthy["store"]), "--ledger", str(healthy["ledger"]), "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["ok"], out
 
 
-@NEEDS_STORE_STATUS
 @pytest.mark.parametrize("damage", ["data file", "ledger file"])
 def test_doctor_exits_3_and_says_what_to_do(damage: str, healthy: dict, capsys) -> None:
     if damage == "data file":
@@ -142,7 +135,6 @@ def test_doctor_exits_3_and_says_what_to_do(damage: str, healthy: dict, capsys) 
 # --------------------------------------------------------------------------- ledger tamper evidence
 
 
-@NEEDS_STORE_STATUS
 @pytest.mark.parametrize("damage", ["edited forecasts file", "newest manifest deleted"])
 def test_a_tampered_ledger_is_not_ledger_ok_and_exits_3(damage: str, healthy: dict, capsys) -> None:
     ledger = healthy["ledger"]
@@ -171,7 +163,6 @@ def _config(path: Path, store: Path, ledger: Path, uri: str) -> Path:
     return path
 
 
-@NEEDS_STORE_STATUS
 def test_doctor_config_checks_the_jobs_store_ledger_and_tracking_uri(healthy: dict, tmp_path: Path, template_db: Path,
                                                                     monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     elsewhere = tmp_path / "elsewhere"  # a working directory with nothing in ./data
@@ -199,7 +190,6 @@ def test_doctor_config_checks_the_jobs_store_ledger_and_tracking_uri(healthy: di
     assert {c["name"]: c["status"] for c in out["checks"]}["tracking"] == "fail"
 
 
-@NEEDS_STORE_STATUS
 def test_doctor_after_the_demo_says_where_the_demo_lives(healthy: dict, capsys) -> None:
     project = healthy["project"]
     demo = project / "data" / "demo"  # what `tension demo` leaves: its store, ledger and demo.toml under data/demo

@@ -31,7 +31,7 @@ def _xy(n=600, seed=0):
     x = rng.normal(size=(n, 3))
     p = 1 / (1 + np.exp(-(-1.5 + 1.5 * x[:, 0])))
     y = (rng.random(n) < p).astype(int)
-    return pd.DataFrame(x, columns=["a", "material_conflict_count", "base_mc_ewma"]), y
+    return pd.DataFrame(x, columns=["a", "material_conflict_count", "history_conflict_ewma_6p"]), y
 
 
 def test_registry_names_match_the_contract_and_build_fresh_estimators():
@@ -63,9 +63,9 @@ def test_persistence_maps_last_state_to_training_frequencies_by_column_name():
 
 def test_dyad_history_is_monotone_in_the_history_rate():
     X, y = _xy()
-    X["base_mc_ewma"] = X["a"]  # the informative column
+    X["history_conflict_ewma_6p"] = X["a"]  # the informative column
     est = DyadHistory().fit(X, y)
-    order = np.argsort(X["base_mc_ewma"].to_numpy())
+    order = np.argsort(X["history_conflict_ewma_6p"].to_numpy())
     p = est.predict_proba(X)[:, 1][order]
     assert (np.diff(p) >= -1e-12).all() and p[-1] > p[0]
 
@@ -148,13 +148,13 @@ def test_feature_matrix_drops_identifiers_and_adds_past_only_history():
     panel = toy_panel(n_dyads=3, periods=30)
     X = feature_matrix(panel)
     assert not {"dyad", "source", "target", "period"} & set(X.columns)
-    assert {"material_conflict_count", "low_coverage", "base_mc_ewma", "base_mc_since"} <= set(X.columns)
+    assert {"material_conflict_count", "low_coverage", "history_conflict_ewma_6p", "dynamics_periods_since_conflict"} <= set(X.columns)
     assert X.index.equals(panel.index) and (X.dtypes == float).all()
     cut = panel[panel["period"] <= panel["period"].unique()[20]]
     cut.attrs = dict(panel.attrs)
-    assert np.allclose(feature_matrix(cut)[["base_mc_ewma", "base_mc_since"]], X.loc[cut.index, ["base_mc_ewma", "base_mc_since"]], equal_nan=True)
+    assert np.allclose(feature_matrix(cut)[["history_conflict_ewma_6p", "dynamics_periods_since_conflict"]], X.loc[cut.index, ["history_conflict_ewma_6p", "dynamics_periods_since_conflict"]], equal_nan=True)
     one = panel[panel["dyad"] == panel["dyad"].iloc[0]]
-    since = feature_matrix(one)["base_mc_since"].to_numpy()
+    since = feature_matrix(one)["dynamics_periods_since_conflict"].to_numpy()
     hit = np.flatnonzero(one["material_conflict_count"].to_numpy() > 0)
     assert (since[hit] == 0).all()
 
@@ -164,12 +164,12 @@ def test_history_hgb_is_monotone_in_the_pairs_history_and_tolerates_missing_colu
 
     rng = np.random.default_rng(4)
     n = 3000
-    X = pd.DataFrame({"base_mc_ewma": rng.random(n), "history_conflict_periods_12p": rng.integers(0, 13, n).astype(float)})
+    X = pd.DataFrame({"history_conflict_ewma_6p": rng.random(n), "history_conflict_periods_12p": rng.integers(0, 13, n).astype(float)})
     # a noisy world where, in the training data, risk even *falls* at the top of the history rate in places
-    logit = -3 + 4 * X["base_mc_ewma"] - 3 * (X["base_mc_ewma"] > 0.9) + rng.normal(0, 1, n)
+    logit = -3 + 4 * X["history_conflict_ewma_6p"] - 3 * (X["history_conflict_ewma_6p"] > 0.9) + rng.normal(0, 1, n)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     est = make_history_hgb().fit(X, y)  # the other registered history columns are absent: NaN, not an error
-    grid = pd.DataFrame({"base_mc_ewma": np.linspace(0, 1, 50), "history_conflict_periods_12p": 6.0})
+    grid = pd.DataFrame({"history_conflict_ewma_6p": np.linspace(0, 1, 50), "history_conflict_periods_12p": 6.0})
     p = est.predict_proba(grid)[:, 1]
     assert (np.diff(p) >= -1e-12).all() and p[-1] > p[0]  # more past conflict never lowers the risk
 
@@ -179,15 +179,42 @@ def test_history_blend_stacks_on_the_history_forecast_fitted_on_the_latest_slice
 
     X, y = _xy(800)
     X.index = pd.DatetimeIndex(np.repeat(pd.date_range("2020-01-06", periods=40, freq="W-MON"), 20))
-    X["base_mc_ewma"] = X["a"] + np.random.default_rng(0).normal(0, 0.3, len(X))  # history: informative, noisier
+    X["history_conflict_ewma_6p"] = X["a"] + np.random.default_rng(0).normal(0, 0.3, len(X))  # history: informative, noisier
     est = HistoryBlend(make_logit(), fraction=0.25).fit(X, y)
     early, late = est._split(X)
     assert X.index[late].min() == X.index.unique()[30] and X.index[early].max() < X.index[late].min()
     assert est.stack_ is not None and est.stack_.coef_[0, 1] > 0  # the model adds to history
     X2, y2 = _xy(4000, seed=9)  # fresh rows: the blend beats history out of sample
-    X2["base_mc_ewma"] = X2["a"] + np.random.default_rng(1).normal(0, 0.3, len(X2))
+    X2["history_conflict_ewma_6p"] = X2["a"] + np.random.default_rng(1).normal(0, 0.3, len(X2))
     p = est.predict_proba(X2)[:, 1]
     hist = DyadHistory().fit(X, y).predict_proba(X2)[:, 1]
     brier = lambda q: float(np.mean((q - y2) ** 2))  # noqa: E731
     assert brier(p) < brier(hist)
     assert set(MODELS) >= {"history_hgb", "history_blend"}
+
+
+def test_feature_matrix_takes_the_pairs_history_from_the_registered_builders():
+    from tension.features import OWN_HISTORY
+    from tension.panel import build_panel
+    from tension.simulate import simulate
+
+    names = [f.__name__ for f in OWN_HISTORY]
+    assert names == ["history_conflict_ewma_6p", "dynamics_periods_since_conflict"]
+    events = simulate(seed=3, countries=6, years=1).events
+    full = build_panel(events, freq="W", dyads="directed")
+    bare = build_panel(events, freq="W", dyads="directed", features=())  # no feature columns at all
+    assert not set(names) & set(bare.columns)
+    np.testing.assert_allclose(feature_matrix(bare)[names], feature_matrix(full)[names], rtol=1e-6, equal_nan=True)
+    assert feature_matrix(full)["history_conflict_ewma_6p"].max() > 0  # the world has conflict: not a comparison of zeros
+
+
+def test_count_models_declare_their_target_kind():
+    from tension.models import TARGET_KINDS, target_kind_of
+
+    assert TARGET_KINDS == ("binary", "count")
+    assert target_kind_of(CountGLM()) == "count"
+    assert target_kind_of(make_model("logit")) == target_kind_of(DyadHistory()) == "binary"
+    odd = DyadHistory()
+    odd.target_kind = "rate"
+    with pytest.raises(ValueError, match="Expected one of"):
+        target_kind_of(odd)

@@ -17,3 +17,20 @@ def test_driver_text_reads_like_a_sentence_from_the_dyads_history(panel):
     assert text.endswith("lowers the risk")
     text = describe_driver("dynamics_hostile_trend_12p", 0.2, None, "ARM", "AZE", True, "W", value=0.5, group="dynamics")
     assert text == "hostility dynamics: hostility trend from Armenia toward Azerbaijan at 0.5; raises the risk"
+
+
+def test_every_registered_feature_is_labelled_from_its_builders_docstring():
+    from tension.features import describe_features
+    from tension.scoring import feature_label
+    from tension.scoring.words import feature_window
+
+    for row in describe_features().itertuples():
+        label, kind = feature_label(row.name, "AZE", "ARM", True)
+        meaning = row.doc.split(";")[0]
+        assert label and "{" not in label and "CAMEO" not in label and "taxonomy" not in label, (row.name, label)
+        assert kind == ("count" if row.doc.split("; ")[1].startswith("count") or "(sum of" in meaning else "level")
+        if "of the dyad" in meaning or "by source toward target" in meaning:
+            assert "Azerbaijan" in label and "Armenia" in label, (row.name, label)
+        window = row.doc.rstrip(".").split("; ")[-1]
+        assert feature_window(row.name) == (int(next(w for w in window.split() if w.isdigit()))
+                                            if any(w.isdigit() for w in window.split()) else 1)

@@ -88,9 +88,9 @@ def _plain_warnings(show: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tension`` console script; returns the exit code."""
-    os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    from ..tracking import configure
+
+    configure()  # MLflow's process settings (telemetry off, short retries) before any command imports mlflow
     with warnings.catch_warnings():
         warnings.showwarning = _plain_warnings(warnings.showwarning)
         return _run(argv)

@@ -12,6 +12,7 @@ builder of this package is in it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,7 @@ FEATURES: tuple[Builder, ...] = (
     context.context_ally_conflict_4p,
     context.context_rival_bloc_conflict_4p,
     context.context_region_conflict_4p,
+    history.history_conflict_ewma_6p,
     history.history_conflict_periods_3p,
     history.history_conflict_periods_12p,
     history.history_conflict_periods_36p,
@@ -78,6 +80,34 @@ FEATURES: tuple[Builder, ...] = (
 """Every registered feature builder, in panel column order."""
 
 FAMILY_MODULES = (incidents, denials, alliances, dynamics, relationship, context, history, geography)
+
+
+OWN_HISTORY: tuple[Builder, ...] = (history.history_conflict_ewma_6p, dynamics.dynamics_periods_since_conflict)
+"""The builders that read only the dyad's own material conflict: the pair's history, which every model sees."""
+
+
+class _OwnConflict:
+    """The part of :class:`DyadArrays` the :data:`OWN_HISTORY` builders read, over a dense conflict array."""
+
+    def __init__(self, conflict: np.ndarray, observed: np.ndarray) -> None:
+        self._conflict = conflict
+        self.context = SimpleNamespace(events_global=np.where(observed, 1.0, 0.0))
+        self.shape = conflict.shape
+
+    def own(self, channel: str) -> np.ndarray:
+        if channel != "material_conflict":
+            raise KeyError(f"Only the dyad's own material conflict is known here, not {channel!r}.")
+        return self._conflict
+
+
+def own_history(conflict: np.ndarray, observed: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`OWN_HISTORY` builders run on a dense ``dyad x period`` array of material-conflict counts.
+
+    For panels made without :func:`tension.panel.build_panel` (which computes these columns
+    itself): ``observed[t]`` is False for periods without events anywhere.
+    """
+    view = _OwnConflict(np.nan_to_num(np.asarray(conflict, dtype=np.float64)), np.asarray(observed, dtype=bool))
+    return {f.__name__: f(view) for f in OWN_HISTORY}  # type: ignore[arg-type]
 
 
 def feature_names(features: tuple[Builder, ...] = FEATURES) -> list[str]:
@@ -104,4 +134,4 @@ def describe_features(features: tuple[Builder, ...] = FEATURES) -> pd.DataFrame:
     )
 
 
-__all__ = ["FEATURES", "FAMILY_MODULES", "Builder", "feature_columns", "feature_names", "describe_features"]
+__all__ = ["FEATURES", "FAMILY_MODULES", "OWN_HISTORY", "Builder", "own_history", "feature_columns", "feature_names", "describe_features"]

@@ -95,3 +95,26 @@ def since_last(hit: np.ndarray) -> np.ndarray:
     last = np.where(hit, t_idx, -1)
     last = np.maximum.accumulate(last, axis=1)
     return np.where(last >= 0, t_idx - last, np.nan).astype(np.float64)
+
+
+def decayed_mean(x: np.ndarray, halflife: float, observed: np.ndarray | None = None) -> np.ndarray:
+    """Exponentially weighted mean with half-life ``halflife`` periods, over observed periods only.
+
+    Weights ``(1 - alpha) ** k`` for the k-th observed period back, ``alpha = 1 - 0.5 ** (1 / halflife)``,
+    normalised by their sum (pandas' ``ewm(halflife=..., ignore_na=True).mean()``); an unobserved
+    period (``observed[t]`` False, e.g. no events anywhere) keeps the previous value; NaN before the
+    first observed period.
+    """
+    keep = np.ones(x.shape[1], dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+    decay = 0.5 ** (1.0 / halflife)
+    xt = np.nan_to_num(np.asarray(x, dtype=np.float64).T)  # time-major
+    out = np.full(xt.shape, np.nan)
+    num = np.zeros(xt.shape[1])
+    den = 0.0
+    for t in range(xt.shape[0]):
+        if keep[t]:
+            num = decay * num + xt[t]
+            den = decay * den + 1.0
+        if den > 0:
+            out[t] = num / den
+    return out.T

@@ -9,11 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..dyads import DyadArrays
-from ._ops import rolling_sum
+from ._ops import decayed_mean, rolling_sum
 
 
 def _hit(a: DyadArrays) -> np.ndarray:
     return (a.own("material_conflict") > 0).astype(np.float64)
+
+
+def history_conflict_ewma_6p(a: DyadArrays) -> np.ndarray:
+    """Exponentially weighted share of periods with material conflict in the dyad, half-life 6 periods; share 0-1; periods without events anywhere skipped; all periods up to t."""
+    return decayed_mean(_hit(a), 6.0, a.context.events_global > 0)
 
 
 def history_conflict_periods_3p(a: DyadArrays) -> np.ndarray:

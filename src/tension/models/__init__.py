@@ -2,8 +2,8 @@
 sklearn pipelines, time-ordered calibration, a weighted ensemble) and the matrix they see.
 
 ``MODELS`` maps a name to a factory returning a fresh, unfitted estimator. The backtest
-sets ``k`` on estimators that have it (the count model) and fits estimators whose
-``_target_kind`` is ``"count"`` on window counts instead of 0/1 labels.
+sets ``k`` on estimators that have it (the count model) and fits estimators that declare
+``target_kind = "count"`` (:func:`target_kind_of`) on window counts instead of 0/1 labels.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError, did_you_mean, problem
+from ..features import OWN_HISTORY, own_history
 from ..targets import DensePanel as _Dense
-from ._base import RiskClassifier, StatisticalWarning
+from ._base import TARGET_KINDS, RiskClassifier, StatisticalWarning, target_kind_of
 from .baselines import BaseRate, DyadHistory, Persistence
 from .calibration import TimeCalibrated
 from .ensemble import WeightedEnsemble
@@ -29,6 +30,8 @@ __all__ = [
     "make_model",
     "feature_matrix",
     "ID_COLUMNS",
+    "TARGET_KINDS",
+    "target_kind_of",
     "StatisticalWarning",
     "RiskClassifier",
     "BaseRate",
@@ -72,42 +75,23 @@ def make_model(name: str) -> Any:
     return MODELS[name]()
 
 
-def _history_columns(panel: pd.DataFrame, halflife: float) -> pd.DataFrame:
-    """Past-only dyad history helpers: EWMA of the material-conflict indicator, periods since the last one."""
-    dense = _Dense(panel)
-    ind = dense.array(panel["material_conflict_count"].to_numpy(dtype=float) > 0)
-    frame = pd.DataFrame(ind.T)
-    ewma = frame.ewm(halflife=halflife, ignore_na=True).mean().to_numpy().T
-    T = ind.shape[1]
-    pos = np.where(np.nan_to_num(ind) > 0, np.arange(T)[None, :], -1)
-    last = np.maximum.accumulate(pos, axis=1)
-    since = np.where(last >= 0, np.arange(T)[None, :] - last, np.nan)
-    return pd.DataFrame(
-        {"base_mc_ewma": dense.rows(ewma), "base_mc_since": np.minimum(dense.rows(since), 120.0)},
-        index=panel.index,
-    )
-
-
-def feature_matrix(panel: pd.DataFrame, halflife: float = 6.0) -> pd.DataFrame:
+def feature_matrix(panel: pd.DataFrame) -> pd.DataFrame:
     """The columns models see, aligned to ``panel.index``.
 
     Every numeric panel column except the identifiers (``dyad``, ``source``, ``target``,
-    ``period``), booleans as 0/1, plus two past-only history helpers:
-    ``base_mc_ewma`` (EWMA, half-life ``halflife`` periods, of "any material conflict
-    this period") and ``base_mc_since`` (periods since the dyad's last material
-    conflict, capped at 120; NaN if none seen). Everything at row t uses periods <= t.
+    ``period``), booleans as 0/1. The pair's own history (the builders of
+    :data:`tension.features.OWN_HISTORY`: ``history_conflict_ewma_6p``, the baseline's input,
+    and ``dynamics_periods_since_conflict``) is always there: a panel built without them (by
+    hand, or with a subset of the features) gets them from the same builders, run on its
+    ``material_conflict_count``. Everything at row t uses periods <= t.
     """
     if "material_conflict_count" not in panel.columns:
         raise UsageError(problem("The panel lacks 'material_conflict_count'.", "a panel from tension.panel.build_panel", list(panel.columns)[:10], "Rebuild the panel."))
-    cols = {}
-    for name in panel.columns:
-        if name in ID_COLUMNS:
-            continue
-        s = panel[name]
-        if pd.api.types.is_bool_dtype(s):
-            cols[name] = s.astype(float)
-        elif pd.api.types.is_numeric_dtype(s):
-            cols[name] = s.astype(float)
-    X = pd.DataFrame(cols, index=panel.index)
-    hist = _history_columns(panel, halflife)
-    return pd.concat([X.drop(columns=[c for c in hist.columns if c in X.columns]), hist], axis=1)
+    cols = {name: panel[name].astype(float) for name in panel.columns
+            if name not in ID_COLUMNS and (pd.api.types.is_bool_dtype(panel[name]) or pd.api.types.is_numeric_dtype(panel[name]))}
+    missing = [f.__name__ for f in OWN_HISTORY if f.__name__ not in cols]
+    if missing:
+        dense = _Dense(panel)
+        history = own_history(np.nan_to_num(dense.array(panel["material_conflict_count"])), dense.observed)
+        cols.update({name: pd.Series(dense.rows(history[name]), index=panel.index) for name in missing})
+    return pd.DataFrame(cols, index=panel.index)

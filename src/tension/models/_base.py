@@ -1,4 +1,11 @@
-"""Shared plumbing for tension's binary-risk estimators (private)."""
+"""Shared plumbing for tension's binary-risk estimators.
+
+What the backtest fits an estimator on is the estimator's own declaration: the class
+attribute ``target_kind`` (read by :func:`target_kind_of`), ``"binary"`` (0/1 labels, the
+default, also for estimators without the attribute) or ``"count"`` (the event count of the
+target window; the estimator turns it into ``P(count >= k)`` itself, as
+:class:`~tension.models.glm.CountGLM` does).
+"""
 from __future__ import annotations
 
 import warnings
@@ -8,7 +15,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["StatisticalWarning", "RiskClassifier", "warn_stat", "check_binary"]
+__all__ = ["StatisticalWarning", "RiskClassifier", "warn_stat", "check_binary", "TARGET_KINDS", "target_kind_of"]
+
+TARGET_KINDS: tuple[str, ...] = ("binary", "count")
+"""Values of an estimator's ``target_kind`` attribute."""
+
+
+def target_kind_of(estimator) -> str:
+    """``estimator.target_kind`` (``"binary"`` when absent): what the backtest fits it on."""
+    kind = getattr(estimator, "target_kind", "binary")
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"{type(estimator).__name__}.target_kind is {kind!r}. Expected one of {TARGET_KINDS}. Set the class attribute to one of them.")
+    return kind
 
 
 def check_binary(y, who: str) -> None:
@@ -36,9 +54,11 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     Subclasses implement ``_fit(X, y01)`` (y01 in {0, 1}) and ``_proba(X) -> P(y = classes_[1])``.
     A single-class training set is allowed: the estimator warns and predicts that class.
+    ``target_kind`` (class attribute, see :func:`target_kind_of`) says what the backtest fits on.
     """
 
     _allow_nan = True
+    target_kind: str = "binary"
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -65,7 +85,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         if column not in names:
             raise ValueError(
                 f"{type(self).__name__} reads the column {column!r}, which X does not have. Expected a DataFrame with it "
-                f"(tension.models.feature_matrix adds it); got columns {names[:8]}{'...' if len(names) > 8 else ''}."
+                f"(tension.models.feature_matrix has it); got columns {names[:8]}{'...' if len(names) > 8 else ''}."
             )
         return names.index(column)
 

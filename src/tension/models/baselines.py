@@ -6,7 +6,7 @@
   probabilities are honest rather than 0/1 (``calibrated=False`` gives the raw 0/1 state,
   clipped to ``[eps, 1 - eps]``).
 - :class:`DyadHistory`: the dyad's own history rate (an EWMA of its material-conflict
-  indicator, column ``base_mc_ewma`` from :func:`tension.models.feature_matrix`), mapped
+  indicator, column ``history_conflict_ewma_6p`` from :func:`tension.models.feature_matrix`), mapped
   to a probability by isotonic regression on the training window.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ class DyadHistory(RiskClassifier):
     Parameters
     ----------
     column : str or int
-        Column of X with the history rate (default ``base_mc_ewma``: an exponentially
+        Column of X with the history rate (default ``history_conflict_ewma_6p``: an exponentially
         weighted share of periods with material conflict, past only).
 
     Attributes
@@ -112,7 +112,7 @@ class DyadHistory(RiskClassifier):
         Increasing map from history rate to target frequency (clipped outside the range).
     """
 
-    def __init__(self, column: str | int = "base_mc_ewma") -> None:
+    def __init__(self, column: str | int = "history_conflict_ewma_6p") -> None:
         self.column = column
 
     def _fit(self, X, y):

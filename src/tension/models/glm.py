@@ -175,7 +175,7 @@ class CountGLM(RiskClassifier):
         Always ``[0, 1]``: count below k / at least k.
     """
 
-    _target_kind = "count"  # the backtest fits it on window counts
+    target_kind = "count"
 
     def __init__(self, k: int = 1, alpha: float = 1e-3, dispersion_threshold: float = 1.5, log: bool = True, max_iter: int = 500) -> None:
         self.k = k

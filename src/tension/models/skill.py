@@ -25,12 +25,12 @@ from .calibration import time_split
 __all__ = ["HISTORY_COLUMNS", "SelectColumns", "make_history_hgb", "HistoryBlend"]
 
 HISTORY_COLUMNS: dict[str, int] = {
-    "base_mc_ewma": 1,
+    "history_conflict_ewma_6p": 1,
     "history_conflict_periods_3p": 1,
     "history_conflict_periods_12p": 1,
     "history_conflict_periods_36p": 1,
     "history_conflict_rate_all": 1,
-    "base_mc_since": -1,
+    "dynamics_periods_since_conflict": -1,
     "history_side_conflict_max_12p": 1,
     "history_side_conflict_min_12p": 1,
     "geography_shared_border": 1,

@@ -36,7 +36,7 @@ MAX_GROUPS = 8
 _BASE_GROUPS: tuple[tuple[str, str], ...] = (
     ("material_conflict", "incidents"), ("hostile", "incidents"), ("incident", "incidents"),
     ("denial", "denials"), ("alliance_move", "alliances"), ("cooperation", "relationship"),
-    ("other", "relationship"), ("events", "coverage"), ("low_coverage", "coverage"), ("base_mc", "history"),
+    ("other", "relationship"), ("events", "coverage"), ("low_coverage", "coverage"),
 )
 
 

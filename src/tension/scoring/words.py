@@ -132,7 +132,7 @@ def feature_label(feature: str, source: str, target: str, directed: bool) -> tup
     if feature.endswith("_intensity"):
         return f"Goldstein intensity of {words.removesuffix(' intensity')} events {pair}", "count"
     if feature.endswith("_count"):
-        return f"{words.removesuffix(' count').replace('alliance move', 'alliance moves')} events {pair}", "count"
+        return f"{words.removesuffix(' count').replace(' ', '-')} events {pair}", "count"
     return f"{words} {pair}", "level"
 
 

@@ -28,10 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +47,8 @@ COUNTRIES = (
 SECTORS = ("", "GOV", "MIL", "COP", "BUS", "MED", "CVL", "OPP", "REB", "JUD", "EDU", "LEG")
 
 
-def _codes() -> np.ndarray:
+def event_codes() -> np.ndarray:
+    """CAMEO event codes of three or four digits (the generator's EventCode values)."""
     from tension.taxonomy import cameo_table
 
     table = cameo_table()
@@ -56,61 +59,92 @@ CHUNK_ROWS = 100_000  # rows generated and written at a time: bounds the generat
 ID_BASE = 1_100_000_000
 
 
-def _chunk_table(lo: int, hi: int, bad_dates: np.ndarray, codes: np.ndarray, seed: int) -> pa.Table:
+def chunk_table(lo: int, hi: int, bad_dates: np.ndarray, codes: np.ndarray, seed: int,
+                span: tuple[np.datetime64, int, int] | None = None, columns: Sequence[int] | None = None) -> pa.Table:
     """Rows ``lo..hi-1`` of the file: the same rows whatever the total size.
 
     One generator per chunk, and a whole chunk is always drawn (then cut), so a smaller file
-    is a prefix of a larger one except for the malformed rows.
+    is a prefix of a larger one except for the malformed rows. Dates: a daily export's
+    (about 20 days back from 2024-05-15, geometric), or with ``span=(first_day, days, rows)``
+    row ``i`` of ``rows`` falls on ``first_day + i * days // rows`` (years of history in date
+    order, as ``benchmarks/bench_pipeline.py`` writes a store). ``columns``: only these field
+    positions become Arrow columns (the same values; default all 61).
     """
     rng = np.random.default_rng([seed, lo // CHUNK_ROWS])
     m = CHUNK_ROWS
     pos = np.arange(lo, lo + m)
     repeat = rng.random(m) < 0.002  # a few events exported twice: the previous row's id again
     idnum = ID_BASE + np.where(repeat, np.maximum(pos - 1, 0), pos)
-    ids = idnum.astype(str).astype(object)
     days = np.datetime64("2024-05-15") - rng.geometric(0.05, m).clip(0, 700).astype("timedelta64[D]")
-    sqldate = np.char.replace(days.astype(str), "-", "").astype(object)
-    monthyear = np.array([s[:6] for s in sqldate], dtype=object)
-    year = np.array([s[:4] for s in sqldate], dtype=object)
-    sqldate[np.isin(pos, bad_dates)] = "20240231"  # an impossible date (after the derived columns, as GDELT's bad rows)
+    if span is not None:
+        first, n_days, total = span
+        days = (np.datetime64(first, "D") + (pos.astype(np.int64) * n_days // total).astype("timedelta64[D]"))
     c1 = rng.choice(COUNTRIES, m)
     c2 = rng.choice(COUNTRIES, m)
     s1 = rng.choice(SECTORS, m)
     s2 = rng.choice(SECTORS, m)
-    a1code = np.char.add(c1, s1).astype(object)
-    a2code = np.char.add(c2, s2).astype(object)
-    a1cc = c1.astype(object)
-    a2cc = c2.astype(object)
     blank_cc = rng.random(m) < 0.03  # GDELT leaves the country blank for codes missing from its lookup
-    a1cc[blank_cc] = ""
     no_actor2 = rng.random(m) < 0.2
-    a2code[no_actor2] = ""
-    a2cc[no_actor2] = ""
-    names1 = np.char.add(c1, " NAME").astype(object)
-    names2 = np.char.add(c2, " NAME").astype(object)
-    names2[no_actor2] = ""
     ev = rng.choice(codes, m)
-    mentions = rng.integers(1, 60, m).astype(str).astype(object)
-    tone = np.round(rng.normal(-2, 3, m), 4).astype(str).astype(object)
-    url = np.char.add(np.char.add("https://www.example-news.com/2024/05/15/world/story-", ids.astype(str)), ".html").astype(object)
+    mention_n = rng.integers(1, 60, m)
+    tone_x = rng.normal(-2, 3, m)  # drawn last: the columns below draw nothing, so building only some keeps every value
 
-    def const(text: str) -> np.ndarray:
-        return np.full(m, text, dtype=object)
+    # strings are made by Arrow compute (the same text numpy's str() gives, much faster)
+    n = hi - lo
+    blank_s = pa.scalar("", pa.string())
 
-    blank = const("")
-    cols: list[np.ndarray] = [
-        ids, sqldate, monthyear, year,
-        const("2024.3699"), a1code, names1, a1cc, blank, blank, blank, blank, s1.astype(object), blank, blank,
-        a2code, names2, a2cc, blank, blank, blank, blank, s2.astype(object), blank, blank,
-        const("1"), ev, np.array([c[:3] for c in ev], dtype=object), np.array([c[:2] for c in ev], dtype=object),
-        const("3"), const("-2.0"), mentions, const("1"), mentions, tone,
-    ]
-    geo = [const("4"), const("Kyiv, Kyyiv, Misto, Ukraine"), const("UP"), const("UP12"), const("28432"), const("50.4333"),
-           const("30.5167"), const("-1044367")]
-    cols += geo + geo + geo
-    cols += [const("20240515120000"), url]
-    assert len(cols) == 61
-    return pa.table({f"c{i}": pa.array(c[: hi - lo], pa.string()) for i, c in enumerate(cols)})
+    def text(values: np.ndarray) -> pa.Array:
+        return pa.array(values[:n]).cast(pa.string())
+
+    def unless(mask: np.ndarray, values: pa.Array) -> pa.Array:
+        return pc.if_else(pa.array(mask[:n]), blank_s, values)
+
+    def sqldate() -> pa.Array:  # YYYYMMDD
+        d = days[:n].astype("datetime64[D]")
+        month = d.astype("datetime64[M]")
+        ymd = (month.astype("datetime64[Y]").astype(np.int64) + 1970) * 10_000 + (month.astype(np.int64) % 12 + 1) * 100
+        return text(ymd + (d - month).astype(np.int64) + 1)
+
+    ids = text(idnum)
+    a1cc, a2cc = pa.array(c1[:n]), pa.array(c2[:n])
+    sect1, sect2 = pa.array(s1[:n]), pa.array(s2[:n])
+    evs = pa.array(ev[:n], pa.string())
+    mentions = text(mention_n)
+    const = {v: pa.repeat(pa.scalar(v, pa.string()), n) for v in ("", "2024.3699", "1", "3", "-2.0", "4", "Kyiv, Kyyiv, Misto, Ukraine",
+                                                                 "UP", "UP12", "28432", "50.4333", "30.5167", "-1044367", "20240515120000")}
+    bad = pa.array(np.isin(pos[:n], bad_dates))
+    build = {
+        0: lambda: ids,
+        1: lambda: pc.if_else(bad, pa.scalar("20240231"), sqldate()),  # an impossible date (the derived columns keep the real one)
+        2: lambda: pc.utf8_slice_codeunits(sqldate(), 0, 6),
+        3: lambda: pc.utf8_slice_codeunits(sqldate(), 0, 4),
+        4: lambda: const["2024.3699"],
+        5: lambda: pc.binary_join_element_wise(a1cc, sect1, ""),
+        6: lambda: pc.binary_join_element_wise(a1cc, " NAME", ""),
+        7: lambda: unless(blank_cc, a1cc),
+        12: lambda: sect1,
+        15: lambda: unless(no_actor2, pc.binary_join_element_wise(a2cc, sect2, "")),
+        16: lambda: unless(no_actor2, pc.binary_join_element_wise(a2cc, " NAME", "")),
+        17: lambda: unless(no_actor2, a2cc),
+        22: lambda: sect2,
+        25: lambda: const["1"],
+        26: lambda: evs,
+        27: lambda: pc.utf8_slice_codeunits(evs, 0, 3),
+        28: lambda: pc.utf8_slice_codeunits(evs, 0, 2),
+        29: lambda: const["3"],
+        30: lambda: const["-2.0"],
+        31: lambda: mentions,
+        32: lambda: const["1"],
+        33: lambda: mentions,
+        34: lambda: pa.array(np.round(tone_x[:n], 4).astype(str)),
+        59: lambda: const["20240515120000"],
+        60: lambda: pc.binary_join_element_wise("https://www.example-news.com/2024/05/15/world/story-", ids, ".html", ""),
+    }
+    geo = ("4", "Kyiv, Kyyiv, Misto, Ukraine", "UP", "UP12", "28432", "50.4333", "30.5167", "-1044367")
+    for start in (35, 43, 51):
+        build.update({start + j: (lambda v=v: const[v]) for j, v in enumerate(geo)})
+    keep = range(61) if columns is None else columns
+    return pa.table({f"c{i}": build.get(i, lambda: const[""])() for i in keep})
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> int:
@@ -121,7 +155,7 @@ def generate(path: Path, rows: int, seed: int = 0) -> int:
     is a prefix of a larger one), and the malformed rows (``max(1, rows // 100_000)`` positions, half of them an impossible date)
     are drawn once from ``seed``.
     """
-    codes = _codes()
+    codes = event_codes()
     n = rows
     bad = np.random.default_rng(seed).choice(n, max(1, n // 100_000), replace=False)
     bad_dates = np.sort(bad[: len(bad) // 2])
@@ -129,7 +163,7 @@ def generate(path: Path, rows: int, seed: int = 0) -> int:
     writer = None
     try:
         for lo in range(0, n, CHUNK_ROWS):
-            table = _chunk_table(lo, min(lo + CHUNK_ROWS, n), bad_dates, codes, seed)
+            table = chunk_table(lo, min(lo + CHUNK_ROWS, n), bad_dates, codes, seed)
             if writer is None:
                 writer = pacsv.CSVWriter(path, table.schema, write_options=opts)
             writer.write_table(table)

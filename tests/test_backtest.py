@@ -424,3 +424,20 @@ def test_the_spec_carries_its_target_whole(panel):
         spec.with_target(TargetSpec())
     _, info = fit_final(BaseRate(), panel, "2020-07-27", "W", target=onset)
     assert info["target_spec"] == {"name": "onset", "horizon": 3, "k": 1, "q": 4, "quantile": 0.9, "lookback": 52}
+
+
+def test_an_executor_runs_the_same_protocol_in_parts_and_gives_the_same_result(panel):
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = _spec(refit_every=4)
+    here = run_backtest(panel, spec, ["logit"], run_id="same")
+    seen: list[tuple[str, int, int]] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        there = run_backtest(panel, spec, ["logit"], run_id="same", executor=pool, parts=3,
+                             on_origin=lambda *a: seen.append(a))
+    pd.testing.assert_frame_equal(here.predictions, there.predictions)
+    pd.testing.assert_frame_equal(here.metrics, there.metrics)
+    assert here.warnings == there.warnings and here.leakage == there.leakage
+    n = len(spec.origins())
+    done = [d for name, d, total in seen if name == "logit" and total == n]
+    assert len(done) == 3 and done[-1] == n and all(d % 4 == 0 for d in done[:-1]) and done == sorted(done)  # 3 parts of whole refit blocks

@@ -22,6 +22,7 @@ from tension.cli import main
 from tension.config import AlertsConfig, RetrainConfig
 from tension.gates import _better
 from tension.jobs import (
+    daily_counts,
     find_alerts,
     health_check,
     latest_complete_period,
@@ -214,6 +215,29 @@ def test_health_gate_passes_steady_volume_and_blocks_a_collapse() -> None:
     two = pd.concat([steady, events_frame([50] * 9, dataset="acled")])
     assert [s["dataset"] for s in health_check(two, latest, "W", cfg)["sources"]] == ["acled", "gdelt2"]
     assert not health_check(two, latest, "W", cfg)["passed"]
+
+
+def test_health_gate_reads_daily_counts_from_the_store_and_decides_as_on_the_events(tmp_path: Path) -> None:
+    from tension.simulate import simulate
+    from tension.store import Store
+
+    events = simulate(seed=3, countries=6, years=0.6).events
+    store = Store(str(tmp_path / "store"))
+    store.append(events)
+    last = pd.Timestamp(events["date"].max()).normalize()
+    latest = last - pd.Timedelta(days=last.day_of_week + 14)  # a Monday two weeks before the last event
+    start, end = latest - pd.Timedelta(weeks=10) + pd.Timedelta(days=3), latest + pd.Timedelta(days=6)  # starts mid-week, mid-month
+    counts = daily_counts(store, start, end)
+    rows = store.read(start=start.date(), end=end.date(), columns=["date", "dataset"])
+    assert counts["events"].sum() == len(rows) > 0  # every event counted once, none outside the range
+    assert len(counts) <= (end - start).days + 1  # one row per day and source, not per event
+    expected = rows.groupby([rows["date"].dt.normalize(), "dataset"]).size()
+    got = counts.set_index(["date", "dataset"])["events"].sort_index()
+    assert got.to_dict() == expected.sort_index().to_dict()
+    cfg = RetrainConfig(health_history=8, min_volume_ratio=0.3)
+    assert health_check(counts, latest, "W", cfg) == health_check(rows, latest, "W", cfg)
+    collapsed = pd.concat([counts[counts["date"] < latest], counts[counts["date"] >= latest].assign(events=1)])
+    assert not health_check(collapsed, latest, "W", cfg)["passed"]
 
 
 def test_health_gate_blocks_jumps_in_unknown_codes_and_unresolved_actors() -> None:

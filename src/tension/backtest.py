@@ -433,7 +433,7 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
                  alert_threshold: float = 0.3, top_k: int = 10, rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
                  leakage_checks: int = 3, run_id: str | None = None,
                  on_progress: Callable[[str], None] | None = None,
-                 on_origin: OriginProgress | None = None) -> BacktestResult:
+                 on_origin: OriginProgress | None = None, executor: Any = None, parts: int = 1) -> BacktestResult:
     """Backtest several models on one panel and spec; returns predictions, metrics, warnings.
 
     ``models``: names from ``MODELS`` or a mapping name -> estimator. The base-rate and
@@ -444,6 +444,12 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     total)`` after each block of origins a model has been fitted and predicted on. The
     target is ``spec.target``; ``target``, ``k``, ``q``, ``quantile`` and ``lookback``
     replace it or its fields (:meth:`BacktestSpec.with_target`).
+
+    ``executor``: where the work runs, as in sktime's ``evaluate(..., backend=)``: anything
+    with ``submit(fn, *args) -> future`` (a :mod:`concurrent.futures` executor, a
+    ``distributed.Client``, the Dask engine's). Each model's refit blocks are cut into
+    ``parts`` runs of consecutive blocks, one task each; the predictions are put together
+    in the same order. None: everything here, one model after another.
     """
     sink: list[str] = []
     chosen = resolve_models(models)
@@ -456,16 +462,39 @@ def run_backtest(panel: pd.DataFrame, spec: BacktestSpec, models: Mapping[str, A
     sink += [f"leakage screen: {w.message}" for w in caught if issubclass(w.category, LeakageWarning)]
     run_id = run_id or uuid.uuid4().hex[:12]
     frames = []
-    for name, est in chosen.items():
-        frames.append(_evaluate(est, data, spec, name, run_id, origins, sink, on_origin))
-        if on_progress:
-            on_progress(name)
+    if executor is None:
+        for name, est in chosen.items():
+            frames.append(_evaluate(est, data, spec, name, run_id, origins, sink, on_origin))
+            if on_progress:
+                on_progress(name)
+    else:
+        n_blocks = -(-len(origins) // spec.refit_every)
+        cuts = np.array_split(np.arange(n_blocks), max(1, min(parts, n_blocks)))
+        runs = [origins[c[0] * spec.refit_every : (c[-1] + 1) * spec.refit_every] for c in cuts if len(c)]
+        tasks = {name: [executor.submit(_evaluate_run, est, data, spec, name, run_id, run) for run in runs]
+                 for name, est in chosen.items()}
+        for name, futures in tasks.items():
+            for done, future in enumerate(futures, 1):
+                frame, warns = future.result()
+                frames.append(frame)
+                sink += warns
+                if on_origin:
+                    on_origin(name, sum(len(r) for r in runs[:done]), len(origins))
+            if on_progress:
+                on_progress(name)
     predictions = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else _empty_predictions()
     if predictions.empty:
         raise UsageError(problem("The backtest produced no predictions.", f"at least {spec.min_train_periods} labelled training periods before the first origin",
                                  f"origins {spec.start.date()}..{spec.end.date()}", "Move --start later or lower min_train_periods."))
     table = metrics(predictions, alert_threshold=alert_threshold, top_k=top_k)
     return BacktestResult(predictions=predictions, metrics=table, warnings=_dedupe(sink + table.attrs["warnings"]), spec=spec, leakage=leakage)
+
+
+def _evaluate_run(estimator: Any, data: _Data, spec: BacktestSpec, name: str, run_id: str,
+                  origins: pd.DatetimeIndex) -> tuple[pd.DataFrame, list[str]]:
+    """One task of :func:`run_backtest` on an executor: one model over a run of origins; (predictions, warnings)."""
+    sink: list[str] = []
+    return _evaluate(estimator, data, spec, name, run_id, origins, sink), sink
 
 
 def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horizon: int | None = None,

@@ -24,16 +24,14 @@ stages run (../shared/ARCHITECTURE.md, "Engines"):
    travel, never raw events; since every downstream step sums rows, a (dyad, week)
    split over two month files sums to the same value. The local cluster's workers keep
    glibc's adaptive mmap threshold (see :func:`_local_cluster`).
-2. **Backtest.** The rolling origins are cut into blocks of ``refit_every`` origins (one
-   fit each, exactly as :func:`tension.backtest.evaluate` refits); every (model, chunk of
-   blocks) is a task calling ``evaluate`` on the broadcast panel. Each task logs a child
-   MLflow run under the driver's run when ``parent_run_id`` is given.
+2. **Backtest.** :func:`tension.backtest.run_backtest` itself with a :class:`ClusterExecutor`:
+   the protocol runs on the driver, each (model, run of refit blocks) is a task (the feature
+   matrix sent once) that logs a child MLflow run when ``parent_run_id`` is given.
 3. **Scoring.** One task per horizon calls :func:`tension.scoring.score`; ranks are per
    horizon, so the concatenation equals the local table.
 
-Equality: identical rows and integer columns; float columns equal within ``rtol=1e-9``
-(sums of Goldstein scores are added in a different order) - ``tests/test_engines.py``
-states and checks this.
+Equality: identical rows and integer columns; float columns equal within ``rtol=1e-9`` (Goldstein
+sums are added in a different order) - ``tests/test_engines.py`` states and checks this.
 
 Examples
 --------
@@ -56,9 +54,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import pandas as pd
 
-from .backtest import BacktestResult, BacktestSpec, check_leakage, evaluate, metrics, resolve_models as _resolve_models
+from . import periods
+from .backtest import BacktestResult, BacktestSpec, run_backtest
 from .config import Experiment, PanelConfig
-from .dyads import country_context, dyadic_mask, event_counts
+from .dyads import check_kind, country_context, dyadic_mask, event_counts
 from .dyads import monitored_bucket as _monitored_bucket
 from .dyads import pair_buckets as _pair_buckets
 from .errors import UsageError, problem
@@ -67,12 +66,11 @@ from .panel import build_bucket, merge_packed, pack_rows
 from .panel import build_panel as _local_build_panel
 from .scoring import score as _local_score
 from .store import Store
-from .targets import make_target
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
-__all__ = ["ENGINES", "Engine", "LocalEngine", "DaskEngine", "get_engine", "engine_options", "EVENT_COUNT_COLUMNS"]
+__all__ = ["ENGINES", "Engine", "LocalEngine", "DaskEngine", "ClusterExecutor", "get_engine", "engine_options", "EVENT_COUNT_COLUMNS"]
 
 ENGINES: tuple[str, ...] = ("local", "dask")
 
@@ -197,12 +195,9 @@ class LocalEngine(Engine):
                      experiment: Experiment | None = None, **kwargs: Any) -> BacktestResult:
         """:func:`tension.backtest.run_backtest`; with ``parent_run_id`` and ``experiment``, one child MLflow run per model.
 
-        The child runs are the Dask engine's (:func:`_log_worker_run`: predictions, ``seconds``,
-        ``rows``, ``origins``), one per model here instead of one per (model, chunk of origins);
-        the first model's ``seconds`` include the leakage check.
+        The Dask engine's child runs (:func:`_log_worker_run`), one per model here instead of one per
+        task; the first model's ``seconds`` include the leakage check.
         """
-        from .backtest import run_backtest
-
         if experiment is None or not parent_run_id:
             return run_backtest(panel, spec, models, **kwargs)
         user_progress = kwargs.pop("on_progress", None)
@@ -365,20 +360,46 @@ def _log_worker_run(predictions: pd.DataFrame, warns: list[str], experiment: Exp
     return None
 
 
-def _evaluate_chunk(panel: pd.DataFrame, estimator: Any, spec: BacktestSpec, name: str, target: str, k: int, q: int,
-                    quantile: float, lookback: int, run_id: str, tracking: tuple[Experiment, str] | None) -> tuple[pd.DataFrame, list[str]]:
-    """One model over a contiguous run of refit blocks (a Dask task)."""
+def _tracked(fn: Callable[..., Any], track: tuple[Experiment, str] | None, *args: Any) -> Any:
+    """Run one backtest task (``fn(*args)`` -> (predictions, warnings)); with ``track``, log it as a child MLflow run."""
     t0 = time.perf_counter()
-    pred = evaluate(estimator, panel, spec, target=target, k=k, model_name=name, run_id=run_id, q=q, quantile=quantile,
-                    lookback=lookback)
-    warns = list(pred.attrs.get("warnings", []))
-    if tracking is not None:
-        experiment, parent = tracking
-        label = f"{name} {spec.start.date()}..{spec.end.date()}"
-        _log_worker_run(pred, warns, experiment, parent, f"worker {label}",
+    pred, warns = fn(*args)
+    if track is not None:
+        experiment, parent = track
+        label = (f"{pred['model'].iloc[0]} {pd.Timestamp(pred['origin'].min()).date()}..{pd.Timestamp(pred['origin'].max()).date()}"
+                 if len(pred) else "no predictions")
+        _log_worker_run(pred, list(warns), experiment, parent, f"worker {label}",
                         {"seconds": time.perf_counter() - t0, "rows": float(len(pred)),
                          "origins": float(pred["origin"].nunique()) if len(pred) else 0.0})
     return pred, warns
+
+
+class ClusterExecutor:
+    """A ``concurrent.futures``-style executor on a Dask cluster, for :func:`tension.backtest.run_backtest`.
+
+    ``submit(fn, *args)`` sends every large argument (a DataFrame, or anything not a plain
+    value) to the workers once (``scatter``, broadcast) and reuses it for later tasks, so the
+    panel's feature matrix travels once, not once per task. With ``track`` each task logs a
+    child MLflow run of the driver's run from its worker.
+    """
+
+    _PLAIN = (str, bytes, int, float, bool, type(None), pd.Timestamp, pd.DatetimeIndex)
+
+    def __init__(self, client: Any, track: tuple[Experiment, str] | None = None):
+        self.client = client
+        self.track = track
+        self._sent: dict[int, tuple[Any, Any]] = {}
+
+    def _send(self, value: Any) -> Any:
+        if isinstance(value, self._PLAIN):
+            return value
+        key = id(value)
+        if key not in self._sent:  # keep the object alive with its future, so its id is not reused
+            self._sent[key] = (value, self.client.scatter(value, broadcast=True, hash=False))
+        return self._sent[key][1]
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(_tracked, fn, self.track, *[self._send(a) for a in args], pure=False)
 
 
 def _score_horizon(model: Any, panel: pd.DataFrame, as_of: Any, horizon: int, previous: Any, kwargs: Mapping[str, Any]) -> pd.DataFrame:
@@ -388,7 +409,7 @@ def _score_horizon(model: Any, panel: pd.DataFrame, as_of: Any, horizon: int, pr
 # --------------------------------------------------------------------------- Dask: driver
 
 
-def _local_cluster(cls: Any, n_workers: int) -> Any:
+def _local_cluster(cls: Any, n_workers: int, memory_limit: str | float | None = "auto") -> Any:
     """A local cluster of ``n_workers`` one-thread worker processes that allocate memory like this process does.
 
     Dask's default ``MALLOC_TRIM_THRESHOLD_`` for workers fixes glibc's mmap threshold at
@@ -405,7 +426,7 @@ def _local_cluster(cls: Any, n_workers: int) -> Any:
     inherited = os.environ.pop(key, None) if default is not None and os.environ.get(key) == str(default) else None
     try:
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{key}": None}):
-            return cls(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0")
+            return cls(n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=":0", memory_limit=memory_limit)
     finally:
         if inherited is not None:
             os.environ[key] = inherited
@@ -421,12 +442,14 @@ class DaskEngine(Engine):
     client : an existing :class:`distributed.Client` (takes precedence; not closed)
     n_buckets : dyad-hash buckets (default: 2 per worker thread)
     connect_timeout : how long to try reaching ``scheduler``
+    memory_limit : each local worker's memory limit (``"4GB"``; default ``"auto"``: the machine's share);
+        a worker past 60% of it spills to disk, past 95% it is restarted
     """
 
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, n_workers: int = 2, client: Any = None, n_buckets: int | None = None,
-                 connect_timeout: str = "10s", n_parts: int | None = None):
+                 connect_timeout: str = "10s", n_parts: int | None = None, memory_limit: str | float | None = "auto"):
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - a declared dependency
@@ -445,7 +468,7 @@ class DaskEngine(Engine):
         else:
             if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
                 raise UsageError(problem("The number of Dask workers must be a positive integer.", "1 or more", n_workers))
-            self._cluster = _local_cluster(LocalCluster, n_workers)
+            self._cluster = _local_cluster(LocalCluster, n_workers, memory_limit)
             self.client = Client(self._cluster, direct_to_workers=True)
         self._n_buckets = n_buckets
         self._n_parts = n_parts
@@ -484,11 +507,8 @@ class DaskEngine(Engine):
         ``source``: a Store, a store location (folder or fsspec URL workers can reach) or a
         canonical events DataFrame (split into chunks and scattered).
         """
-        from .dyads import check_kind
-        from .periods import check
-
         cfg = config or PanelConfig()
-        freq = check(freq)
+        freq = periods.check(freq)
         check_kind(dyads)
         step = on_progress or (lambda _name: None)
         client = self.client
@@ -544,47 +564,13 @@ class DaskEngine(Engine):
         return panel
 
     # -- backtest -----------------------------------------------------------------------
-    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, target: Any = None,
-                     k: int | None = None, q: int | None = None, quantile: float | None = None, lookback: int | None = None, alert_threshold: float = 0.3, top_k: int = 10,
-                     rebuild: Callable[[pd.Timestamp], pd.DataFrame] | None = None, leakage_checks: int = 3, run_id: str | None = None,
-                     on_progress: Callable[[str], None] | None = None, on_origin: Callable[[str, int, int], None] | None = None,
-                     *, parent_run_id: str | None = None,
-                     experiment: Experiment | None = None, chunks_per_model: int | None = None) -> BacktestResult:
-        """:func:`tension.backtest.run_backtest` with per-origin fits as Dask tasks.
+    def run_backtest(self, panel: pd.DataFrame, spec: BacktestSpec, models: Any = None, *, parent_run_id: str | None = None,
+                     experiment: Experiment | None = None, chunks_per_model: int | None = None, **kwargs: Any) -> BacktestResult:
+        """:func:`tension.backtest.run_backtest` with its tasks on the cluster (:class:`ClusterExecutor`).
 
-        Steps: (1) the leakage check and target on the driver, as locally; (2) origins cut
-        into blocks of ``spec.refit_every`` (one fit each) and the blocks of each model into
-        ``chunks_per_model`` contiguous chunks (default: 2 per worker thread); (3) one task per
-        (model, chunk) runs :func:`tension.backtest.evaluate` on the broadcast panel and, when
-        ``parent_run_id`` and ``experiment`` are given, logs a child MLflow run; (4) the
-        predictions are concatenated in the local order and scored with
-        :func:`tension.backtest.metrics`.
+        Each model's refit blocks go out in ``chunks_per_model`` runs (default: 2 per worker
+        thread); with ``parent_run_id`` and ``experiment`` every task logs a child MLflow run.
         """
-        import uuid
-        import warnings
-
-        from .backtest import LeakageWarning
-
-        chosen = _resolve_models(models)
-        spec = spec.with_target(target, k=k, q=q, quantile=quantile, lookback=lookback)
-        y = make_target(panel, spec.target)
-        periods = pd.DatetimeIndex(pd.unique(panel["period"]))
-        wanted, origins = spec.origins(), spec.origins(periods)
-        sink: list[str] = []
-        if len(origins) < len(wanted):
-            missing = wanted.difference(origins)
-            sink.append(f"{len(missing)} of {len(wanted)} origins have no panel rows and are skipped (first: {missing[0].date()}).")
-        if len(origins) == 0:
-            evaluate(next(iter(chosen.values())), panel, spec, target=target, k=k)  # raises the helpful UsageError
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", LeakageWarning)
-            leakage = check_leakage(panel, origins, rebuild=rebuild, y=y, n_checks=leakage_checks)
-        sink += [f"leakage screen: {w.message}" for w in caught if issubclass(w.category, LeakageWarning)]
-        run_id = run_id or uuid.uuid4().hex[:12]
-        blocks = [origins[i : i + spec.refit_every] for i in range(0, len(origins), spec.refit_every)]
-        n_chunks = max(1, min(len(blocks), chunks_per_model or 2 * self.threads))
-        bounds = np.array_split(np.arange(len(blocks)), n_chunks)
-        chunk_specs = [dataclasses.replace(spec, start=blocks[ix[0]][0], end=blocks[ix[-1]][-1]) for ix in bounds if len(ix)]
         track = None
         if experiment is not None and parent_run_id:
             from . import tracking
@@ -592,33 +578,8 @@ class DaskEngine(Engine):
             uri = tracking.ensure_store(tracking.tracking_uri(experiment.tracking))  # once, before any parallel work
             experiment = dataclasses.replace(experiment, tracking=dataclasses.replace(experiment.tracking, uri=uri))  # absolute for workers
             track = (experiment, parent_run_id)
-        shared = self.client.scatter(panel, broadcast=True)
-        futures = {
-            name: [self.client.submit(_evaluate_chunk, shared, est, s, name, target, k, q, quantile, lookback, run_id, track, pure=False)
-                   for s in chunk_specs]
-            for name, est in chosen.items()
-        }
-        frames = []
-        for name, futs in futures.items():
-            done = 0
-            for fut, chunk in zip(futs, chunk_specs):
-                pred, warns = fut.result()
-                sink += [w for w in warns if "origins have no panel rows" not in w]
-                if len(pred):
-                    frames.append(pred)
-                done += len(chunk.origins(periods))
-                if on_origin:
-                    on_origin(name, done, len(origins))
-            if on_progress:
-                on_progress(name)
-        if not frames:
-            raise UsageError(problem("The backtest produced no predictions.", f"at least {spec.min_train_periods} labelled training periods before the first origin",
-                                     f"origins {spec.start.date()}..{spec.end.date()}", "Move --start later or lower min_train_periods."))
-        predictions = pd.concat(frames, ignore_index=True)
-        predictions.attrs = {}
-        table = metrics(predictions, alert_threshold=alert_threshold, top_k=top_k)
-        return BacktestResult(predictions=predictions, metrics=table, warnings=list(dict.fromkeys(sink + table.attrs["warnings"])),
-                              spec=spec, leakage=leakage)
+        return run_backtest(panel, spec, models, executor=ClusterExecutor(self.client, track),
+                            parts=chunks_per_model or 2 * self.threads, **kwargs)
 
     # -- scoring ------------------------------------------------------------------------
     def score(self, model: Any, panel: pd.DataFrame, as_of: Any = None, horizons: Sequence[int] = (1, 3, 6),

@@ -44,7 +44,8 @@ def health_check(
     ----------
     events
         Events with ``date`` and ``dataset`` covering at least ``config.health_history``
-        periods before ``latest`` (older rows are ignored).
+        periods before ``latest`` (older rows are ignored), or their counts: an ``events``
+        column (:func:`tension.jobs.daily_counts`).
     latest
         The latest complete period (its label).
     run_counts, history_counts
@@ -59,11 +60,11 @@ def health_check(
     """
     latest = pd.Timestamp(latest)
     first = periods.shift(latest, -config.health_history, freq)
-    ev = events[["date", "dataset"]].copy()
+    ev = events[["date", "dataset"]].assign(events=events["events"] if "events" in events else 1)  # rows or daily counts
     ev["period"] = periods.label(ev["date"], freq).to_numpy()
     ev = ev[(ev["period"] >= first) & (ev["period"] <= latest)]
     grid = pd.DatetimeIndex(periods.to_dates(np.arange(periods.to_index(first, freq), periods.to_index(latest, freq) + 1), freq))
-    counts = (ev.groupby(["dataset", "period"]).size().unstack("period")
+    counts = (ev.groupby(["dataset", "period"])["events"].sum().unstack("period")
               .reindex(columns=grid, fill_value=0).fillna(0)) if len(ev) else pd.DataFrame(columns=grid)
     problems: list[str] = []
     sources = []

@@ -83,6 +83,26 @@ period_start = periods.label
 # --------------------------------------------------------------------------- the job
 
 
+def daily_counts(store: Store, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Events per (``date``, ``dataset``) from ``start`` to ``end``, read one month at a time: the health gate's counts.
+
+    Memory follows the days and sources, not the events (one month's two columns at most).
+    """
+    parts, start, end = [], pd.Timestamp(start), pd.Timestamp(end)
+    month = periods.label(start, "M")
+    while month <= end:
+        after = periods.shift(month, 1, "M")
+        table = store.read_table(start=max(month, start).date(), end=min(after - pd.Timedelta(days=1), end).date(), columns=["date", "dataset"])
+        if table.num_rows:
+            parts.append(table.group_by(["date", "dataset"]).aggregate([("date", "count")]).to_pandas())
+        month = after
+    if not parts:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "dataset": pd.Series(dtype=object), "events": pd.Series(dtype="int64")})
+    out = pd.concat(parts, ignore_index=True).rename(columns={"date_count": "events"})
+    out["date"] = pd.to_datetime(out["date"])
+    return out
+
+
 @dataclass
 class JobReport:
     """What one retrain did: its steps (as logged), the aliases after it, and a summary line."""
@@ -324,8 +344,7 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
     # data-health gate ---------------------------------------------------------
     with steps.step("health") as s:
         start = periods.shift(latest, -cfg.health_history, freq)
-        events = store.read(start=start.date(), end=(periods.shift(latest, 1, freq) - pd.Timedelta(days=1)).date(),
-                            columns=["date", "dataset"])
+        events = daily_counts(store, start, periods.shift(latest, 1, freq) - pd.Timedelta(days=1))
         summary = store.summary()
         history = {"read": summary.get("read", 0),
                    "quarantined_unknown": (summary.get("quarantined_by_reason") or {}).get("unknown_event_code", 0),

@@ -29,6 +29,8 @@ __all__ = [
     "BASELINES",
     "make_model",
     "feature_matrix",
+    "RENAMED_COLUMNS",
+    "renamed_columns",
     "ID_COLUMNS",
     "TARGET_KINDS",
     "target_kind_of",
@@ -73,6 +75,21 @@ def make_model(name: str) -> Any:
     if name not in MODELS:
         raise UsageError(problem("Unknown model." + did_you_mean(name, MODELS), "one of " + ", ".join(MODELS), name, "Use --models with registered names."))
     return MODELS[name]()
+
+
+RENAMED_COLUMNS: dict[str, tuple[str, float | None]] = {
+    "base_mc_ewma": ("history_conflict_ewma_6p", None),
+    "base_mc_since": ("dynamics_periods_since_conflict", 120.0),
+}
+"""Old column name -> (today's column, cap): models registered before the pair's history became
+registered builders saw these names; scoring gives them the same values under the old names."""
+
+
+def renamed_columns(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`RENAMED_COLUMNS` under their old names, from ``matrix`` (a :func:`feature_matrix`)."""
+    out = {old: matrix[new] if cap is None else matrix[new].clip(upper=cap)
+           for old, (new, cap) in RENAMED_COLUMNS.items() if new in matrix}
+    return pd.DataFrame(out, index=matrix.index)
 
 
 def feature_matrix(panel: pd.DataFrame) -> pd.DataFrame:

@@ -162,13 +162,15 @@ def _models_by_horizon(model: Any, horizons: Sequence[int]) -> dict[int, Any]:
 
 
 def _model_inputs(past: pd.DataFrame) -> pd.DataFrame:
-    """The panel plus the columns models see (``tension.models.feature_matrix``, past-only helpers)."""
-    from ..models import feature_matrix
+    """The panel plus the columns models see (``tension.models.feature_matrix``, past-only helpers),
+    and the old names models registered by earlier versions were trained on (``renamed_columns``)."""
+    from ..models import feature_matrix, renamed_columns
 
     try:
         fm = feature_matrix(past)
     except (UsageError, KeyError, ValueError):
         return past
+    fm = pd.concat([fm, renamed_columns(fm)], axis=1)
     extra = [c for c in fm.columns if c not in past.columns]
     return pd.concat([past, fm[extra]], axis=1) if extra else past
 

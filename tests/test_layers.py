@@ -264,3 +264,14 @@ def test_the_calendar_check_catches_a_second_calendar(code: str) -> None:
 @pytest.mark.parametrize("code", _NOT_CALENDARS)
 def test_the_calendar_check_leaves_other_code_alone(code: str) -> None:
     assert not calendar_code(ast.parse(code)), code
+
+
+# ----------------------------------------------------------------------------- module size
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these by concern (at most {MAX_MODULE_LINES} lines each): {long}"

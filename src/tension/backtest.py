@@ -534,11 +534,22 @@ def fit_final(estimator: Any, panel: pd.DataFrame, cutoff: Any, freq: str, horiz
     if "k" in estimator.get_params():
         estimator = clone(estimator).set_params(k=k)
     y_fit = data.counts[rows].iloc[order].to_numpy() if target_kind_of(estimator) == "count" else y
-    if y.sum() in (0, len(y)):
-        sink.append(f"the training data has {'no positives' if y.sum() == 0 else 'only positives'}; the model predicts that class.")
+    one_class = "no positives" if y.sum() == 0 else "only positives" if y.sum() == len(y) else ""
+    if one_class:
+        sink.append(f"the training data has {one_class}; the model predicts that class.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fitted = clone(estimator).fit(X, y_fit)
+        try:
+            fitted = clone(estimator).fit(X, y_fit)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            if not one_class:
+                raise
+            raise UsageError(problem(
+                f"The {spec_of_target.name} target has {one_class} in all {len(y)} training rows, so "
+                f"{type(estimator).__name__} cannot be fitted ({type(exc).__name__}).",
+                "both outcomes among the training rows", f"{int(y.sum())} positives of {len(y)}",
+                "Choose a target that varies at this event density (surge, or a higher k for "
+                "any_material_conflict), or train on a longer history.")) from None
     _relay(caught, "fit", sink)
     info = {
         "rows": int(len(y)), "positives": int(y.sum()), "first_period": str(X.index.min().date()), "last_period": str(X.index.max().date()),

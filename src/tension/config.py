@@ -70,11 +70,12 @@ class PanelConfig:
 
 @dataclass(frozen=True)
 class TargetConfig:
-    """The escalation target (see ``tension.targets``)."""
+    """The escalation target's fields and defaults, as the ``[target]`` section reads them; the one home of
+    both: :class:`tension.targets.TargetSpec` is this, validated (see ``tension.targets``)."""
 
     name: str = "any_material_conflict"
-    k: int = 1
     horizon: int = 4
+    k: int = 1
     q: int = 12
     quantile: float = 0.9
     lookback: int = 52

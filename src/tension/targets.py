@@ -56,7 +56,7 @@ def _positive(name: str, value: Any) -> int:
 
 
 @dataclass(frozen=True)
-class TargetSpec:
+class TargetSpec(TargetConfig):
     """What to forecast: the target's name and every parameter it takes, validated on construction.
 
     Parameters
@@ -78,13 +78,6 @@ class TargetSpec:
     52
     """
 
-    name: str = "any_material_conflict"
-    horizon: int = 4
-    k: int = 1
-    q: int = 12
-    quantile: float = 0.9
-    lookback: int = 52
-
     def __post_init__(self) -> None:
         if self.name not in TARGETS:
             raise UsageError(problem("Unknown target." + did_you_mean(str(self.name), TARGETS), "one of " + ", ".join(TARGETS), self.name,
@@ -99,7 +92,7 @@ class TargetSpec:
     @classmethod
     def from_config(cls, config: TargetConfig) -> TargetSpec:
         """The spec of an experiment's ``[target]`` section (:class:`tension.config.TargetConfig`)."""
-        return cls(**{f: getattr(config, f) for f in ("name", "horizon", "k", "q", "quantile", "lookback")})
+        return cls(**asdict(config))
 
 
 def target_spec(spec: TargetSpec | str | None = None, **changes: Any) -> TargetSpec:

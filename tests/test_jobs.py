@@ -372,3 +372,23 @@ def test_retrain_trains_and_gates_with_the_configured_target_lookback(project: P
     brier = gate.metrics.set_index("model")["brier"]
     assert steps["backtest"]["counts"]["brier_history"] == pytest.approx(float(brier["history"]), rel=1e-9)
     assert steps["backtest"]["counts"]["brier_challenger"] == pytest.approx(float(brier["challenger"]), rel=1e-9)
+
+
+def test_the_same_data_is_nothing_new_but_new_code_trains_a_challenger(project: Path, inbox_template: Path, capsys,
+                                                                       monkeypatch) -> None:
+    # A rerun on the same data, configuration and code skips training; after an upgrade of tension
+    # (another code version in the train key) the same data trains and gates a challenger again.
+    cfg = setup_project(project, inbox_template)
+    assert main(["retrain", "--config", str(cfg), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["retrain", "--config", str(cfg), "--json"]) == 0
+    again = {s["step"]: s for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert again["train"]["status"] == "skipped"
+    from tension import tracking
+
+    monkeypatch.setattr(tracking, "code_version", lambda: "0.0+an-upgrade")
+    assert main(["retrain", "--config", str(cfg), "--json"]) == 0
+    upgraded = json.loads(capsys.readouterr().out)
+    steps = {s["step"]: s for s in upgraded["steps"]}
+    assert steps["train"]["status"] == "ok" and steps["backtest"]["status"] == "ok"
+    assert upgraded["challenger"] is not None and upgraded["challenger"] != first["challenger"]

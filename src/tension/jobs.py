@@ -383,7 +383,8 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
         # the same panel rows up to the as-of period, configuration and code (later events do not count) ...
         unchanged = tags.get("train_key") == train_key or (
             # ... or, for versions registered before train keys, no new events at all
-            stored_now == 0 and tags.get("store_digest") == digest and tags.get("config_digest") == cdigest)
+            "train_key" not in tags and stored_now == 0 and tags.get("store_digest") == digest
+            and tags.get("config_digest") == cdigest)
 
     # train ----------------------------------------------------------------------
     from .backtest import fit_final

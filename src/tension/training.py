@@ -190,8 +190,7 @@ def _fit_missing(exp: Any, panel: pd.DataFrame, spec: BacktestSpec, names: tuple
         advance(0, description=("" if checked else "Leakage check, then ")
                 + f"{len(missing)} models x {n_origins} origins" + (f" ({len(names) - len(missing)} reused)" if checked else ""))
         fresh = ctx["eng"].run_backtest(
-            panel, spec, models=list(missing), target=exp.target.name, k=exp.target.k, q=exp.target.q,
-            quantile=exp.target.quantile, lookback=exp.target.lookback, alert_threshold=b.alert_threshold,
+            panel, spec, models=list(missing), target=TargetSpec.from_config(exp.target), alert_threshold=b.alert_threshold,
             top_k=b.top_k, rebuild=_rebuild(ctx["location"], exp, spec.freq), leakage_checks=0 if checked else b.leakage_checks,
             on_progress=on_model, on_origin=on_origin, parent_run_id=parent_run, experiment=exp if parent_run else None,
         )

@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init, initargs=(path,)) as pool:
             icews_futures = [pool.submit(_icews_task, j) for j in jobs]
             world_futures = [pool.submit(_synthetic_task, w) for w in worlds]
-            frames = [_save(f.result()) for f in icews_futures]
+            keep = (lambda rows: rows) if args.dev_only else _save  # --dev-only writes nothing
+            frames = [keep(f.result()) for f in icews_futures]
             synthetic = [g for f in world_futures for _, g in _save(f.result()).groupby("baseline", sort=False)]
     icews = pd.concat(frames, ignore_index=True)
     print(markdown_table(icews), flush=True)

@@ -193,6 +193,36 @@ def test_history_blend_stacks_on_the_history_forecast_fitted_on_the_latest_slice
     assert set(MODELS) >= {"history_hgb", "history_blend"}
 
 
+def test_history_logit_keeps_never_fought_pairs_apart_from_the_typical_pair():
+    from tension.models import make_history_logit
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    since = rng.integers(0, 60, n).astype(float)
+    never = rng.random(n) < 0.4
+    since[never] = np.nan  # never fought: no period since conflict exists
+    risk = np.where(never, 0.01, 0.5 * np.exp(-since / 10) + 0.05)
+    X = pd.DataFrame({"dynamics_periods_since_conflict": since})
+    y = (rng.random(n) < risk).astype(int)
+    est = make_history_logit().fit(X, y)  # the other listed columns are absent: constant 0, not an error
+    p = est.predict_proba(pd.DataFrame({"dynamics_periods_since_conflict": [np.nan, 59.0, 0.0]}))[:, 1]
+    assert p[0] < p[1] < p[2]  # median imputation alone would put "never" at a typical pair's risk
+
+
+def test_history_mix_is_the_mean_of_its_trees_and_its_linear_model():
+    from tension.models import make_history_hgb, make_history_logit
+    from tension.models.skill import HISTORY_COLUMNS, HOSTILITY_COLUMNS
+
+    X, y = _xy(900, seed=3)
+    X["dynamics_hostile_ewma_26p"] = np.abs(X["a"]) * 3
+    mix = make_model("history_mix").fit(X, y)
+    trees = make_history_hgb({**HISTORY_COLUMNS, **HOSTILITY_COLUMNS}).fit(X, y)
+    linear = make_history_logit().fit(X, y)
+    expected = (trees.predict_proba(X)[:, 1] + linear.predict_proba(X)[:, 1]) / 2
+    np.testing.assert_allclose(mix.predict_proba(X)[:, 1], expected)
+    assert list(mix.estimators_[0].named_steps["select"].columns_)[-2:] == list(HOSTILITY_COLUMNS)
+
+
 def test_feature_matrix_takes_the_pairs_history_from_the_registered_builders():
     from tension.features import OWN_HISTORY
     from tension.panel import build_panel

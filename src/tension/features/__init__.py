@@ -51,6 +51,7 @@ FEATURES: tuple[Builder, ...] = (
     dynamics.dynamics_conflict_ratio_4p_52p,
     dynamics.dynamics_hostile_ewma_4p,
     dynamics.dynamics_hostile_ewma_26p,
+    dynamics.dynamics_hostile_ewma_52p,
     dynamics.dynamics_hostile_trend_12p,
     dynamics.dynamics_hostile_acceleration_12p,
     dynamics.dynamics_hostile_volatility_12p,

@@ -37,6 +37,11 @@ def dynamics_hostile_ewma_26p(a: DyadArrays) -> np.ndarray:
     return ewma(a.own("hostile"), 26)
 
 
+def dynamics_hostile_ewma_52p(a: DyadArrays) -> np.ndarray:
+    """Exponentially weighted level of hostile intensity; Goldstein points per period; span 52 periods."""
+    return ewma(a.own("hostile"), 52)
+
+
 def dynamics_hostile_trend_12p(a: DyadArrays) -> np.ndarray:
     """Hostility trend of the dyad: least-squares slope of hostile intensity; Goldstein points per period per period; last 12 periods."""
     return trend_from_sums(a.own("hostile"), a.cumsum("own", "hostile"), 12)

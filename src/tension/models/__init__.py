@@ -22,7 +22,7 @@ from .calibration import TimeCalibrated
 from .ensemble import WeightedEnsemble
 from .glm import CountGLM, LogisticGLM
 from .pipelines import make_hgb, make_logit
-from .skill import HistoryBlend, make_history_hgb
+from .skill import HistoryBlend, make_history_hgb, make_history_logit, make_history_mix
 
 __all__ = [
     "MODELS",
@@ -46,6 +46,8 @@ __all__ = [
     "make_logit",
     "make_hgb",
     "make_history_hgb",
+    "make_history_logit",
+    "make_history_mix",
     "HistoryBlend",
 ]
 
@@ -64,6 +66,7 @@ MODELS: dict[str, Callable[[], Any]] = {
     "ensemble": lambda: WeightedEnsemble([("logit", make_logit()), ("hgb", make_hgb())]),
     "history_hgb": make_history_hgb,
     "history_blend": HistoryBlend,
+    "history_mix": make_history_mix,
 }
 """Registered models by name (factories of unfitted estimators)."""
 

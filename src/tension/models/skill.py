@@ -7,6 +7,9 @@ distance, recent hostility), with monotone constraints where the sign is known (
 past conflict never lowers the risk). :class:`HistoryBlend` averages such a model with
 the :class:`~tension.models.baselines.DyadHistory` forecast on the logit scale, with
 the blend weight fitted on the latest slice of the training window only.
+:func:`make_history_mix` averages two views of the same history: the trees (with the pair's
+long-memory hostility added) and a linear model on log scales (:func:`make_history_logit`),
+which ranks quiet pairs (onsets) better than the trees do.
 """
 from __future__ import annotations
 
@@ -14,15 +17,20 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_binary, warn_stat
 from .baselines import DyadHistory
 from .calibration import time_split
+from .ensemble import WeightedEnsemble
+from .pipelines import signed_log1p
 
-__all__ = ["HISTORY_COLUMNS", "SelectColumns", "make_history_hgb", "HistoryBlend"]
+__all__ = ["HISTORY_COLUMNS", "HOSTILITY_COLUMNS", "LINEAR_COLUMNS", "SelectColumns", "make_history_hgb",
+           "make_history_logit", "make_history_mix", "HistoryBlend"]
 
 HISTORY_COLUMNS: dict[str, int] = {
     "history_conflict_ewma_6p": 1,
@@ -41,6 +49,23 @@ HISTORY_COLUMNS: dict[str, int] = {
     "events_dyad": 0,
 }
 """Columns :func:`make_history_hgb` reads, with the monotone sign of each (0: unconstrained)."""
+
+HOSTILITY_COLUMNS: dict[str, int] = {"dynamics_hostile_ewma_26p": 1, "dynamics_hostile_ewma_52p": 1}
+"""The pair's long-memory hostility (verbal and material), added to the trees of :func:`make_history_mix`."""
+
+LINEAR_COLUMNS: tuple[str, ...] = (
+    "dynamics_hostile_ewma_4p",
+    "dynamics_hostile_ewma_26p",
+    "dynamics_hostile_ewma_52p",
+    "history_conflict_ewma_6p",
+    "history_conflict_rate_all",
+    "dynamics_periods_since_conflict",
+    "history_conflict_periods_3p",
+    "history_conflict_periods_36p",
+    "history_side_conflict_min_12p",
+    "geography_shared_border",
+)
+"""Columns :func:`make_history_logit` reads."""
 
 
 class SelectColumns(TransformerMixin, BaseEstimator):
@@ -101,6 +126,25 @@ def make_history_hgb(columns: dict[str, int] | None = None, max_iter: int = 200,
             l2_regularization=1.0, monotonic_cst=list(cols.values()), early_stopping=False, random_state=random_state,
         )),
     ])
+
+
+def make_history_logit(columns: tuple[str, ...] = LINEAR_COLUMNS, C: float = 0.1) -> Pipeline:
+    """History-aware columns -> median imputation with missing-value indicators -> signed log -> scaling -> L2 logistic.
+
+    The indicators keep "never fought" (no periods since conflict) apart from a typical pair.
+    """
+    return Pipeline([
+        ("select", SelectColumns(list(columns))),
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("log", FunctionTransformer(signed_log1p)),
+        ("scale", StandardScaler()),
+        ("logit", LogisticRegression(C=C, max_iter=2000)),
+    ])
+
+
+def make_history_mix() -> WeightedEnsemble:
+    """The mean probability of :func:`make_history_hgb` (history plus :data:`HOSTILITY_COLUMNS`) and :func:`make_history_logit`."""
+    return WeightedEnsemble([("trees", make_history_hgb({**HISTORY_COLUMNS, **HOSTILITY_COLUMNS})), ("linear", make_history_logit())])
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

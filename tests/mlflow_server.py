@@ -100,12 +100,12 @@ RETRAIN_AS_OF = "2021-07-05"
 
 
 def make_retrain_inbox(root: Path) -> Path:
-    """The retrain tests' synthetic world (6 countries, 2.5 years) as two inbox files: history and the latest week."""
+    """The retrain tests' synthetic world (10 countries, 2.5 years) as two inbox files: history and the latest week."""
     import pandas as pd
 
     from tension.simulate import simulate, write_world
 
-    paths = write_world(simulate(seed=1, countries=6, years=2.5), root / "world" / "world.csv")
+    paths = write_world(simulate(seed=1, countries=10, years=2.5), root / "world" / "world.csv")
     ev = pd.read_csv(paths["events"], dtype=str, keep_default_na=False)
     d = pd.to_datetime(ev["date"])
     last_monday = pd.Timestamp(RETRAIN_AS_OF) - pd.Timedelta(days=7)

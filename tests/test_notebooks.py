@@ -35,3 +35,12 @@ def test_notebooks_use_only_the_public_api() -> None:
         assert not re.search(r"from tension\.|import tension\.", source), f"{path.name} imports a private module"
         used = set(re.findall(r"tension\.(\w+)", source))
         assert used <= set(tension.__all__), f"{path.name} uses {sorted(used - set(tension.__all__))} outside tension.__all__"
+
+
+def test_the_package_docstring_example_runs() -> None:
+    import doctest
+
+    import tension
+
+    result = doctest.testmod(tension)
+    assert result.attempted >= 1 and result.failed == 0

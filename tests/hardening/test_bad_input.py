@@ -679,6 +679,21 @@ def test_a_file_read_with_the_wrong_format_is_refused_naming_the_right_one(given
     assert ingest([path], store, format=actual).total.stored == 12
 
 
+def test_one_cut_short_line_with_another_formats_shape_is_quarantined_not_taken_for_that_format(tmp_path: Path) -> None:
+    """Found by the byte-fault fuzzer: a GDELT 2.0 file whose only line was cut to GDELT 1.0's column count."""
+    raw, _ = _ok_file("gdelt2", n=1)
+    fields = raw.rstrip(b"\r\n").split(b"\t")
+    path = tmp_path / "events.export.CSV"
+    path.write_bytes(b"\t".join(fields[:57]) + b"\n")  # GDELT 1.0 has 57 columns
+    t = ingest([path], Store(tmp_path / "store"), format="gdelt2").total
+    assert (t.read, t.stored, t.quarantined) == (1, 0, 1)
+    path.write_bytes((b"\t".join(fields[:57]) + b"\n") * 2)  # two such lines are evidence of GDELT 1.0
+    from tension.errors import UsageError
+
+    with pytest.raises(UsageError, match="reads as gdelt1"):
+        ingest([path], Store(tmp_path / "store2"), format="gdelt2")
+
+
 def test_a_mostly_bad_file_in_the_right_format_is_still_committed_with_its_quarantine(tmp_path: Path) -> None:
     """Nothing reads it better, so it is bad data, not a wrong format: stored rows kept, the rest quarantined."""
     rows = [Row(i, "unknown_code" if i else "ok", f"h{i}") for i in range(12)]

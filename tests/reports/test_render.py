@@ -70,7 +70,9 @@ def test_report_has_every_section_an_analyst_needs(report_world, html):
     assert html.count('class="spark"') >= len(report_world["scores"]) - 1
     assert "no risk claim" in html
     record = report_world["ledger"].track_record()
-    assert len(record) and f"{record.iloc[0]['brier']:.3f}" in html
+    from tension.reports.formatting import num
+
+    assert len(record) and f'<td class="num">{num(record.iloc[0]["brier"])}</td>' in html  # as the report writes scores
 
 
 def test_region_option_keeps_only_that_region_and_names_typos(report_world, tmp_path):

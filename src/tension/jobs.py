@@ -290,28 +290,40 @@ def _run(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _
         report.run_id = run_id
         steps.on_step = lambda line: tracking.log_job_step(run_id, experiment, line["step"], line["status"],
                                                            line["seconds"], line["counts"])
-        _pipeline(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, run_id, eng)
+        _pipeline(_Job(experiment, cfg, report, steps, store_loc, inbox, latest, freq, config_path, track, run_id, eng))
     return report
 
 
-def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, steps: _Steps, store_loc: str,
-              inbox: Path, latest: pd.Timestamp, freq: str, config_path: str | Path | None, track: bool,
-              run_id: str | None, eng: Any) -> None:
-    from . import tracking
-    from .store import Store
+@dataclass
+class _Job:
+    """One retrain's context; each method is one step of :func:`_pipeline`."""
 
-    # fetch ------------------------------------------------------------------
-    with steps.step("fetch") as s:
-        if not cfg.fetch:
-            s["status"] = "skipped"
-            s["message"] = "no [retrain] fetch feeds"
-        else:
+    experiment: Experiment
+    cfg: RetrainConfig
+    report: JobReport
+    steps: _Steps
+    store_loc: str
+    inbox: Path
+    latest: pd.Timestamp
+    freq: str
+    config_path: str | Path | None
+    track: bool
+    run_id: str | None
+    eng: Any
+
+    def fetch(self) -> None:
+        """The ``[retrain] fetch`` feeds into the inbox (a failed file is a warning: the gate checks volumes)."""
+        with self.steps.step("fetch") as s:
+            if not self.cfg.fetch:
+                s["status"] = "skipped"
+                s["message"] = "no [retrain] fetch feeds"
+                return
             from .fetch import fetch
 
-            since = cfg.fetch_since or str(periods.shift(latest, -cfg.health_history, freq).date())
+            since = self.cfg.fetch_since or str(periods.shift(self.latest, -self.cfg.health_history, self.freq).date())
             totals = {"downloaded": 0, "already": 0, "failed": 0}
-            for feed in cfg.fetch:
-                rep = fetch(feed, since, inbox, list_url=cfg.fetch_list_url or None)
+            for feed in self.cfg.fetch:
+                rep = fetch(feed, since, self.inbox, list_url=self.cfg.fetch_list_url or None)
                 totals["downloaded"] += len(rep.downloaded)
                 totals["already"] += rep.already
                 totals["failed"] += len(rep.failed)
@@ -320,155 +332,206 @@ def _pipeline(experiment: Experiment, cfg: RetrainConfig, report: JobReport, ste
                 s["status"] = "warning"
                 s["message"] = f"{totals['failed']} file(s) not accepted (see `tension fetch`); the gate checks volumes"
 
-    # ingest -----------------------------------------------------------------
-    run_counts: dict[str, Any] = {}
-    with steps.step("ingest") as s:
+    def ingest(self) -> tuple[dict[str, Any], int]:
+        """Inbox files not ingested before, as one batch: (this run's counts for the health gate, rows stored)."""
         from .ingest import ingest
+        from .store import Store
 
-        inbox.mkdir(parents=True, exist_ok=True)
-        new, state = _new_inbox_files(inbox)
-        if new:
-            rep = ingest([str(p) for p in new], Store(store_loc), format=cfg.format)
-            total = rep.total
-            run_counts = {"read": total.read, "quarantined_unknown": total.quarantined_by_reason.get("unknown_event_code", 0),
-                          "unresolved_events": total.unresolved_events}
+        with self.steps.step("ingest") as s:
+            self.inbox.mkdir(parents=True, exist_ok=True)
+            new, state = _new_inbox_files(self.inbox)
+            if not new:
+                s["counts"] = {"files": 0, "read": 0, "stored": 0, "duplicates": 0, "quarantined": 0}
+                s["message"] = "nothing new in the inbox"
+                return {}, 0
+            total = ingest([str(p) for p in new], Store(self.store_loc), format=self.cfg.format).total
             s["counts"] = {"files": len(new), "read": total.read, "stored": total.stored,
                            "duplicates": total.duplicates, "quarantined": total.quarantined}
-            _save_state(inbox, state)
-        else:
-            s["counts"] = {"files": 0, "read": 0, "stored": 0, "duplicates": 0, "quarantined": 0}
-            s["message"] = "nothing new in the inbox"
-    stored_now = int(s["counts"]["stored"])
-    store = Store(store_loc)
+            _save_state(self.inbox, state)
+        run_counts = {"read": total.read, "quarantined_unknown": total.quarantined_by_reason.get("unknown_event_code", 0),
+                      "unresolved_events": total.unresolved_events}
+        return run_counts, int(total.stored)
 
-    # data-health gate ---------------------------------------------------------
-    with steps.step("health") as s:
-        start = periods.shift(latest, -cfg.health_history, freq)
-        events = daily_counts(store, start, periods.shift(latest, 1, freq) - pd.Timedelta(days=1))
-        summary = store.summary()
-        history = {"read": summary.get("read", 0),
-                   "quarantined_unknown": (summary.get("quarantined_by_reason") or {}).get("unknown_event_code", 0),
-                   "unresolved_events": summary.get("unresolved_actor_events", 0)}
-        health = health_check(events, latest, freq, cfg, run_counts, history)
-        report.health = health
-        tracking.track_health(health, experiment=experiment, track=track, parent_run_id=run_id)
-        s["counts"] = {"sources": len(health["sources"]), "problems": len(health["problems"])}
-        if not health["passed"]:
-            report.summary = "Data-health gate blocked promotion and publication."
-            raise DataHealthError("Data-health gate failed; nothing was promoted or published.\n  - "
-                                  + "\n  - ".join(health["problems"]))
+    def health(self, store: Store, run_counts: dict[str, Any]) -> None:
+        """The data-health gate; raises :class:`DataHealthError` (exit 3) when it fails."""
+        from . import tracking
 
-    # panel --------------------------------------------------------------------
-    with steps.step("panel") as s:
-        end = (periods.shift(latest, 1, freq) - pd.Timedelta(days=1)).date()
-        panel = eng.build_panel(store_loc, freq=freq, dyads=experiment.panel.dyads, config=experiment.panel, end=end,
-                            regions=experiment.regions or None)
-        panel = panel[pd.DatetimeIndex(panel["period"]) <= latest]
-        s["counts"] = {"rows": len(panel), "dyads": int(panel["dyad"].nunique()),
-                       "periods": int(panel["period"].nunique())}
-    if panel.empty:
-        raise UsageError(problem("The panel is empty.", "events before the as-of date", fix="Check [retrain] as_of."))
+        with self.steps.step("health") as s:
+            start = periods.shift(self.latest, -self.cfg.health_history, self.freq)
+            events = daily_counts(store, start, periods.shift(self.latest, 1, self.freq) - pd.Timedelta(days=1))
+            summary = store.summary()
+            history = {"read": summary.get("read", 0),
+                       "quarantined_unknown": (summary.get("quarantined_by_reason") or {}).get("unknown_event_code", 0),
+                       "unresolved_events": summary.get("unresolved_actor_events", 0)}
+            health = health_check(events, self.latest, self.freq, self.cfg, run_counts, history)
+            self.report.health = health
+            tracking.track_health(health, experiment=self.experiment, track=self.track, parent_run_id=self.run_id)
+            s["counts"] = {"sources": len(health["sources"]), "problems": len(health["problems"])}
+            if not health["passed"]:
+                self.report.summary = "Data-health gate blocked promotion and publication."
+                raise DataHealthError("Data-health gate failed; nothing was promoted or published.\n  - "
+                                      + "\n  - ".join(health["problems"]))
 
-    champion = tracking.alias_version(experiment, tracking.CHAMPION) if track else None
-    report.champion = champion
-    digest = store.digest
-    cdigest = config_digest(experiment)
-    from .backtest import panel_digest, rerun_key
+    def panel(self) -> pd.DataFrame:
+        """The panel up to the latest complete period (a usage error when it is empty)."""
+        with self.steps.step("panel") as s:
+            end = (periods.shift(self.latest, 1, self.freq) - pd.Timedelta(days=1)).date()
+            panel = self.eng.build_panel(self.store_loc, freq=self.freq, dyads=self.experiment.panel.dyads,
+                                         config=self.experiment.panel, end=end, regions=self.experiment.regions or None)
+            panel = panel[pd.DatetimeIndex(panel["period"]) <= self.latest]
+            s["counts"] = {"rows": len(panel), "dyads": int(panel["dyad"].nunique()),
+                           "periods": int(panel["period"].nunique())}
+        if panel.empty:
+            raise UsageError(problem("The panel is empty.", "events before the as-of date", fix="Check [retrain] as_of."))
+        return panel
 
-    train_key = rerun_key("train", panel_digest(panel, latest), cdigest, str(latest.date()),
-                          experiment.models.candidate, tracking.code_version())
-    unchanged = False
-    if champion is not None:
-        tags = tracking.version_tags(experiment, champion)
-        # the same panel rows up to the as-of period, configuration and code (later events do not count) ...
-        unchanged = tags.get("train_key") == train_key or (
-            # ... or, for versions registered before train keys, no new events at all
-            "train_key" not in tags and stored_now == 0 and tags.get("store_digest") == digest
-            and tags.get("config_digest") == cdigest)
+    def train_key(self, panel: pd.DataFrame) -> str:
+        """What a trained model depends on: the panel rows up to the as-of period, configuration, candidate and code."""
+        from . import tracking
+        from .backtest import panel_digest, rerun_key
 
-    # train ----------------------------------------------------------------------
-    from .backtest import fit_final
-    from .models import make_model
+        return rerun_key("train", panel_digest(panel, self.latest), config_digest(self.experiment),
+                         str(self.latest.date()), self.experiment.models.candidate, tracking.code_version())
 
-    target = TargetSpec.from_config(experiment.target)
-    name = experiment.models.candidate
-    with steps.step("train") as s:
-        if unchanged:
-            s["status"] = "skipped"
-            s["message"] = f"same data, configuration and code as champion v{champion}: nothing registered"
-        else:
-            est, info = fit_final(make_model(name), panel, latest, freq, target=target)
-            rec = tracking.track_train(est, panel, experiment=experiment, model_name=name, features=info["features"],
-                                       store=store, config_path=config_path, track=track, alias=tracking.CHALLENGER,
-                                       parent_run_id=run_id, run_name=f"challenger {name}",
+    def same_as_champion(self, champion: int | None, train_key: str, stored_now: int, store: Store) -> bool:
+        """Whether the champion was trained on exactly what a challenger would be trained on now."""
+        from . import tracking
+
+        if champion is None:
+            return False
+        tags = tracking.version_tags(self.experiment, champion)
+        if "train_key" in tags:  # later events do not count, only the panel rows up to the as-of period
+            return tags["train_key"] == train_key
+        # versions registered before train keys: no new events at all
+        return (stored_now == 0 and tags.get("store_digest") == store.digest
+                and tags.get("config_digest") == config_digest(self.experiment))
+
+    def train(self, panel: pd.DataFrame, train_key: str, store: Store) -> None:
+        """Fit the candidate up to the as-of period and register it with alias ``challenger``."""
+        from . import tracking
+        from .backtest import fit_final
+        from .models import make_model
+
+        name = self.experiment.models.candidate
+        target = TargetSpec.from_config(self.experiment.target)
+        with self.steps.step("train") as s:
+            est, info = fit_final(make_model(name), panel, self.latest, self.freq, target=target)
+            rec = tracking.track_train(est, panel, experiment=self.experiment, model_name=name, features=info["features"],
+                                       store=store, config_path=self.config_path, track=self.track,
+                                       alias=tracking.CHALLENGER, parent_run_id=self.run_id,
+                                       run_name=f"challenger {name}",
                                        metrics={"train_rows": info["rows"], "train_positives": info["positives"]},
-                                       version_tags={"config_digest": cdigest, "train_key": train_key}, cutoff=latest)
-            report.challenger = rec.version
+                                       version_tags={"config_digest": config_digest(self.experiment),
+                                                     "train_key": train_key},
+                                       cutoff=self.latest)
+            self.report.challenger = rec.version
             s["counts"] = {"rows": info["rows"], "positives": info["positives"], "version": rec.version or 0}
             for w in info.get("warnings", []):
                 s["message"] = (s["message"] + "; " if s["message"] else "") + str(w)[:200]
-    if unchanged:
+
+    def backtest(self, panel: pd.DataFrame, champion: int | None, store: Store) -> Gate:
+        """Champion, challenger and ``history`` refitted on the gate's recent origins."""
+        from . import tracking
+        from .models import make_model
+
+        name, metric = self.experiment.models.candidate, self.cfg.promote_metric
+        with self.steps.step("backtest") as s:
+            champ_est = None
+            if champion is not None:
+                champ_est = tracking.load_estimator(tracking.model_uri(self.experiment.tracking.registered_model),
+                                                    self.experiment).estimator
+            gate = promotion_gate(self.experiment, panel, self.latest, make_model(name), champ_est, eng=self.eng,
+                                  parent_run_id=self.run_id, track=self.track)
+            tracking.track_backtest(gate.result, experiment=self.experiment, store=store, panel=None,
+                                    config_path=self.config_path, track=self.track, parent_run_id=self.run_id,
+                                    run_name="champion vs challenger",
+                                    extra_metrics={f"promote_{m}_{metric}": v for m, v in gate.scores.items()
+                                                   if np.isfinite(v)})
+            if self.track and self.report.challenger is not None:
+                tracking.store_backtest_predictions(self.experiment, self.report.challenger, gate.own_predictions(name))
+            s["counts"] = {"origins": int(gate.result.predictions["origin"].nunique()),
+                           **{f"{metric}_{m}": v for m, v in gate.scores.items()}}
+        return gate
+
+    def promote(self, gate: Gate, champion: int | None) -> None:
+        """Move ``champion`` to the challenger if the gate says so; otherwise say which bar it missed."""
+        from . import tracking
+
+        metric, scores, report = self.cfg.promote_metric, gate.scores, self.report
+        with self.steps.step("promote") as s:
+            if not self.track or report.challenger is None:
+                s["status"] = "skipped"
+                s["message"] = "not tracked: nothing to promote"
+            elif gate.promote:
+                tracking.set_alias(self.experiment, tracking.CHAMPION, report.challenger)
+                report.promoted = True
+                s["message"] = (f"challenger v{report.challenger} promoted to champion"
+                                + (f" ({metric} {scores['challenger']:.4f} vs {scores['champion']:.4f})" if champion
+                                   else " (first champion)"))
+                report.champion = report.challenger
+            elif not gate.beats_history["challenger"]:
+                s["status"] = "kept"
+                s["message"] = (f"challenger v{report.challenger} not promoted: it does not beat the pair's own history "
+                                f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f})")
+            else:
+                s["status"] = "kept"
+                s["message"] = (f"champion v{champion} kept: challenger {metric} {scores['challenger']:.4f} vs "
+                                f"{scores['champion']:.4f} (margin {self.cfg.promote_margin})")
+            s["counts"] = {"champion": report.champion or 0, "challenger": report.challenger or 0}
+
+    def history_fallback(self, gate: Gate, panel: pd.DataFrame) -> Any:
+        """The ``history`` model fitted up to the as-of period, its bands from the gate's backtest of history."""
+        from .backtest import fit_final
+        from .models import make_model
+        from .usecases import fitted_model
+
+        target = TargetSpec.from_config(self.experiment.target)
+        history_est, _ = fit_final(make_model("history"), panel, self.latest, self.freq, target=target)
+        return fitted_model(history_est, "history", target, calibration=gate.history_predictions())
+
+
+def _pipeline(job: _Job) -> None:
+    """fetch, ingest, health, panel, train, backtest, promote, then publish (see the module docstring)."""
+    from . import tracking
+    from .store import Store
+
+    report = job.report
+    job.fetch()
+    run_counts, stored_now = job.ingest()
+    store = Store(job.store_loc)
+    job.health(store, run_counts)
+    panel = job.panel()
+    champion = tracking.alias_version(job.experiment, tracking.CHAMPION) if job.track else None
+    report.champion = champion
+    train_key = job.train_key(panel)
+
+    if job.same_as_champion(champion, train_key, stored_now, store):
+        job.steps.record("train", "skipped", message=f"same data, configuration and code as champion v{champion}: "
+                                                     "nothing registered")
         for step in ("backtest", "promote"):
-            steps.record(step, "skipped", message="nothing new since the champion was trained")
+            job.steps.record(step, "skipped", message="nothing new since the champion was trained")
         report.summary = f"Nothing new: champion v{champion} unchanged."
-        if _published(cfg, store_loc, latest, champion):
-            steps.record("score", "skipped", message=f"the champion's forecasts for {latest.date()} are in the ledger")
+        if _published(job.cfg, job.store_loc, job.latest, champion):
+            job.steps.record("score", "skipped", message=f"the champion's forecasts for {job.latest.date()} are in the ledger")
             return
         # An earlier run stopped after promotion (crash, kill): publish what it did not.
-        _publish(experiment, cfg, report, steps, store, store_loc, panel, latest)
+        _publish(job.experiment, job.cfg, report, job.steps, store, job.store_loc, panel, job.latest)
         return
 
-    # backtest champion vs challenger ---------------------------------------------
-    metric = cfg.promote_metric
-    with steps.step("backtest") as s:
-        champ_est = None
-        if champion is not None:
-            champ_est = tracking.load_estimator(tracking.model_uri(experiment.tracking.registered_model),
-                                                experiment).estimator
-        gate = promotion_gate(experiment, panel, latest, make_model(name), champ_est, eng=eng,
-                              parent_run_id=run_id, track=track)
-        result, scores = gate.result, gate.scores
-        tracking.track_backtest(result, experiment=experiment, store=store, panel=None, config_path=config_path,
-                                track=track, parent_run_id=run_id, run_name="champion vs challenger",
-                                extra_metrics={f"promote_{m}_{metric}": v for m, v in scores.items() if np.isfinite(v)})
-        if track and report.challenger is not None:
-            tracking.store_backtest_predictions(experiment, report.challenger, gate.own_predictions(name))
-        s["counts"] = {"origins": int(result.predictions["origin"].nunique()), **{f"{metric}_{m}": v for m, v in scores.items()}}
-        beats = gate.beats_history
-
-    # promote -----------------------------------------------------------------------
-    with steps.step("promote") as s:
-        if not track or report.challenger is None:
-            s["status"] = "skipped"
-            s["message"] = "not tracked: nothing to promote"
-        elif gate.promote:
-            tracking.set_alias(experiment, tracking.CHAMPION, report.challenger)
-            report.promoted = True
-            s["message"] = (f"challenger v{report.challenger} promoted to champion"
-                            + (f" ({metric} {scores['challenger']:.4f} vs {scores['champion']:.4f})" if champion else " (first champion)"))
-            report.champion = report.challenger
-        elif not beats["challenger"]:
-            s["status"] = "kept"
-            s["message"] = (f"challenger v{report.challenger} not promoted: it does not beat the pair's own history "
-                            f"({metric} {scores['challenger']:.4f} vs history {scores['history']:.4f})")
-        else:
-            s["status"] = "kept"
-            s["message"] = (f"champion v{champion} kept: challenger {metric} {scores['challenger']:.4f} vs "
-                            f"{scores['champion']:.4f} (margin {cfg.promote_margin})")
-        s["counts"] = {"champion": report.champion or 0, "challenger": report.challenger or 0}
-    if not track:
+    job.train(panel, train_key, store)
+    gate = job.backtest(panel, champion, store)
+    job.promote(gate, champion)
+    if not job.track:
         report.summary = "Not tracked: trained and backtested only."
         return
     published = "challenger" if report.promoted or champion is None else "champion"
-    skill = gate.skill_records(published, name if published == "challenger" else "champion")
+    skill = gate.skill_records(published, job.experiment.models.candidate if published == "challenger" else "champion")
     fallback = None
-    if report.champion is None or not beats.get(published, False):
-        from .usecases import fitted_model
-
-        history_est, _ = fit_final(make_model("history"), panel, latest, freq, target=target)
-        fallback = fitted_model(history_est, "history", target, calibration=gate.history_predictions())
+    if report.champion is None or not gate.beats_history.get(published, False):
+        fallback = job.history_fallback(gate, panel)
         skill = [{**r, "beats_history": False} for r in skill]
-    _publish(experiment, cfg, report, steps, store, store_loc, panel, latest, fallback=fallback, skill=skill)
+    _publish(job.experiment, job.cfg, report, job.steps, store, job.store_loc, panel, job.latest,
+             fallback=fallback, skill=skill)
 
 
 def _published(cfg: RetrainConfig, store_loc: str, latest: pd.Timestamp, champion: int | None) -> bool:

@@ -15,9 +15,19 @@ __all__ = [
     "LockHeldError",
     "TrackingUnavailableError",
     "QuarantinedRowsError",
+    "Terminated",
     "problem",
     "did_you_mean",
 ]
+
+
+class Terminated(BaseException):
+    """The CLI process was sent SIGTERM (a scheduler's stop or time limit), exit 143.
+
+    Raised in the main thread by the CLI's signal handler, so that open MLflow runs end
+    (``KILLED`` for a job run), locks are released and ``finally`` blocks run. Like
+    ``KeyboardInterrupt`` it is not an ``Exception``: no ``except Exception`` swallows it.
+    """
 
 
 class TensionError(Exception):

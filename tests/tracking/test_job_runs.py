@@ -152,3 +152,47 @@ def test_a_killed_retrain_is_closed_and_labelled_by_the_next_run(tmp_path: Path,
         assert client.get_model_version("tension", v).tags["tension.orphan"] == "true"
     champion = client.get_model_version_by_alias("tension", "champion")
     assert champion.version not in orphans and "tension.orphan" not in champion.tags
+
+
+def test_a_terminated_retrain_ends_its_runs_as_killed_and_frees_its_lock(tmp_path: Path, inbox_template: Path,
+                                                                         template_db: Path) -> None:
+    """SIGTERM (a scheduler's stop) a real `tension retrain` mid-job: exit 143, no run left RUNNING."""
+    import signal
+
+    from filelock import FileLock
+
+    (tmp_path / "data").mkdir()
+    shutil.copytree(inbox_template, tmp_path / "inbox")
+    shutil.copy(template_db, tmp_path / "data" / "mlflow.db")
+    cfg = tmp_path / "retrain.toml"
+    cfg.write_text("\n".join(['name = "term"', "[retrain]", 'inbox = "inbox"', 'lock = "job.lock"',
+                              f'as_of = "{RETRAIN_AS_OF}"', "recent_origins = 3", "[backtest]",
+                              "min_train_periods = 26"]) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TENSION_STORE")}
+    tension = str(Path(sys.executable).parent / "tension")
+    proc = subprocess.Popen([tension, "retrain", "--config", str(cfg)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    text = ""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and '"step": "ingest"' not in text:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        text += line
+    assert proc.poll() is None, f"retrain ended before its job run was open:\n{text[-2000:]}"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, rest = proc.communicate(timeout=120)
+    text += rest
+
+    assert proc.returncode == 143, text[-2000:]
+    assert "Terminated (SIGTERM)" in text and "Traceback" not in text
+    uri = f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp_id = client.get_experiment_by_name("tension").experiment_id
+    runs = client.search_runs([exp_id])
+    jobs = [r for r in runs if r.data.tags.get("tension.kind") == "job"]
+    assert len(jobs) == 1 and jobs[0].info.status == "KILLED"
+    assert not [r.info.run_id for r in runs if r.info.status == "RUNNING"]
+    lock = FileLock(str(tmp_path / "job.lock"), timeout=0)
+    lock.acquire()  # raises Timeout if the terminated job still held it
+    lock.release()

@@ -3,14 +3,18 @@
 Exceptions become exit codes here and only here (see ``tension.errors``):
 0 ok; 1 unexpected error; 2 bad usage or config; 3 data-health gate failed;
 4 another run holds the lock; 5 tracking unavailable; 6 ``--strict`` and rows
-were quarantined.
+were quarantined; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
+from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -29,7 +33,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort, getattr(_vendored, "Abort", click
 _CLICK = (click.ClickException, _vendored.ClickException)
 _USAGE = (click.UsageError, _vendored.UsageError)
 
-from ..errors import TensionError
+from ..errors import TensionError, Terminated
 from ._common import console
 
 def _usage_name(self: Any) -> str:
@@ -91,9 +95,26 @@ def main(argv: list[str] | None = None) -> int:
     from ..tracking import configure
 
     configure()  # MLflow's process settings (telemetry off, short retries) before any command imports mlflow
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _sigterm_unwinds():
         warnings.showwarning = _plain_warnings(warnings.showwarning)
         return _run(argv)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`~tension.errors.Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(argv: list[str] | None) -> int:
@@ -112,6 +133,9 @@ def _run(argv: list[str] | None) -> int:
     except _ABORT:
         console.print("Aborted.")
         code = 1
+    except Terminated:
+        console.print("Terminated (SIGTERM): open runs were ended and locks released.")
+        code = 143
     except KeyboardInterrupt:
         console.print("Interrupted.")
         code = 130

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import Experiment
+from ..errors import Terminated
 from .provenance import git_commit
 from .registry import CHAMPION
 from .runs import metric_name
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 def job_run(experiment: Experiment, *, track: bool = True, run_name: str = "retrain") -> Iterator[str | None]:
     """A parent run for a job (``retrain``); yields its id (``None`` when not tracking).
 
-    The run is ended FINISHED on success, FAILED on an exception. Other tracking calls
+    The run is ended FINISHED on success, KILLED when interrupted (Ctrl-C, or SIGTERM in the
+    CLI), FAILED on any other exception. Other tracking calls
     take ``parent_run_id=`` to nest under it.
     """
     if not track:
@@ -38,6 +40,9 @@ def job_run(experiment: Experiment, *, track: bool = True, run_name: str = "retr
         try:
             yield run.info.run_id
             status = "FINISHED"
+        except (KeyboardInterrupt, Terminated):
+            status = "KILLED"
+            raise
         finally:
             with contextlib.suppress(Exception):
                 client.set_terminated(run.info.run_id, status)

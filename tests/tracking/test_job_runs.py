@@ -102,6 +102,32 @@ def test_job_runs_from_before_process_tags_are_closed_by_the_lock_holder(registr
     assert tracking.close_stale_runs(registry["exp"])["closed_runs"] == [run]
 
 
+def _start_retrain(tmp_path: Path, inbox_template: Path, template_db: Path, *extra: str) -> tuple:
+    """A real `tension retrain` on the retrain tests' world in ``tmp_path``: (process, its argv, env)."""
+    (tmp_path / "data").mkdir()
+    shutil.copytree(inbox_template, tmp_path / "inbox")
+    shutil.copy(template_db, tmp_path / "data" / "mlflow.db")
+    cfg = tmp_path / "retrain.toml"
+    cfg.write_text("\n".join(['name = "job"', "[retrain]", 'inbox = "inbox"', *extra, f'as_of = "{RETRAIN_AS_OF}"',
+                              "recent_origins = 3", "[backtest]", "min_train_periods = 26"]) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TENSION_STORE")}
+    argv = [str(Path(sys.executable).parent / "tension"), "retrain", "--config", str(cfg)]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, argv, env
+
+
+def _stderr_until(proc: subprocess.Popen, marker: str, seconds: float) -> str:
+    """The process's stderr up to the first line containing ``marker`` (or its end, or ``seconds``)."""
+    text = ""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and marker not in text:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        text += line
+    return text
+
+
 @pytest.mark.heavy
 def test_a_killed_retrain_is_closed_and_labelled_by_the_next_run(tmp_path: Path, inbox_template: Path,
                                                                 template_db: Path) -> None:
@@ -110,23 +136,8 @@ def test_a_killed_retrain_is_closed_and_labelled_by_the_next_run(tmp_path: Path,
 
     from mlflow_server import steps_of
 
-    (tmp_path / "data").mkdir()
-    shutil.copytree(inbox_template, tmp_path / "inbox")
-    shutil.copy(template_db, tmp_path / "data" / "mlflow.db")
-    cfg = tmp_path / "retrain.toml"
-    cfg.write_text("\n".join(['name = "stale"', "[retrain]", 'inbox = "inbox"', f'as_of = "{RETRAIN_AS_OF}"',
-                              "recent_origins = 3", "[backtest]", "min_train_periods = 26"]) + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TENSION_STORE")}
-    tension = str(Path(sys.executable).parent / "tension")
-    proc = subprocess.Popen([tension, "retrain", "--config", str(cfg)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    text = ""
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and '"step": "train", "status"' not in text:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        text += line
+    proc, argv, env = _start_retrain(tmp_path, inbox_template, template_db)
+    _stderr_until(proc, '"step": "train", "status"', 600)
     assert proc.poll() is None, "retrain ended before its challenger was registered"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -139,8 +150,7 @@ def test_a_killed_retrain_is_closed_and_labelled_by_the_next_run(tmp_path: Path,
     orphans = [v.version for v in client.search_model_versions("name = 'tension'")]
     assert orphans, "the kill left no registered version"
 
-    again = subprocess.run([tension, "retrain", "--config", str(cfg), "--json"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=900)
+    again = subprocess.run([*argv, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     step = steps_of(again.stderr)["tracking"]
     assert step["counts"]["stale_runs_closed"] >= 1 and step["counts"]["orphan_versions_labelled"] == len(orphans)
@@ -161,24 +171,8 @@ def test_a_terminated_retrain_ends_its_runs_as_killed_and_frees_its_lock(tmp_pat
 
     from filelock import FileLock
 
-    (tmp_path / "data").mkdir()
-    shutil.copytree(inbox_template, tmp_path / "inbox")
-    shutil.copy(template_db, tmp_path / "data" / "mlflow.db")
-    cfg = tmp_path / "retrain.toml"
-    cfg.write_text("\n".join(['name = "term"', "[retrain]", 'inbox = "inbox"', 'lock = "job.lock"',
-                              f'as_of = "{RETRAIN_AS_OF}"', "recent_origins = 3", "[backtest]",
-                              "min_train_periods = 26"]) + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "TENSION_STORE")}
-    tension = str(Path(sys.executable).parent / "tension")
-    proc = subprocess.Popen([tension, "retrain", "--config", str(cfg)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    text = ""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and '"step": "ingest"' not in text:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        text += line
+    proc, _, _ = _start_retrain(tmp_path, inbox_template, template_db, 'lock = "job.lock"')
+    text = _stderr_until(proc, '"step": "ingest"', 300)
     assert proc.poll() is None, f"retrain ended before its job run was open:\n{text[-2000:]}"
     os.kill(proc.pid, signal.SIGTERM)
     _, rest = proc.communicate(timeout=120)

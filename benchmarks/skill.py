@@ -15,6 +15,7 @@ the "Test-origin touches" log of docs/skill.md (kept across regenerations). Choo
     .venv/bin/python benchmarks/skill.py              # dev + test + synthetic, 2 worker processes (--jobs)
     .venv/bin/python benchmarks/skill.py --dev-only   # development origins only; no test touch; prints, writes nothing
     .venv/bin/python benchmarks/skill.py --synthetic-only   # the synthetic world and control only; prints, writes nothing
+    .venv/bin/python benchmarks/skill.py --dev-only --model history_hgb   # another registered model, dev origins only
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import pandas as pd
 
 from tension.backtest import BacktestSpec, compare_to_baseline, run_backtest
 from tension.config import load_experiment
-from tension.models import make_model
+from tension.models import MODELS, make_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "icews" / "icews05-15_sample_a.tsv"
@@ -152,17 +153,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev-only", action="store_true", help="Development origins only: no test touch, prints the table, writes nothing.")
     parser.add_argument("--no-synthetic", action="store_true", help="Skip the synthetic world and control.")
     parser.add_argument("--synthetic-only", action="store_true", help="The synthetic world and control only: no ICEWS, no test touch; prints the tables, writes nothing.")
+    parser.add_argument("--model", default=None, help="A registered model to score instead of the declared candidate; "
+                        "only with --dev-only or --synthetic-only (the test origins are looked at for the declared candidate only).")
     parser.add_argument("--jobs", type=int, default=2, help="Worker processes (one backtest each at a time; default 2).")
     parser.add_argument("--render-only", metavar="SECONDS", type=float, default=None,
                         help="Write docs/skill.md from benchmarks/results/skill_rows.csv (the tasks a cut-short run finished); SECONDS = its runtime.")
     args = parser.parse_args(argv)
+    declared = load_experiment(EXPERIMENT).models.candidate
+    if args.model is not None:
+        if args.model not in MODELS:
+            parser.error(f"--model {args.model!r} is not a registered model (one of: {', '.join(MODELS)})")
+        if args.model != declared and not (args.dev_only or args.synthetic_only):
+            parser.error(f"--model {args.model} is not the declared candidate ({declared}): add --dev-only or --synthetic-only; "
+                         "declare it in experiments/icews_monthly.toml before its one look at the test origins")
+    candidate = args.model or declared
     if args.render_only is not None:
         saved = pd.read_csv(ROWS)
         icews = saved[saved["split"].isin(list(SPLITS))]
         synthetic = [g for _, g in saved[~saved["split"].isin(list(SPLITS))].groupby(["split", "baseline"], sort=False)]
-        return _write(icews, synthetic, load_experiment(EXPERIMENT).models.candidate, args.render_only, ["?"] * 3)
+        return _write(icews, synthetic, declared, args.render_only, ["?"] * 3)
     if args.synthetic_only:
-        candidate = load_experiment(EXPERIMENT).models.candidate
         for name, control in (("world", False), ("control", True)):
             for _, frame in _synthetic_task((name, control, candidate)).groupby("baseline", sort=False):
                 print(f"### {name}: candidate vs {frame['baseline'].iloc[0]}\n\n" + markdown_table(frame, frame["baseline"].iloc[0]), flush=True)
@@ -176,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     load_before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
-    candidate = load_experiment(EXPERIMENT).models.candidate
     splits = ["dev"] if args.dev_only else list(SPLITS)
     with tempfile.TemporaryDirectory() as tmp:
         exp, panel = icews_panel(str(Path(tmp) / "store"))

@@ -104,3 +104,19 @@ def test_generator_memory_does_not_grow_with_the_file(tmp_path):
     _, large = bench_ingest.generate_in_child(tmp_path / "large.csv", 3 * bench_ingest.CHUNK_ROWS)
     assert (tmp_path / "large.csv").stat().st_size > 2.9 * (tmp_path / "small.csv").stat().st_size
     assert large < 1.2 * small + 50, (small, large)
+
+
+def test_skill_refuses_a_test_look_for_a_model_that_is_not_the_declared_candidate(tmp_path):
+    from tension.config import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    declared = load_experiment(root / "experiments" / "icews_monthly.toml").models.candidate
+    other = "history_hgb" if declared != "history_hgb" else "history_mix"
+    doc = root / "docs" / "skill.md"
+    before = doc.read_text(encoding="utf-8")
+    for argv, says in ((["--model", other], f"not the declared candidate ({declared})"),
+                       (["--model", "histroy", "--dev-only"], "not a registered model")):
+        run = subprocess.run([sys.executable, str(BENCH / "skill.py"), *argv], capture_output=True, text=True,
+                             cwd=tmp_path, timeout=120)
+        assert run.returncode == 2 and says in run.stderr, run.stderr
+    assert doc.read_text(encoding="utf-8") == before  # no touch logged

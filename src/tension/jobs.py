@@ -51,7 +51,7 @@ from filelock import FileLock, Timeout
 from . import periods
 from .alerts import find_alerts, send_alerts
 from .config import Experiment, RetrainConfig, default_store, project_data_dir
-from .errors import DataHealthError, LockHeldError, TensionError, UsageError, problem
+from .errors import DataHealthError, LockHeldError, TensionError, Terminated, UsageError, problem
 from .gates import LOWER_IS_BETTER, Gate, gate_spec, health_check, history_gate, promotion_gate
 from .targets import TargetSpec
 
@@ -149,7 +149,8 @@ class _Steps:
         try:
             yield info
         except BaseException as exc:
-            status = "blocked" if isinstance(exc, DataHealthError) else "failed"
+            status = ("blocked" if isinstance(exc, DataHealthError)
+                      else "killed" if isinstance(exc, (KeyboardInterrupt, Terminated)) else "failed")
             self.record(name, status, time.perf_counter() - t0, info["counts"], str(exc).splitlines()[0][:300])
             raise
         self.record(name, info["status"], time.perf_counter() - t0, info["counts"], info["message"])

@@ -5,6 +5,7 @@ real process that has exited (its pid is gone).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -179,7 +180,9 @@ def test_a_terminated_retrain_ends_its_runs_as_killed_and_frees_its_lock(tmp_pat
     text += rest
 
     assert proc.returncode == 143, text[-2000:]
-    assert "Terminated (SIGTERM)" in text and "Traceback" not in text
+    assert "Terminated (SIGTERM)." in text and "Traceback" not in text
+    after = [json.loads(line) for line in text.split('"step": "ingest"', 1)[1].splitlines()[1:] if line.startswith("{")]
+    assert not [step for step in after if step["status"] == "failed"], after  # the step it stopped in says "killed"
     uri = f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp_id = client.get_experiment_by_name("tension").experiment_id

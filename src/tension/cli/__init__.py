@@ -108,7 +108,7 @@ def _sigterm_unwinds() -> Iterator[None]:
         return
 
     def _raise(signum: int, frame: Any) -> None:
-        raise Terminated(f"signal {signum}")
+        raise Terminated(f"terminated by {signal.Signals(signum).name}")
 
     previous = signal.signal(signal.SIGTERM, _raise)
     try:
@@ -134,7 +134,7 @@ def _run(argv: list[str] | None) -> int:
         console.print("Aborted.")
         code = 1
     except Terminated:
-        console.print("Terminated (SIGTERM): open runs were ended and locks released.")
+        console.print("Terminated (SIGTERM).")
         code = 143
     except KeyboardInterrupt:
         console.print("Interrupted.")

@@ -2,7 +2,8 @@
 
 :func:`retrain` runs these steps, writing one JSON line per step to stderr
 (``{"step", "status", "seconds", "counts", "message"}``) and the same to the job's
-MLflow run:
+MLflow run. A status is ``ok``, ``skipped``, ``warning``, ``kept`` (champion not replaced),
+``busy`` (lock held), ``blocked`` (health gate), ``failed`` or ``killed`` (SIGTERM, Ctrl-C):
 
 1. ``lock``: a file lock; a second run waits up to ``wait`` seconds, then exits 4.
 2. ``tracking``: the MLflow store answers (exit 5 otherwise, before anything is written).

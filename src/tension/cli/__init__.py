@@ -113,8 +113,8 @@ def _sigterm_unwinds() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, _raise)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler set outside Python, which cannot be put back from here
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _run(argv: list[str] | None) -> int:
